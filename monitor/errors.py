@@ -1,0 +1,69 @@
+"""The expected failures of wirewatch and the exit status each one gives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+
+
+class ExitStatus(IntEnum):
+    """Exit codes of the ``wirewatch`` command."""
+
+    SUCCESS = 0
+    ERROR = 1  # the command could not do its work (no archive, crawl could not start, ...)
+    BAD_INPUT = 2  # the config, an argument or a query is wrong: fix it and try again
+    INTERRUPTED = 130  # stopped by Ctrl-C or SIGTERM
+
+
+class WirewatchError(Exception):
+    """Base of every failure the CLI reports as one line instead of a traceback."""
+
+    exit_status: ExitStatus = ExitStatus.ERROR
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One problem found in a config file, at a key path such as ``sources[2].interval``."""
+
+    key: str
+    message: str
+
+    def render(self, path: Path | str) -> str:
+        where = f"{path}: {self.key}: " if self.key else f"{path}: "
+        return where + self.message
+
+
+class ConfigError(WirewatchError):
+    """Raised by monitor.config when a config file is missing, unreadable or invalid."""
+
+    exit_status = ExitStatus.BAD_INPUT
+
+    def __init__(self, path: Path | str, problems: list[ConfigProblem]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__("\n".join(problem.render(path) for problem in problems))
+
+
+class UsageError(WirewatchError):
+    """Raised by a command for an argument it cannot use, such as an unknown source name."""
+
+    exit_status = ExitStatus.BAD_INPUT
+
+
+class NotFoundError(WirewatchError):
+    """Raised by the review commands when an article ID is not in the archive."""
+
+
+class ArchiveError(WirewatchError):
+    """Raised by monitor.archive when the archive file cannot be opened or written."""
+
+
+class CrawlError(WirewatchError):
+    """Raised by monitor.crawl when a crawl could not run at all."""
+
+
+class Interrupted(WirewatchError):
+    """Raised when the user or the system stopped a command with a signal."""
+
+    exit_status = ExitStatus.INTERRUPTED

@@ -1,0 +1,75 @@
+"""Durations (``10m``), points in time (``--since 24h``) and the one UTC text format we store."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
+DURATION_HINT = "use e.g. 90s, 10m, 1h, 2d"
+
+
+def parse_duration(text: str) -> float:
+    """Return the seconds in a duration like ``90s``, ``10m``, ``1h``, ``2d`` or ``1w``.
+
+    Raises ValueError for anything else.
+    """
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a duration ({DURATION_HINT})")
+    value, unit = match.groups()
+    seconds = float(value) * _UNITS[unit.lower()]
+    if seconds <= 0:
+        raise ValueError(f"{text!r} is not a positive duration ({DURATION_HINT})")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """Return the shortest exact duration text for a number of seconds, e.g. ``600`` -> ``10m``."""
+    for unit, size in sorted(_UNITS.items(), key=lambda item: -item[1]):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """Return the UTC time meant by ``--since``: a duration back from *now*, or a date or time.
+
+    ``24h`` and ``7d`` count back from now; ``2026-11-01`` is midnight UTC of that day;
+    ``2026-11-01T08:00`` and ``2026-11-01T08:00+09:00`` are read as ISO 8601 (UTC when no
+    offset is given). Raises ValueError with a hint for anything else.
+    """
+    try:
+        return now - timedelta(seconds=parse_duration(text))
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is neither a duration nor a date (use e.g. 24h, 7d, 2026-11-01)"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
+
+
+def to_text(when: datetime) -> str:
+    """Return *when* as the UTC text stored in the archive, e.g. ``2026-11-27T08:00:00Z``.
+
+    The fixed width makes text order the same as time order, so SQL can compare and sort it.
+    """
+    if when.tzinfo is None:
+        raise ValueError("naive datetimes are ambiguous; pass an aware one")
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_text(text: str) -> datetime:
+    """Return the aware UTC datetime for a time stored by :func:`to_text`."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    """Return the current time, aware and in UTC; the one place wirewatch reads the clock."""
+    return datetime.now(UTC)
