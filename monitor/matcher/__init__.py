@@ -1,0 +1,1 @@
+"""The matcher: topics of entities and rules, compiled once, that flag the articles about them."""

@@ -1,0 +1,85 @@
+"""Split an article's fields into paragraphs, sentences and words, so hits can be located."""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+from monitor.matcher.normalize import fold, nfkc
+
+_PARAGRAPH_BREAK = re.compile(r"\n\s*")
+_SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'”’»)\]]*\s+")
+_WORD = re.compile(r"\w+")
+# Words after which a full stop does not end a sentence.
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr gen lt col maj capt sgt st no vs jr sr prof gov sen rep u.s u.k u.n".split()  # noqa: SIM905
+)
+
+
+@dataclass
+class Field:
+    """One field (title or body) of an article: its NFKC text, folded text and boundaries."""
+
+    name: str
+    text: str
+    folded: str = field(init=False)
+    index: list[int] | None = field(init=False)
+    paragraph_starts: list[int] = field(init=False)
+    sentence_starts: list[int] = field(init=False)
+    word_starts: list[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.folded, self.index = fold(self.text)
+        self.paragraph_starts = [0] + [m.end() for m in _PARAGRAPH_BREAK.finditer(self.text)]
+        self.sentence_starts = sorted(set(self.paragraph_starts) | set(self._sentence_breaks()))
+        self.word_starts = [m.start() for m in _WORD.finditer(self.text)]
+
+    def _sentence_breaks(self) -> list[int]:
+        breaks = []
+        for match in _SENTENCE_END.finditer(self.text):
+            window = self.text[max(0, match.start() - 12) : match.start() + 1]
+            before = window.rsplit(None, 1)[-1].rstrip(".").lower()
+            if match.group().startswith(".") and (len(before) == 1 or before in _ABBREVIATIONS):
+                continue
+            breaks.append(match.end())
+        return breaks
+
+    def original(self, folded_offset: int) -> int:
+        """Return the offset in :attr:`text` of a folded offset."""
+        return folded_offset if self.index is None else self.index[folded_offset]
+
+    def paragraph_of(self, offset: int) -> int:
+        return bisect_right(self.paragraph_starts, offset) - 1
+
+    def sentence_of(self, offset: int) -> int:
+        return bisect_right(self.sentence_starts, offset) - 1
+
+    def word_of(self, offset: int) -> int:
+        return max(0, bisect_right(self.word_starts, offset) - 1)
+
+    def sentence_span(self, sentence: int) -> tuple[int, int]:
+        """Return the start and end offsets of a sentence, without surrounding space."""
+        start = self.sentence_starts[sentence]
+        end = (
+            self.sentence_starts[sentence + 1]
+            if sentence + 1 < len(self.sentence_starts)
+            else len(self.text)
+        )
+        chunk = self.text[start:end]
+        return start + (len(chunk) - len(chunk.lstrip())), start + len(chunk.rstrip())
+
+
+class Document:
+    """An article as the matcher sees it: a title field and a body field."""
+
+    def __init__(self, title: str, body: str) -> None:
+        self.fields = (Field("title", nfkc(title or "")), Field("body", nfkc(body or "")))
+
+    @property
+    def title(self) -> Field:
+        return self.fields[0]
+
+    @property
+    def body(self) -> Field:
+        return self.fields[1]

@@ -1,0 +1,268 @@
+"""Parse and evaluate topic rules such as ``russia NEAR/paragraph dprk AND NOT "football"``.
+
+Grammar, loosest binding first::
+
+    rule    := or
+    or      := and ("OR" and)*
+    and     := unary ("AND" unary)*
+    unary   := "NOT" unary | near
+    near    := primary ("NEAR/" (N | "sentence" | "paragraph") primary)*
+    primary := ENTITY | '"' term '"' | "(" rule ")"
+
+Operators are written in capitals. An entity is a name from the topic's ``entities:``; a quoted
+term is matched like an alias.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Union
+
+from monitor.matcher.hits import Hit
+
+
+class RuleSyntaxError(ValueError):
+    """Raised by parse_rule when a rule does not parse; the message gives the column."""
+
+
+@dataclass(frozen=True)
+class Label:
+    """An entity name or a quoted term: the leaves of a rule."""
+
+    name: str
+    quoted: bool = False
+
+    def __str__(self) -> str:
+        return f'"{self.name}"' if self.quoted else self.name
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Node
+
+
+@dataclass(frozen=True)
+class All:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Any_:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Near:
+    left: Node
+    right: Node
+    scope: int | str  # a number of words, "sentence" or "paragraph"
+
+
+Node = Union[Label, Not, All, Any_, Near]  # noqa: UP007 - a forward-referencing alias
+
+_TOKEN = re.compile(
+    r'\s*(?:(?P<open>\()|(?P<close>\))|"(?P<term>[^"]*)"|(?P<near>NEAR/(?P<scope>\w+))'
+    r"|(?P<word>[^\s()\"]+))"
+)
+_KEYWORDS = {"AND", "OR", "NOT"}
+
+
+def parse_rule(text: str) -> Node:
+    """Return the syntax tree of a rule; raise RuleSyntaxError naming the column of a problem."""
+    tokens = _tokenize(text)
+    parser = _Parser(tokens, text)
+    node = parser.parse_or()
+    if parser.position < len(tokens):
+        _, value, column = tokens[parser.position]
+        raise RuleSyntaxError(f"unexpected {value!r} at column {column}")
+    return node
+
+
+def entity_names(node: Node) -> set[str]:
+    """Return the entity names a rule refers to (not its quoted terms)."""
+    return {label.name for label in labels(node) if not label.quoted}
+
+
+def labels(node: Node) -> Iterator[Label]:
+    """Yield every leaf of a rule: its entities and quoted terms."""
+    if isinstance(node, Label):
+        yield node
+    elif isinstance(node, Not):
+        yield from labels(node.item)
+    elif isinstance(node, Near):
+        yield from labels(node.left)
+        yield from labels(node.right)
+    else:
+        for item in node.items:
+            yield from labels(item)
+
+
+def evaluate(node: Node, hits: Mapping[Label, list[Hit]]) -> list[Hit] | None:
+    """Return the hits that make *node* true (possibly none, for NOT), or None when it is false."""
+    if isinstance(node, Label):
+        found = hits.get(node)
+        return list(found) if found else None
+    if isinstance(node, Not):
+        return [] if evaluate(node.item, hits) is None else None
+    if isinstance(node, All):
+        witness: list[Hit] = []
+        for item in node.items:
+            result = evaluate(item, hits)
+            if result is None:
+                return None
+            witness.extend(result)
+        return witness
+    if isinstance(node, Any_):
+        results = [evaluate(item, hits) for item in node.items]
+        true = [result for result in results if result is not None]
+        return [hit for result in true for hit in result] if true else None
+    left, right = evaluate(node.left, hits), evaluate(node.right, hits)
+    if not left or not right:
+        return None
+    together = _near(left, right, node.scope)
+    return together or None
+
+
+def _near(left: list[Hit], right: list[Hit], scope: int | str) -> list[Hit]:
+    """Return the hits of *left* and *right* with a partner on the other side within *scope*."""
+    if isinstance(scope, str):
+        unit = (
+            (lambda hit: (hit.field, hit.paragraph))
+            if scope == "paragraph"
+            else (lambda hit: (hit.field, hit.paragraph, hit.sentence))
+        )
+        by_unit: dict[object, list[Hit]] = defaultdict(list)
+        for hit in left:
+            by_unit[unit(hit)].append(hit)
+        shared = {unit(hit) for hit in right} & set(by_unit)
+        return [hit for key in shared for hit in by_unit[key]] + [
+            hit for hit in right if unit(hit) in shared
+        ]
+    kept: dict[Hit, None] = {}
+    for a in left:
+        for b in right:
+            # NEAR/n: at most n words between the two hits.
+            if a.field == b.field and _words_between(a, b) <= scope:
+                kept[a] = kept[b] = None
+    return list(kept)
+
+
+def _words_between(a: Hit, b: Hit) -> int:
+    first, second = (a, b) if a.word <= b.word else (b, a)
+    return max(0, second.word - first.word_end - 1)
+
+
+def _tokenize(text: str) -> list[tuple[str, str, int]]:
+    tokens: list[tuple[str, str, int]] = []
+    position = 0
+    text = text.rstrip()
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if not match or match.end() == position:
+            raise RuleSyntaxError(f"unexpected {text[position]!r} at column {position + 1}")
+        kind = match.lastgroup or ""
+        # The column of a quoted term is that of its opening quote.
+        column = match.start(kind) + (0 if kind == "term" else 1)
+        value = match.group(kind) if kind != "near" else match.group("scope")
+        if kind == "term" and not value.strip():
+            raise RuleSyntaxError(f"empty quoted term at column {column}")
+        tokens.append((kind, value, column))
+        position = match.end()
+    if not tokens:
+        raise RuleSyntaxError("the rule is empty (write e.g. 'russia NEAR/paragraph dprk')")
+    return tokens
+
+
+class _Parser:
+    def __init__(self, tokens: list[tuple[str, str, int]], text: str) -> None:
+        self.tokens = tokens
+        self.text = text
+        self.position = 0
+
+    def _peek(self) -> tuple[str, str, int] | None:
+        return self.tokens[self.position] if self.position < len(self.tokens) else None
+
+    def _is_word(self, word: str) -> bool:
+        token = self._peek()
+        return token is not None and token[0] == "word" and token[1] == word
+
+    def parse_or(self) -> Node:
+        items = [self.parse_and()]
+        while self._is_word("OR"):
+            self.position += 1
+            items.append(self.parse_and())
+        return items[0] if len(items) == 1 else Any_(tuple(items))
+
+    def parse_and(self) -> Node:
+        items = [self.parse_unary()]
+        while self._is_word("AND"):
+            self.position += 1
+            items.append(self.parse_unary())
+        return items[0] if len(items) == 1 else All(tuple(items))
+
+    def parse_unary(self) -> Node:
+        if self._is_word("NOT"):
+            self.position += 1
+            return Not(self.parse_unary())
+        return self.parse_near()
+
+    def parse_near(self) -> Node:
+        node = self.parse_primary()
+        while (token := self._peek()) is not None and token[0] == "near":
+            self.position += 1
+            scope = _near_scope(token[1], token[2])
+            right = self.parse_primary()
+            for side in (node, right):
+                if _has_not(side):
+                    raise RuleSyntaxError(
+                        f"NEAR at column {token[2]} needs words on both sides, not NOT"
+                    )
+            node = Near(node, right, scope)
+        return node
+
+    def parse_primary(self) -> Node:
+        token = self._peek()
+        if token is None:
+            raise RuleSyntaxError(
+                f"the rule ends too early at column {len(self.text.rstrip()) + 1} "
+                "(an entity, a quoted term or '(' must follow)"
+            )
+        kind, value, column = token
+        self.position += 1
+        if kind == "open":
+            node = self.parse_or()
+            closing = self._peek()
+            if closing is None or closing[0] != "close":
+                raise RuleSyntaxError(f"the '(' at column {column} is never closed")
+            self.position += 1
+            return node
+        if kind == "term":
+            return Label(value, quoted=True)
+        if kind == "word" and value not in _KEYWORDS:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", value):
+                raise RuleSyntaxError(f"unexpected {value!r} at column {column}")
+            return Label(value)
+        raise RuleSyntaxError(f"unexpected {value!r} at column {column}")
+
+
+def _near_scope(scope: str, column: int) -> int | str:
+    if scope.isdigit() and int(scope) > 0:
+        return int(scope)
+    if scope in ("sentence", "paragraph"):
+        return scope
+    raise RuleSyntaxError(
+        f"NEAR/{scope} at column {column}: use NEAR/<words>, NEAR/sentence or NEAR/paragraph"
+    )
+
+
+def _has_not(node: Node) -> bool:
+    if isinstance(node, Not):
+        return True
+    if isinstance(node, Label):
+        return False
+    if isinstance(node, Near):
+        return _has_not(node.left) or _has_not(node.right)
+    return any(_has_not(item) for item in node.items)
