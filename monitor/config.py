@@ -1,0 +1,379 @@
+"""Load and validate ``config.yaml``: the archive, the sources, crawl politeness and the topics.
+
+The pydantic models below are the single table of every config key, its type and its default.
+Every problem is reported with the file, the key path and the fix, e.g.
+``config.yaml: sources[2].interval: 'ten minutes' is not a duration (use e.g. 90s, 10m, 1h, 2d)``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from monitor import __version__
+from monitor.errors import ConfigError, ConfigProblem
+from monitor.matcher.rules import RuleSyntaxError, entity_names, parse_rule
+from monitor.timeutil import DURATION_HINT, parse_duration
+
+ENV_VAR = "WIREWATCH_CONFIG"
+DEFAULT_PATH = Path("config.yaml")
+SOURCE_KINDS = ("feed",)
+DEFAULT_USER_AGENT = f"wirewatch/{__version__} (+https://github.com/wirewatch/wirewatch)"
+
+
+def _seconds(value: Any) -> Any:
+    """Accept a number of seconds or a duration text such as ``90s`` or ``10m``."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("duration", f"{value!r} is not a duration ({DURATION_HINT})")
+    if isinstance(value, int | float):
+        if value <= 0:
+            raise PydanticCustomError("duration", f"{value!r} must be more than 0 seconds")
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return parse_duration(value)
+        except ValueError as error:
+            raise PydanticCustomError("duration", str(error)) from None
+    raise PydanticCustomError("duration", f"{value!r} is not a duration ({DURATION_HINT})")
+
+
+def _delay(value: Any) -> Any:
+    """Like :func:`_seconds`, but 0 (no delay) is allowed."""
+    if value == 0 and not isinstance(value, bool):
+        return 0.0
+    return _seconds(value)
+
+
+Seconds = Annotated[float, BeforeValidator(_seconds)]
+Delay = Annotated[float, BeforeValidator(_delay)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class Politeness(_Model):
+    """How wirewatch fetches from one host; ``crawl:`` sets the defaults, a source may override."""
+
+    delay: Delay = Field(1.0, description="Seconds between two requests to one host.")
+    per_host_concurrency: int = Field(2, ge=1, le=64, description="Requests in flight per host.")
+    obey_robots: bool = Field(True, description="Obey robots.txt.")
+    timeout: Seconds = Field(30.0, description="Seconds before one request is abandoned.")
+    user_agent: str = Field(DEFAULT_USER_AGENT, min_length=1, description="User-Agent header.")
+
+
+class CrawlSettings(Politeness):
+    """The ``crawl:`` section: politeness defaults, plus limits of a whole crawl."""
+
+    cycle_timeout: Seconds = Field(
+        900.0, description="Seconds a whole crawl may run before its process is killed."
+    )
+
+
+class Source(_Model):
+    """One entry of ``sources:``: a place wirewatch collects stories from."""
+
+    name: str
+    url: str
+    kind: Literal["feed"]
+    interval: Seconds = Field(600.0, description="How often the daemon polls the source.")
+    full_text: bool = Field(True, description="Follow each entry's link and extract the article.")
+    language: str | None = Field(None, description="The language the source publishes in.")
+    tags: list[str] = Field(default_factory=list)
+    # Politeness overrides; None means "use the crawl: default".
+    delay: Delay | None = None
+    per_host_concurrency: int | None = Field(None, ge=1, le=64)
+    obey_robots: bool | None = None
+    timeout: Seconds | None = None
+    user_agent: str | None = Field(None, min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, name: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+            raise PydanticCustomError(
+                "name",
+                f"{name!r} is not a usable source name "
+                "(use letters, digits, '.', '_' and '-', e.g. yonhap-en)",
+            )
+        return name
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, url: str) -> str:
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise PydanticCustomError(
+                "url", f"{url!r} is not an http(s) URL (use e.g. https://example.com/rss.xml)"
+            )
+        return url.strip()
+
+    @field_validator("language")
+    @classmethod
+    def _check_language(cls, language: str | None) -> str | None:
+        if language is not None and not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*", language):
+            raise PydanticCustomError(
+                "language", f"{language!r} is not a language code (use e.g. en, ru, ko)"
+            )
+        return language
+
+    def politeness(self, defaults: Politeness) -> Politeness:
+        """Return the politeness for this source: its own overrides on top of *defaults*."""
+        overrides = {
+            key: getattr(self, key)
+            for key in Politeness.model_fields
+            if getattr(self, key) is not None
+        }
+        return Politeness(**(defaults.model_dump(include=set(Politeness.model_fields)) | overrides))
+
+
+class Topic(_Model):
+    """One entry of ``topics:``: named groups of aliases and the rule that flags a story."""
+
+    description: str = ""
+    entities: dict[str, dict[str, list[str]]] = Field(
+        description="Entity name -> language code (or 'any') -> aliases."
+    )
+    rule: str = Field(description="Which entities must occur, e.g. 'russia NEAR/paragraph dprk'.")
+    threshold: float = Field(1.0, gt=0, description="Minimum score to flag a story.")
+
+    @field_validator("entities")
+    @classmethod
+    def _check_entities(cls, entities: dict[str, dict[str, list[str]]]) -> Any:
+        if not entities:
+            raise PydanticCustomError("entities", "a topic needs at least one entity")
+        for name, by_language in entities.items():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name):
+                raise PydanticCustomError(
+                    "entities",
+                    f"{name!r} is not a usable entity name (use letters, digits, '_' and '-')",
+                )
+            if not any(alias.strip() for aliases in by_language.values() for alias in aliases):
+                raise PydanticCustomError(
+                    "entities", f"entity {name!r} has no aliases (list at least one word)"
+                )
+        return entities
+
+    @model_validator(mode="after")
+    def _check_rule(self) -> Topic:
+        try:
+            names = entity_names(parse_rule(self.rule))
+        except RuleSyntaxError as error:
+            raise PydanticCustomError("rule", f"rule: {error}") from None
+        unknown = sorted(names - set(self.entities))
+        if unknown:
+            known = ", ".join(sorted(self.entities))
+            raise PydanticCustomError(
+                "rule", f"rule: unknown entity {unknown[0]!r} (the entities are: {known})"
+            )
+        return self
+
+
+class Config(_Model):
+    """The whole validated config file."""
+
+    archive: Path = Path("wirewatch.db")
+    crawl: CrawlSettings = Field(default_factory=CrawlSettings)  # type: ignore[arg-type]
+    sources: list[Source] = Field(default_factory=list)
+    topics: dict[str, Topic] = Field(default_factory=dict)
+    # Where the file was read from; set by load(), never by the file itself.
+    path: Path = Field(Path("config.yaml"), exclude=True)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list[Source]) -> list[Source]:
+        seen: dict[str, int] = {}
+        for index, source in enumerate(sources):
+            if source.name in seen:
+                raise PydanticCustomError(
+                    "duplicate",
+                    f"[{index}].name: {source.name!r} is already the name of "
+                    f"sources[{seen[source.name]}] (source names must be unique)",
+                )
+            seen[source.name] = index
+        return sources
+
+    @field_validator("topics")
+    @classmethod
+    def _topic_names(cls, topics: dict[str, Topic]) -> dict[str, Topic]:
+        for name in topics:
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+                raise PydanticCustomError(
+                    "name", f"{name!r} is not a usable topic name (use e.g. russia-dprk)"
+                )
+        return topics
+
+    def source(self, name: str) -> Source | None:
+        """Return the source called *name*, or None."""
+        return next((source for source in self.sources if source.name == name), None)
+
+
+def find_path(given: str | os.PathLike[str] | None) -> Path:
+    """Return the config path: *given*, else ``$WIREWATCH_CONFIG``, else ``./config.yaml``."""
+    if given:
+        return Path(given)
+    from_env = os.environ.get(ENV_VAR)
+    if from_env:
+        return Path(from_env)
+    return DEFAULT_PATH
+
+
+def load(path: Path) -> Config:
+    """Read and validate the config file at *path*; raise ConfigError naming every problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            path,
+            [
+                ConfigProblem(
+                    "",
+                    f"no such file (create it, pass --config PATH, or set {ENV_VAR}; "
+                    "the README has an example)",
+                )
+            ],
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(path, [ConfigProblem("", f"cannot read the file: {error}")]) from None
+    return parse(text, path)
+
+
+def parse(text: str, path: Path) -> Config:
+    """Validate config *text* that was read from *path*; raise ConfigError naming every problem."""
+    data = _load_yaml(text, path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            path,
+            [
+                ConfigProblem(
+                    "", "the file must be a YAML mapping with archive, crawl, sources, topics"
+                )
+            ],
+        )
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(path, [_problem(item, data) for item in error.errors()]) from None
+    archive = config.archive.expanduser()
+    if not archive.is_absolute():
+        archive = path.resolve().parent / archive
+    return config.model_copy(update={"archive": archive, "path": path})
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key given twice in one mapping instead of keeping the last."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _load_yaml(text: str, path: Path) -> Any:
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
+        what = error.problem or error.context or "invalid YAML"
+        raise ConfigError(
+            path, [ConfigProblem(where, f"invalid YAML: {what} (fix the syntax there)")]
+        ) from None
+    except yaml.YAMLError as error:
+        raise ConfigError(path, [ConfigProblem("", f"invalid YAML: {error}")]) from None
+
+
+def _key_path(location: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in location:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _allowed_keys(location: tuple[int | str, ...], data: Any) -> list[str]:
+    """Return the keys allowed in the mapping at *location* (the parent of an unknown key)."""
+    model: Any = Config
+    for part in location:
+        if isinstance(part, int):
+            continue
+        if model is Config and part == "sources":
+            model = Source
+        elif model is Config and part == "crawl":
+            model = CrawlSettings
+        elif model is Config and part == "topics":
+            model = "topics"
+        elif model == "topics":
+            model = Topic
+        else:
+            return []
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return [name for name in model.model_fields if name != "path"]
+    return []
+
+
+def _problem(error: Any, data: Any) -> ConfigProblem:
+    location: tuple[int | str, ...] = tuple(error["loc"])
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "duplicate":
+        # The message carries its own "[i].name" suffix so that it names the later duplicate.
+        suffix, _, message = error["msg"].partition(": ")
+        return ConfigProblem(_key_path(location) + suffix, message)
+    key = _key_path(location)
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(location[:-1], data)
+        close = difflib.get_close_matches(str(location[-1]), allowed, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(allowed)
+        return ConfigProblem(key, f"unknown key ({hint})")
+    if kind == "missing":
+        return ConfigProblem(key, "this key is required")
+    if kind == "literal_error" and location[-1] == "kind":
+        return ConfigProblem(
+            key, f"{value!r} is not a source kind (use one of: {', '.join(SOURCE_KINDS)})"
+        )
+    if kind == "bool_parsing" or kind == "bool_type":
+        return ConfigProblem(key, f"{value!r} is not true or false")
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return ConfigProblem(key, f"{value!r} is not a whole number")
+    if kind in ("float_parsing", "float_type"):
+        return ConfigProblem(key, f"{value!r} is not a number")
+    if kind in ("greater_than", "greater_than_equal", "less_than_equal"):
+        return ConfigProblem(key, f"{value!r} is out of range ({error['msg'].lower()})")
+    if kind in ("dict_type", "model_type"):
+        return ConfigProblem(key, f"expected a mapping of keys to values, got {value!r}")
+    if kind == "list_type":
+        return ConfigProblem(key, f"expected a list, got {value!r}")
+    if kind == "string_type":
+        return ConfigProblem(key, f"expected text, got {value!r}")
+    if kind == "string_too_short":
+        return ConfigProblem(key, "must not be empty")
+    if kind == "rule":
+        return ConfigProblem(key + ".rule" if key else "rule", error["msg"].removeprefix("rule: "))
+    return ConfigProblem(key, error["msg"])
