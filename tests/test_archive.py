@@ -1,0 +1,139 @@
+"""The SQLite archive: schema, WAL, idempotent writes, and all-or-nothing articles."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from monitor.archive import Archive, SourceRef, migrations
+from monitor.errors import ArchiveError
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def article(**changes: object) -> dict[str, object]:
+    record: dict[str, object] = {
+        "source": "wire",
+        "key": "http://127.0.0.1/a/1",
+        "url": "http://127.0.0.1/a/1",
+        "guid": "urn:1",
+        "title": "Lavrov in Wonsan",
+        "summary": "s",
+        "body": "Lavrov met Choe Son Hui in Wonsan.",
+        "published": "2025-07-12T01:00:00Z",
+        "published_raw": None,
+        "fetched": "2026-11-27T12:00:00Z",
+        "language": "en",
+        "extract_error": None,
+    }
+    record.update(changes)
+    return record
+
+
+FLAG = {
+    "topic": "russia-dprk",
+    "score": 3.5,
+    "threshold": 1.0,
+    "rule": "russia NEAR/paragraph dprk",
+    "terms": [{"entity": "russia", "alias": "Lavrov", "field": "body", "start": 0, "end": 6}],
+    "snippet": "Lavrov met Choe Son Hui in Wonsan.",
+}
+
+
+@pytest.fixture
+def archive(tmp_path: Path):
+    with Archive.open(tmp_path / "archive.db") as opened:
+        opened.start_run([SourceRef("wire", "feed", "http://127.0.0.1/feed.xml")], NOW, 1)
+        yield opened
+
+
+def test_a_new_archive_uses_wal_and_has_every_table(archive: Archive) -> None:
+    assert archive.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert {"sources", "articles", "flags", "runs", "run_sources", "articles_fts"} <= set(
+        archive.db.table_names()
+    )
+
+
+def test_opening_twice_applies_migrations_once(tmp_path: Path) -> None:
+    path = tmp_path / "archive.db"
+    Archive.open(path).close()
+    with Archive.open(path) as again:
+        assert migrations.pending(again.db) == []
+        count = again.db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0]
+        assert count == 1
+
+
+def test_an_article_and_its_flags_are_stored_together(archive: Archive) -> None:
+    article_id = archive.add_article(article(), [FLAG])
+    assert article_id is not None
+    row = archive.db.execute("SELECT topic, score FROM flags WHERE article_id = ?", [article_id])
+    assert row.fetchall() == [("russia-dprk", 3.5)]
+
+
+def test_the_same_url_or_guid_is_never_stored_twice(archive: Archive) -> None:
+    assert archive.add_article(article(), []) is not None
+    same_url = article(guid="urn:other", key="k2")
+    assert archive.add_article(same_url, [], identifiers=["http://127.0.0.1/a/1"]) is None
+    assert archive.add_article(article(key="http://127.0.0.1/a/1", url="u2"), []) is None
+    same_guid = article(key="http://127.0.0.1/a/2", url="http://127.0.0.1/a/2")
+    assert archive.add_article(same_guid, []) is None
+    assert archive.db.execute("SELECT count(*) FROM articles").fetchone()[0] == 1
+
+
+def test_a_failed_flag_write_leaves_no_partial_article(archive: Archive) -> None:
+    broken = {**FLAG, "score": None}  # violates NOT NULL after the article row is written
+    with pytest.raises(sqlite3.IntegrityError):
+        archive.add_article(article(), [broken])
+    assert archive.db.execute("SELECT count(*) FROM articles").fetchone()[0] == 0
+    assert archive.add_article(article(), [FLAG]) is not None
+
+
+def test_full_text_search_finds_title_and_body_words(archive: Archive) -> None:
+    archive.add_article(article(), [])
+    rows = archive.db.execute(
+        "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", ["wonsan"]
+    ).fetchall()
+    assert len(rows) == 1
+
+
+def test_a_run_settles_each_source_and_its_health(archive: Archive) -> None:
+    archive.record_feed(1, "wire", 3)
+    archive.add_article(article(run_id=1), [FLAG])
+    (outcome,) = archive.finish_run(1, "ok", NOW)
+    assert (outcome.status, outcome.entries, outcome.new, outcome.flagged) == ("ok", 3, 1, 1)
+    source = archive.db.execute("SELECT last_success, failures FROM sources").fetchone()
+    assert source == ("2026-11-27T12:00:00Z", 0)
+
+
+def test_a_failing_source_counts_its_failures(tmp_path: Path) -> None:
+    with Archive.open(tmp_path / "a.db") as archive:
+        for _ in range(2):
+            run = archive.start_run([SourceRef("wire", "feed", "http://x/")], NOW, 1)
+            archive.record_source_error(run, "wire", "http", "HTTP 500", NOW)
+            archive.finish_run(run, "ok", NOW)
+        row = archive.db.execute(
+            "SELECT failures, last_error_class, last_error, last_success FROM sources"
+        ).fetchone()
+    assert row == (2, "http", "HTTP 500", None)
+
+
+def test_a_run_that_ends_badly_marks_unfinished_sources_interrupted(archive: Archive) -> None:
+    (outcome,) = archive.finish_run(1, "timeout", NOW)
+    assert outcome.status == "interrupted"
+    failures = archive.db.execute("SELECT failures, last_success FROM sources").fetchone()
+    assert failures == (0, None)
+
+
+def test_reading_a_missing_archive_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(ArchiveError, match="no archive here yet"):
+        Archive.open(tmp_path / "none.db", create=False)
+
+
+def test_a_file_that_is_not_sqlite_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("these are not the droids" * 100)
+    with pytest.raises(ArchiveError, match="cannot open the archive"):
+        Archive.open(path)
