@@ -1,0 +1,1 @@
+"""The Scrapy project of wirewatch: fetch sources, read feeds, extract articles, archive them."""

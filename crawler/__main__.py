@@ -1,0 +1,56 @@
+"""The crawl child: ``python -m crawler --run-id N [--config PATH|-] [SOURCE ...]``.
+
+wirewatch starts this in its own process group for each crawl (see monitor.crawl), passing
+the validated config as JSON on stdin with ``--config -``. It writes progress events on
+stdout (monitor.events) and Scrapy's log on stderr, and exits 0 when the crawl ran, even if
+some sources failed; their errors are in the archive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from crawler.context import CrawlContext
+from crawler.runner import crawl
+from monitor import events
+from monitor.archive import Archive
+from monitor.config import Config, load
+from monitor.errors import WirewatchError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m crawler", description=__doc__)
+    parser.add_argument(
+        "--config", default="config.yaml", help="config file, or - for JSON on stdin"
+    )
+    parser.add_argument("--run-id", type=int, required=True, help="the run to record into")
+    parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("sources", nargs="*", help="source names (default: all)")
+    args = parser.parse_args(argv)
+    try:
+        if args.config == "-":
+            data = json.load(sys.stdin)
+            config = Config.model_validate(data["config"]).model_copy(
+                update={"path": Path(data["path"])}
+            )
+        else:
+            config = load(Path(args.config))
+        wanted = set(args.sources)
+        sources = [s for s in config.sources if not wanted or s.name in wanted]
+        archive = Archive.open(config.archive)
+    except WirewatchError as error:
+        events.emit(sys.stdout, "fatal", error=str(error))
+        return 1
+    context = CrawlContext(config=config, run_id=args.run_id, archive=archive)
+    try:
+        crawl(context, sources, log_level=args.log_level)
+    finally:
+        archive.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""What one crawl child shares between its spider and pipelines: config, run, archive, progress."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TextIO
+
+from scrapy.crawler import Crawler
+
+from monitor import events
+from monitor.archive import Archive
+from monitor.config import Config
+from monitor.timeutil import utcnow
+
+
+@dataclass
+class CrawlContext:
+    """The state of one crawl run, created by :mod:`crawler.runner` and carried by the spider."""
+
+    config: Config
+    run_id: int
+    archive: Archive
+    clock: Callable[[], datetime] = utcnow
+    progress: TextIO = field(default_factory=lambda: sys.stdout)
+
+    def emit(self, event: str, **fields: Any) -> None:
+        """Tell the parent process about progress (see monitor.events)."""
+        events.emit(self.progress, event, **fields)
+
+
+def context_of(crawler: Crawler) -> CrawlContext:
+    """Return the context of the crawl that *crawler* runs (the spider carries it).
+
+    Not a setting: Scrapy deep-copies settings, and the context holds a live archive.
+    """
+    context = getattr(crawler.spider, "context", None)
+    if not isinstance(context, CrawlContext):
+        raise TypeError("wirewatch pipelines need a spider with a CrawlContext")
+    return context

@@ -1,0 +1,1 @@
+"""Pure parsers: bytes in, entries or links out. No Scrapy, no network, no clock."""

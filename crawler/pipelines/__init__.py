@@ -1,0 +1,1 @@
+"""Item pipelines, in order: dedupe, match, archive."""

@@ -1,0 +1,35 @@
+"""Write each article with its flags to the archive, in one transaction."""
+
+from __future__ import annotations
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from crawler.context import CrawlContext, context_of
+from crawler.items import ArticleItem
+
+
+class ArchivePipeline:
+    """The last pipeline: an article and its flags are stored together or not at all."""
+
+    def __init__(self, context: CrawlContext) -> None:
+        self.context = context
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
+        return cls(context_of(crawler))
+
+    def process_item(self, item: ArticleItem) -> ArticleItem:
+        record = item.record() | {"run_id": self.context.run_id}
+        article_id = self.context.archive.add_article(
+            record, item.flags, identifiers=item.identifiers()
+        )
+        if article_id is None:
+            raise DropItem(f"already archived: {item.url}")
+        self.context.emit(
+            "article",
+            source=item.source,
+            id=article_id,
+            flagged=[flag["topic"] for flag in item.flags],
+        )
+        return item

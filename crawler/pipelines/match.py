@@ -1,0 +1,25 @@
+"""Run every topic over an article and attach the flags it earns."""
+
+from __future__ import annotations
+
+from scrapy.crawler import Crawler
+
+from crawler.context import CrawlContext, context_of
+from crawler.items import ArticleItem
+from monitor.matcher.engine import Matcher
+
+
+class MatchPipeline:
+    """Compiles the config's topics once per crawl, then matches each article's title and body."""
+
+    def __init__(self, context: CrawlContext) -> None:
+        self.matcher = Matcher(context.config.topics)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> MatchPipeline:
+        return cls(context_of(crawler))
+
+    def process_item(self, item: ArticleItem) -> ArticleItem:
+        results = self.matcher.match(item.title, item.body)
+        item.flags = [result.to_dict() for result in results if result.flagged]
+        return item

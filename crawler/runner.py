@@ -1,0 +1,45 @@
+"""Run one crawl in this process: Scrapy settings from the config, then the sources spider."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from crawler.context import CrawlContext
+from crawler.spiders.sources import SourcesSpider
+from monitor.config import Config, Source
+
+
+def build_settings(config: Config, sources: list[Source], log_level: str) -> Settings:
+    """Return Scrapy settings: crawler.settings, then the config's politeness per host."""
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    crawl = config.crawl
+    politeness = [source.politeness(crawl) for source in sources]
+    settings.set("USER_AGENT", crawl.user_agent, priority="cmdline")
+    settings.set("DOWNLOAD_DELAY", crawl.delay, priority="cmdline")
+    settings.set("DOWNLOAD_TIMEOUT", crawl.timeout, priority="cmdline")
+    settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", crawl.per_host_concurrency, priority="cmdline")
+    # Requests of sources that do not obey robots.txt carry dont_obey_robotstxt.
+    obey = crawl.obey_robots or any(each.obey_robots for each in politeness)
+    settings.set("ROBOTSTXT_OBEY", obey, priority="cmdline")
+    slots = {
+        urlsplit(source.url).hostname or "": {
+            "concurrency": each.per_host_concurrency,
+            "delay": each.delay,
+        }
+        for source, each in zip(sources, politeness, strict=True)
+    }
+    settings.set("DOWNLOAD_SLOTS", slots, priority="cmdline")
+    settings.set("LOG_LEVEL", log_level, priority="cmdline")
+    return settings
+
+
+def crawl(context: CrawlContext, sources: list[Source], *, log_level: str = "WARNING") -> None:
+    """Crawl *sources* once, recording into the context's archive; blocks until done."""
+    settings = build_settings(context.config, sources, log_level)
+    process = CrawlerProcess(settings)
+    process.crawl(SourcesSpider, context=context, sources=sources)
+    process.start()

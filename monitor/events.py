@@ -1,0 +1,28 @@
+"""The progress events a crawl child writes on its stdout, one JSON object per line.
+
+``{"event": "feed", "source": S, "entries": N, "new": K}`` once a source's feed is read;
+``{"event": "source_error", "source": S, "error_class": C, "error": M}`` when a source fails;
+``{"event": "article", "source": S, "id": I, "flagged": [topics]}`` for each archived article;
+``{"event": "fatal", "error": M}`` when the crawl cannot run at all.
+The archive, not these events, is the record of a run: they only drive progress displays.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+
+def emit(stream: TextIO, event: str, **fields: Any) -> None:
+    """Write one event line and flush it, so the parent sees it at once."""
+    stream.write(json.dumps({"event": event, **fields}, ensure_ascii=False) + "\n")
+    stream.flush()
+
+
+def read(line: str) -> dict[str, Any] | None:
+    """Return the event on a line, or None for a line that is not an event."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) and "event" in event else None

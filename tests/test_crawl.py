@@ -1,0 +1,317 @@
+"""End to end: real Scrapy crawls in a child process against a real local HTTP server."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.config import load
+from monitor.crawl import CycleResult, run_cycle
+from monitor.newswire import Newswire, Reply
+
+from .conftest import article_page, rss, run_cli, write_config
+
+RELATIONS = [
+    "Russian President Vladimir Putin arrived in Pyongyang early on Wednesday, the Kremlin said.",
+    "He was met at the airport by Kim Jong Un, and the two are expected to sign a defence pact.",
+]
+MISSILE = [
+    "North Korea fired a short-range ballistic missile into the sea on Tuesday.",
+    "South Korea's military said it was tracking further launch preparations.",
+]
+
+
+def closed_port() -> int:
+    """Return a port on 127.0.0.1 where nothing listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def publish_good_sources(wire: Newswire) -> None:
+    wire.route(
+        "/good/feed.xml",
+        Reply.xml(
+            rss(
+                [
+                    {
+                        "title": "Putin lands in Pyongyang",
+                        "link": wire.url("/good/putin.html") + "?utm_source=rss",
+                        "guid": "good-1",
+                        "description": "The Russian leader is on a state visit.",
+                        "pubDate": "Wed, 19 Jun 2024 01:00:00 +0900",
+                    },
+                    {
+                        "title": "Missile launch",
+                        "link": wire.url("/good/missile.html"),
+                        "guid": "good-2",
+                        "description": "A launch off the east coast.",
+                    },
+                    {
+                        "title": "Lost page",
+                        "link": wire.url("/good/gone.html"),
+                        "guid": "good-3",
+                        "description": "Lavrov flew to Pyongyang for talks.",
+                    },
+                ]
+            )
+        ),
+    )
+    wire.route(
+        "/good/putin.html",
+        Reply.html(
+            article_page(
+                "Putin lands in Pyongyang",
+                RELATIONS,
+                comments=["What about the football results?"],
+                canonical=wire.url("/good/putin.html"),
+            )
+        ),
+    )
+    wire.route(
+        "/good/missile.html",
+        Reply.html(
+            article_page(
+                "Missile launch", MISSILE, comments=["Russia and North Korea are friends now."]
+            )
+        ),
+    )
+    wire.route(
+        "/atom/feed.xml",
+        Reply.xml(
+            '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>'
+            "<entry><title>Atom story</title><id>tag:a,2025:1</id>"
+            f'<link href="{wire.url("/atom/1.html")}"/>'
+            "<updated>2025-07-12T01:30:00Z</updated><summary>Short.</summary></entry></feed>"
+        ),
+    )
+    wire.route(
+        "/atom/1.html",
+        Reply.html(article_page("Atom story", ["A quiet day in the harbour, officials said."])),
+    )
+
+
+BROKEN = {
+    "http-500": ("/broken/500.xml", Reply(b"oops", status=500), "http", "HTTP 500"),
+    "http-404": ("/broken/404.xml", Reply(b"nope", status=404), "http", "HTTP 404"),
+    "slow": ("/broken/slow.xml", Reply.xml(rss([]), delay=4), "timeout", ""),
+    "malformed": (
+        "/broken/malformed.xml",
+        Reply.xml('<?xml version="1.0"?><rss version="2.0"><channel><title>x</ti'),
+        "malformed",
+        "no entries",
+    ),
+    "html-page": (
+        "/broken/page.xml",
+        Reply.html("<!DOCTYPE html><html><body><h1>Welcome!</h1></body></html>"),
+        "not_a_feed",
+        "HTML page",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def wire() -> Iterator[Newswire]:
+    with Newswire() as server:
+        publish_good_sources(server)
+        for path, reply, _, _ in BROKEN.values():
+            server.route(path, reply)
+        yield server
+
+
+@pytest.fixture(scope="module")
+def crawled(
+    wire: Newswire, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, list[CycleResult]]:
+    """Two crawls of every source, good and broken; returns the config and both results."""
+    folder = tmp_path_factory.mktemp("crawl")
+    sources = [
+        {"name": "good", "url": wire.url("/good/feed.xml")},
+        {"name": "atom", "url": wire.url("/atom/feed.xml")},
+        *({"name": name, "url": wire.url(path)} for name, (path, _, _, _) in BROKEN.items()),
+        {"name": "refused", "url": f"http://127.0.0.1:{closed_port()}/feed.xml"},
+    ]
+    sources[2 + list(BROKEN).index("slow")]["timeout"] = 1
+    path = write_config(
+        folder, sources, crawl={"user_agent": "wirewatch-test/1.0 (+http://127.0.0.1/)"}
+    )
+    config = load(path)
+    results = [run_cycle(config, timeout=60), run_cycle(config, timeout=60)]
+    return path, results
+
+
+def query(config_path: Path, sql: str, *params: object) -> list[tuple]:
+    with sqlite3.connect(load(config_path).archive) as db:
+        return db.execute(sql, params).fetchall()
+
+
+def test_a_failing_source_does_not_stop_the_others(crawled) -> None:
+    _, (first, _) = crawled
+    outcomes = {outcome.source: outcome for outcome in first.outcomes}
+    assert first.status == "ok"
+    assert (outcomes["good"].status, outcomes["good"].new) == ("ok", 3)
+    assert (outcomes["atom"].status, outcomes["atom"].new) == ("ok", 1)
+    for name, (_, _, error_class, words) in BROKEN.items():
+        assert outcomes[name].status == "failed", name
+        assert outcomes[name].error_class == error_class, (name, outcomes[name])
+        assert words in (outcomes[name].error or ""), (name, outcomes[name])
+    assert outcomes["refused"].error_class == "refused"
+
+
+def test_source_health_records_the_last_error(crawled) -> None:
+    path, _ = crawled
+    rows = {
+        name: (failures, error_class)
+        for name, failures, error_class in query(
+            path, "SELECT name, failures, last_error_class FROM sources"
+        )
+    }
+    assert rows["good"] == (0, None)
+    assert rows["http-500"] == (2, "http")  # two crawls, two failures
+
+
+def test_a_second_crawl_adds_nothing_and_fetches_no_page_again(crawled, wire: Newswire) -> None:
+    path, (_, second) = crawled
+    assert second.new == 0
+    assert query(path, "SELECT count(*) FROM articles") == [(4,)]
+    assert query(path, "SELECT count(DISTINCT url) FROM articles") == [(4,)]
+    assert wire.requests_for("/good/feed.xml") == 2
+    assert wire.requests_for("/good/putin.html") == 1
+    assert wire.requests_for("/good/missile.html") == 1
+
+
+def test_articles_are_stored_with_canonical_url_text_and_utc_time(crawled, wire: Newswire) -> None:
+    path, _ = crawled
+    ((url, body, published, language, error),) = query(
+        path,
+        "SELECT url, body, published, language, extract_error FROM articles WHERE title = ?",
+        "Putin lands in Pyongyang",
+    )
+    assert url == wire.url("/good/putin.html")  # no utm_source
+    assert body == "\n".join(RELATIONS)  # no headline, no comments
+    assert published == "2024-06-18T16:00:00Z"
+    assert language == "en"
+    assert error is None
+
+
+def test_an_article_page_that_fails_keeps_the_feed_summary(crawled) -> None:
+    path, _ = crawled
+    ((body, error),) = query(
+        path, "SELECT body, extract_error FROM articles WHERE title = ?", "Lost page"
+    )
+    assert body == "Lavrov flew to Pyongyang for talks."
+    assert "HTTP 404" in error
+
+
+def test_only_stories_about_the_topic_are_flagged(crawled) -> None:
+    path, (first, _) = crawled
+    flagged = query(
+        path,
+        "SELECT a.title, f.topic, f.snippet FROM flags f JOIN articles a ON a.id = f.article_id "
+        "ORDER BY a.title DESC",
+    )
+    assert [(title, topic) for title, topic, _ in flagged] == [
+        ("Putin lands in Pyongyang", "russia-dprk"),
+        ("Lost page", "russia-dprk"),
+    ]
+    assert flagged[0][2] == RELATIONS[0]
+    assert first.flagged == 2
+
+
+def test_requests_carry_the_configured_user_agent(crawled, wire: Newswire) -> None:
+    agents = {hit.headers.get("User-Agent") for hit in wire.hits if hit.path.startswith("/good/")}
+    assert agents == {"wirewatch-test/1.0 (+http://127.0.0.1/)"}
+
+
+def test_the_crawl_command_prints_a_line_per_source_and_exits_0(
+    tmp_path: Path, newswire: Newswire
+) -> None:
+    publish_good_sources(newswire)
+    newswire.route("/down.xml", Reply(b"", status=503))
+    write_config(
+        tmp_path,
+        [
+            {"name": "good", "url": newswire.url("/good/feed.xml")},
+            {"name": "down", "url": newswire.url("/down.xml")},
+        ],
+    )
+    result = run_cli("crawl", cwd=tmp_path)
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    good = next(line for line in lines if line.startswith("good"))
+    down = next(line for line in lines if line.startswith("down"))
+    assert good.split()[:3] == ["good", "3", "2"]
+    assert "http: HTTP 503 Service Unavailable" in down
+    assert "3 new articles, 2 flagged, 1 of 2 sources failed" in result.out
+
+    as_json = json.loads(run_cli("crawl", "good", "--format", "json", cwd=tmp_path).out)
+    assert as_json["status"] == "ok"
+    assert [source["source"] for source in as_json["sources"]] == ["good"]
+    assert as_json["sources"][0]["new"] == 0
+
+
+def test_crawling_an_unknown_source_exits_2_naming_the_known_ones(tmp_path: Path) -> None:
+    write_config(tmp_path, [{"name": "good", "url": "http://127.0.0.1:9/feed.xml"}])
+    result = run_cli("crawl", "goood", cwd=tmp_path)
+    assert result.code == 2
+    assert result.err == "wirewatch: unknown source 'goood' (the sources in config.yaml: good)\n"
+
+
+def test_a_hung_crawl_is_killed_at_the_hard_timeout(tmp_path: Path, newswire: Newswire) -> None:
+    publish_good_sources(newswire)
+    newswire.route("/hang.xml", Reply.xml(rss([]), delay=60))
+    write_config(
+        tmp_path,
+        [
+            {"name": "good", "url": newswire.url("/good/feed.xml")},
+            {"name": "hang", "url": newswire.url("/hang.xml"), "timeout": 120},
+        ],
+        crawl={"cycle_timeout": 3},
+    )
+    started = time.monotonic()
+    result = run_cli("crawl", "--format", "json", cwd=tmp_path, timeout=60)
+    elapsed = time.monotonic() - started
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert report["status"] == "timeout"
+    assert elapsed < 3 + 10
+    hang = next(source for source in report["sources"] if source["source"] == "hang")
+    assert hang["status"] == "interrupted"
+    assert "killed after the 3s cycle_timeout" in result.err
+    left = subprocess.run(
+        ["pgrep", "-f", f"crawler --config - --run-id {report['run_id']} "],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    assert left.stdout == "", "a crawl child outlived its timeout"
+    (status,) = query(
+        tmp_path / "config.yaml", "SELECT status FROM runs WHERE id = ?", report["run_id"]
+    )
+    assert status == ("timeout",)
+
+
+def test_robots_txt_is_obeyed_for_article_pages(tmp_path: Path, newswire: Newswire) -> None:
+    publish_good_sources(newswire)
+    newswire.route(
+        "/robots.txt",
+        Reply(
+            b"User-agent: *\nDisallow: /good/putin.html\n", headers={"Content-Type": "text/plain"}
+        ),
+    )
+    write_config(tmp_path, [{"name": "good", "url": newswire.url("/good/feed.xml")}])
+    assert run_cli("crawl", cwd=tmp_path).code == 0
+    assert newswire.requests_for("/good/putin.html") == 0
+    ((body, error),) = query(
+        tmp_path / "config.yaml",
+        "SELECT body, extract_error FROM articles WHERE title = 'Putin lands in Pyongyang'",
+    )
+    assert body == "The Russian leader is on a state visit."
+    assert "robots.txt forbids" in error

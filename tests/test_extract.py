@@ -1,0 +1,97 @@
+"""Article extraction and the assembly of an archived article from entry and page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from crawler.extract import Page, build_article, extract_page
+from crawler.identity import Identity
+from crawler.parsing.feeds import FeedEntry
+
+from .conftest import article_page
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+ENTRY = FeedEntry(
+    guid="urn:1",
+    link="http://127.0.0.1/a/1?utm_source=rss",
+    title="Shoigu in Pyongyang",
+    summary="Russia's security chief visited.",
+    published=datetime(2025, 6, 4, 3, 0, tzinfo=UTC),
+    published_raw="Wed, 04 Jun 2025 12:00:00 +0900",
+)
+IDENTITY = Identity("http://127.0.0.1/a/1", "http://127.0.0.1/a/1", "http://127.0.0.1/a/1")
+PARAGRAPHS = [
+    "Sergei Shoigu, secretary of Russia's Security Council, arrived in Pyongyang on Wednesday.",
+    "He was received by Kim Jong Un, state media in both countries reported on Thursday.",
+]
+
+
+def test_the_article_text_is_kept_and_reader_comments_are_not() -> None:
+    html = article_page(
+        "Shoigu in Pyongyang",
+        PARAGRAPHS,
+        comments=["Reader: this is all about football, really."],
+        canonical="http://127.0.0.1/a/1",
+    )
+    page = extract_page(html, url="http://127.0.0.1/a/1?utm_source=rss", head=html.encode())
+    assert page.error is None and page.text is not None
+    assert "arrived in Pyongyang" in page.text
+    assert "football" not in page.text
+    assert not page.text.startswith("Shoigu in Pyongyang")  # the headline is not body text
+    assert page.canonical == "http://127.0.0.1/a/1"
+    assert page.language == "en"
+
+
+def test_a_page_without_article_text_says_so() -> None:
+    page = extract_page("<html><body></body></html>", url="http://127.0.0.1/empty")
+    assert page.text is None
+    assert page.error == "no article text found on the page"
+
+
+def test_an_article_combines_entry_and_page() -> None:
+    page = Page("Body text.", canonical="http://127.0.0.1/a/1", language="en")
+    article = build_article(
+        ENTRY,
+        IDENTITY,
+        page,
+        source="wire",
+        language=None,
+        fetched=NOW,
+        response_url="http://127.0.0.1/a/1?utm_source=rss",
+    )
+    assert article.url == "http://127.0.0.1/a/1"
+    assert article.body == "Body text."
+    assert article.published == "2025-06-04T03:00:00Z"
+    assert article.fetched == "2026-11-27T12:00:00Z"
+    assert article.language == "en"
+    assert article.extract_error is None
+
+
+def test_without_page_text_the_summary_stands_in_with_the_reason() -> None:
+    page = Page(None, "no article text found on the page")
+    article = build_article(
+        ENTRY,
+        IDENTITY,
+        page,
+        source="wire",
+        language="en",
+        fetched=NOW,
+        response_url="http://127.0.0.1/a/1",
+    )
+    assert article.body == "Russia's security chief visited."
+    assert article.extract_error == "no article text found on the page"
+
+
+def test_the_page_date_is_used_when_the_feed_has_none() -> None:
+    entry = FeedEntry("urn:2", "http://127.0.0.1/a/2", "t", "s", None, None)
+    page = Page("Body.", published=datetime(2025, 6, 4, 3, 0, tzinfo=UTC))
+    article = build_article(
+        entry,
+        IDENTITY,
+        page,
+        source="wire",
+        language=None,
+        fetched=NOW,
+        response_url="http://127.0.0.1/a/2",
+    )
+    assert article.published == "2025-06-04T03:00:00Z"
