@@ -1,0 +1,416 @@
+"""The ``wirewatch`` command line: the one place where errors become a line and an exit code."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any, TypeVar
+
+import click
+
+from monitor import __version__, review
+from monitor.archive import Archive
+from monitor.config import ENV_VAR, Config, find_path, load
+from monitor.crawl import run_cycle, select_sources
+from monitor.errors import ConfigError, ExitStatus, Interrupted, UsageError, WirewatchError
+from monitor.output import (
+    CrawlProgress,
+    console,
+    display_path,
+    print_csv,
+    print_json,
+    print_jsonl,
+)
+from monitor.timeutil import parse_since, utcnow
+from monitor.views import print_article, print_cycle, print_flagged
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class State:
+    """What the group's options give every command: where the config and archive are."""
+
+    config_path: str | None
+    archive_path: Path | None
+    debug: bool
+    _config: Config | None = field(default=None, repr=False)
+
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load(find_path(self.config_path))
+        return self._config
+
+    def archive(self, *, create: bool = False) -> Archive:
+        """Open the archive named by --archive, else by the config's ``archive:``."""
+        path = self.archive_path or self.config().archive
+        return Archive.open(path, create=create)
+
+
+def format_option(*choices: str, default: str) -> Callable[[F], F]:
+    """The ``--format`` option, the same in every command that has one."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(choices),
+        default=default,
+        show_default=True,
+        help="Output for people (table, text) or for scripts (json, jsonl, csv).",
+    )
+
+
+def since_option(function: F) -> F:
+    return click.option(
+        "--since",
+        metavar="WHEN",
+        help="Only stories dated from then: a duration back from now (24h, 7d) or a date "
+        "(2026-11-01).",
+    )(function)
+
+
+def topic_option(function: F) -> F:
+    return click.option("--topic", metavar="TOPIC", help="Only this topic's flags.")(function)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help=f"Config file. Default: ${ENV_VAR}, else ./config.yaml.",
+)
+@click.option(
+    "--archive",
+    "archive_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="Archive file to read, instead of the config's archive:.",
+)
+@click.option("--debug", is_flag=True, help="Show a traceback when a command fails.")
+@click.version_option(__version__, prog_name="wirewatch")
+@click.pass_context
+def cli(
+    ctx: click.Context, config_path: str | None, archive_path: Path | None, debug: bool
+) -> None:
+    """Collect news from many sources and flag the stories about the subjects you follow.
+
+    wirewatch reads the sources and topics in config.yaml, crawls the sources into a SQLite
+    archive, and flags each story that a topic matches.
+
+    \b
+    Start here:
+      wirewatch demo                 crawl a bundled offline newswire and show what it flags
+      wirewatch check                validate config.yaml
+      wirewatch crawl                collect every source once
+      wirewatch flagged --since 24h  list the stories flagged in the last day
+      wirewatch show 12              read one story and why it was flagged
+    """
+    ctx.obj = State(config_path, archive_path, debug)
+    _Boundary.debug = debug
+
+
+def _state(ctx: click.Context) -> State:
+    state = ctx.find_object(State)
+    assert state is not None
+    return state
+
+
+@cli.command()
+@format_option("text", "json", default="text")
+@click.pass_context
+def check(ctx: click.Context, output_format: str) -> None:
+    """Validate the config file and summarise it.
+
+    Each problem is printed as one line naming the file, the key and the fix, and the exit
+    status is then 2.
+
+    \b
+    Example:
+      wirewatch --config config.yaml check
+    """
+    config = _state(ctx).config()
+    kinds: dict[str, int] = {}
+    for source in config.sources:
+        kinds[source.kind] = kinds.get(source.kind, 0) + 1
+    topics = {
+        name: {
+            "entities": len(topic.entities),
+            "aliases": sum(len(a) for e in topic.entities.values() for a in e.values()),
+            "rule": topic.rule,
+            "threshold": topic.threshold,
+        }
+        for name, topic in config.topics.items()
+    }
+    if output_format == "json":
+        print_json(
+            {
+                "config": str(config.path),
+                "valid": True,
+                "archive": str(config.archive),
+                "sources": len(config.sources),
+                "kinds": kinds,
+                "topics": topics,
+            }
+        )
+        return
+    out = console()
+    out.print(f"{config.path}: valid")
+    out.print(f"  archive  {display_path(config.archive)}")
+    kind_text = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+    out.print(f"  sources  {len(config.sources)}" + (f" ({kind_text})" if kind_text else ""))
+    for name, info in topics.items():
+        out.print(
+            f"  topic    {name}: {info['entities']} entities, {info['aliases']} aliases, "
+            f"rule {info['rule']!r}"
+        )
+    if not config.topics:
+        out.print("  topics   none (nothing will be flagged; see the README to add one)")
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, metavar="[SOURCE]...")
+@click.option(
+    "--timeout",
+    type=float,
+    metavar="SECONDS",
+    help="Hard limit for the whole crawl. Default: crawl.cycle_timeout.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show the crawler's log on stderr.")
+@format_option("table", "json", default="table")
+@click.pass_context
+def crawl(
+    ctx: click.Context,
+    sources: tuple[str, ...],
+    timeout: float | None,
+    verbose: bool,
+    output_format: str,
+) -> None:
+    """Collect every source (or the named ones) once, now.
+
+    Prints one line per source: new articles, how many were flagged, and the error if the
+    source failed. Exits 0 when the crawl ran, even if some sources failed.
+
+    \b
+    Examples:
+      wirewatch crawl
+      wirewatch crawl yonhap-en-nk tass-en --format json
+    """
+    config = _state(ctx).config()
+    chosen = select_sources(config, sources)
+    with _stop_on_sigterm(), CrawlProgress(len(chosen)) as progress:
+        result = run_cycle(
+            config,
+            [source.name for source in chosen],
+            timeout=timeout,
+            on_event=progress,
+            log_level="INFO" if verbose else "WARNING",
+            log_stream=sys.stderr if verbose else None,
+        )
+    if output_format == "json":
+        print_json(result.to_dict())
+    else:
+        print_cycle(result)
+    if result.status == "timeout":
+        console(stderr=True).print(f"wirewatch: warning: {result.error}")
+
+
+@cli.command()
+@topic_option
+@since_option
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="At most this many rows; 0 for all.",
+)
+@format_option("table", "json", "csv", default="table")
+@click.pass_context
+def flagged(
+    ctx: click.Context, topic: str | None, since: str | None, limit: int, output_format: str
+) -> None:
+    """List flagged stories, newest first.
+
+    \b
+    Examples:
+      wirewatch flagged --since 24h
+      wirewatch flagged --topic russia-dprk --since 2026-11-01 --format json
+    """
+    state = _state(ctx)
+    with state.archive() as archive:
+        _check_topic(state, archive, topic)
+        rows, total = review.flagged(archive, topic=topic, since=_since(since), limit=limit or None)
+    if output_format == "json":
+        print_json(rows)
+        return
+    if output_format == "csv":
+        print_csv(rows, ["id", "published", "fetched", "source", "topic", "score", "title", "url"])
+        return
+    print_flagged(rows, total, since=since)
+
+
+@cli.command()
+@click.argument("article_id", type=int, metavar="ID")
+@format_option("text", "json", default="text")
+@click.pass_context
+def show(ctx: click.Context, article_id: int, output_format: str) -> None:
+    """Show one story and why it was flagged, with the matched terms highlighted.
+
+    \b
+    Example:
+      wirewatch show 12
+    """
+    with _state(ctx).archive() as archive:
+        record = review.article(archive, article_id)
+    if output_format == "json":
+        print_json(record)
+        return
+    print_article(record)
+
+
+@cli.command()
+@format_option("jsonl", default="jsonl")
+@click.option("--flagged", "flagged_only", is_flag=True, help="Only stories flagged by a topic.")
+@topic_option
+@since_option
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write to FILE instead of stdout.",
+)
+@click.pass_context
+def export(
+    ctx: click.Context,
+    output_format: str,
+    flagged_only: bool,
+    topic: str | None,
+    since: str | None,
+    output: Path | None,
+) -> None:
+    """Export stories, oldest first, one JSON object per line.
+
+    Each object has id, url, source, title, published, fetched, language, summary, body and
+    topics (the topics that flagged it).
+
+    \b
+    Examples:
+      wirewatch export --format jsonl --flagged --since 7d > flagged.jsonl
+      wirewatch export --topic russia-dprk -o russia-dprk.jsonl
+    """
+    state = _state(ctx)
+    with state.archive() as archive:
+        _check_topic(state, archive, topic)
+        rows = review.export(archive, flagged_only=flagged_only, topic=topic, since=_since(since))
+        if output is None:
+            print_jsonl(rows)
+            return
+        with output.open("w", encoding="utf-8") as stream:
+            count = print_jsonl(rows, stream)
+    console(stderr=True).print(f"Wrote {count} stories to {output}.")
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("wirewatch-demo"),
+    show_default=True,
+    help="Where to write the demo's config and archive.",
+)
+@click.pass_context
+def demo(ctx: click.Context, directory: Path) -> None:
+    """Crawl the bundled offline newswire with your topics and show what they flag.
+
+    A local server on 127.0.0.1 serves a few sources of sample stories, some about the
+    default topic and many hard ones that are not. The demo crawls them once into a fresh
+    archive in --dir, using the topics of your config file, and prints the flagged stories.
+
+    \b
+    Example:
+      wirewatch demo --dir /tmp/wirewatch-demo
+    """
+    from monitor.demo import run_demo
+
+    with _stop_on_sigterm():
+        run_demo(_state(ctx).config(), directory)
+
+
+def _check_topic(state: State, archive: Archive, topic: str | None) -> None:
+    if topic is None:
+        return
+    known = set(review.topics_in(archive))
+    if state.archive_path is None:
+        known |= set(state.config().topics)
+    if topic not in known:
+        raise UsageError(
+            f"unknown topic {topic!r} (topics: {', '.join(sorted(known)) or 'none yet'})"
+        )
+
+
+def _since(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return parse_since(text, utcnow())
+    except ValueError as error:
+        raise UsageError(f"--since: {error}") from None
+
+
+class _stop_on_sigterm:
+    """Turn SIGTERM into Interrupted while a long command runs, so its cleanup happens."""
+
+    def __enter__(self) -> None:
+        self._previous = signal.signal(signal.SIGTERM, self._handle)
+
+    def __exit__(self, *exc_info: object) -> None:
+        signal.signal(signal.SIGTERM, self._previous)
+
+    @staticmethod
+    def _handle(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted("stopped by SIGTERM")
+
+
+class _Boundary:
+    debug = False
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; expected failures print one line on stderr and exit with their status."""
+    try:
+        result = cli.main(args=argv, prog_name="wirewatch", standalone_mode=False)
+    except WirewatchError as error:
+        if _Boundary.debug:
+            raise
+        # Config problems name their file first; other errors get the program's name.
+        prefix = "" if isinstance(error, ConfigError) else "wirewatch: "
+        for line in str(error).splitlines():
+            click.echo(prefix + line, err=True)
+        sys.exit(error.exit_status)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("wirewatch: interrupted", err=True)
+        sys.exit(ExitStatus.INTERRUPTED)
+    except BrokenPipeError:
+        # The reader (e.g. head) went away; that is not an error of ours.
+        sys.stderr.close()
+        sys.exit(ExitStatus.SUCCESS)
+    except Exception as error:
+        if _Boundary.debug:
+            raise
+        click.echo(
+            f"wirewatch: internal error: {type(error).__name__}: {error} "
+            "(run with --debug for the traceback, and please report it)",
+            err=True,
+        )
+        sys.exit(ExitStatus.ERROR)
+    sys.exit(result if isinstance(result, int) else ExitStatus.SUCCESS)

@@ -1,0 +1,181 @@
+"""Serve the bundled sample stories as feeds and article pages on a local Newswire."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import format_datetime
+from importlib import resources
+from typing import Any
+from xml.sax.saxutils import escape
+
+import yaml
+
+from monitor.newswire import Newswire, Reply
+from monitor.timeutil import parse_duration, to_text
+
+# A site that is down, so the demo shows how a failing source is reported.
+BROKEN_SITE = "gone-gazette"
+
+
+@dataclass(frozen=True)
+class Story:
+    """One sample story, with the label that says whether it is about Russia–DPRK relations."""
+
+    slug: str
+    site: str
+    age: float  # seconds before "now"
+    about: bool
+    title: str
+    summary: str
+    paragraphs: tuple[str, ...]
+    comments: tuple[str, ...]
+
+    def path(self) -> str:
+        return f"/{self.site}/news/{self.slug}.html"
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    title: str
+    format: str  # rss or atom
+
+    def feed_path(self) -> str:
+        return f"/{self.name}/{'atom.xml' if self.format == 'atom' else 'rss.xml'}"
+
+
+def load_stories() -> tuple[list[Site], list[Story]]:
+    """Read the bundled ``stories.yaml``."""
+    text = resources.files("monitor.demo").joinpath("stories.yaml").read_text("utf-8")
+    data: Any = yaml.safe_load(text)
+    sites = [Site(s["name"], s["title"], s["format"]) for s in data["sites"]]
+    stories = [
+        Story(
+            slug=s["slug"],
+            site=s["site"],
+            age=parse_duration(s["age"]),
+            about=bool(s["about"]),
+            title=s["title"],
+            summary=s["summary"],
+            paragraphs=tuple(s["paragraphs"]),
+            comments=tuple(s.get("comments") or ()),
+        )
+        for s in data["stories"]
+    ]
+    return sites, stories
+
+
+def publish(wire: Newswire, sites: list[Site], stories: list[Story], now: datetime) -> None:
+    """Route every site's feed, every story's page and the broken site on *wire*."""
+    for site in sites:
+        own = sorted((story for story in stories if story.site == site.name), key=lambda s: s.age)
+        render = _atom if site.format == "atom" else _rss
+        wire.route(site.feed_path(), Reply.xml(render(wire, site, own, now)))
+        for story in own:
+            wire.route(story.path(), Reply.html(_page(wire, site, story, own, now)))
+    wire.route(
+        f"/{BROKEN_SITE}/rss.xml",
+        Reply(b"Service Unavailable", status=503, headers={"Content-Type": "text/plain"}),
+    )
+
+
+def _link(wire: Newswire, story: Story) -> str:
+    # Feeds carry tracking parameters, as real ones do; wirewatch must strip them.
+    return wire.url(story.path()) + "?utm_source=rss&utm_medium=feed"
+
+
+def _rss(wire: Newswire, site: Site, stories: list[Story], now: datetime) -> str:
+    items = "".join(
+        f"""
+    <item>
+      <title>{escape(story.title)}</title>
+      <link>{escape(_link(wire, story))}</link>
+      <guid isPermaLink="false">{site.name}:{story.slug}</guid>
+      <pubDate>{format_datetime(now - timedelta(seconds=story.age))}</pubDate>
+      <description>{escape(story.summary)}</description>
+    </item>"""
+        for story in stories
+    )
+    return f"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0">
+  <channel>
+    <title>{escape(site.title)}</title>
+    <link>{wire.url(f"/{site.name}/")}</link>
+    <description>Sample stories of the wirewatch offline newswire</description>{items}
+  </channel>
+</rss>
+"""
+
+
+def _atom(wire: Newswire, site: Site, stories: list[Story], now: datetime) -> str:
+    entries = "".join(
+        f"""
+  <entry>
+    <title>{escape(story.title)}</title>
+    <id>tag:wirewatch.demo,2026:{site.name}:{story.slug}</id>
+    <link rel="alternate" href="{escape(_link(wire, story))}"/>
+    <published>{to_text(now - timedelta(seconds=story.age))}</published>
+    <updated>{to_text(now - timedelta(seconds=story.age))}</updated>
+    <summary>{escape(story.summary)}</summary>
+  </entry>"""
+        for story in stories
+    )
+    return f"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title>{escape(site.title)}</title>
+  <id>tag:wirewatch.demo,2026:{site.name}</id>
+  <updated>{to_text(now)}</updated>
+  <link rel="alternate" href="{wire.url(f"/{site.name}/")}"/>{entries}
+</feed>
+"""
+
+
+def _page(wire: Newswire, site: Site, story: Story, others: list[Story], now: datetime) -> str:
+    """Render an article page with the boilerplate real sites have around the story."""
+    published = to_text(now - timedelta(seconds=story.age))
+    body = "\n".join(f"      <p>{escape(p)}</p>" for p in story.paragraphs)
+    # A "most read" box lists other headlines of the site: text that is not the story.
+    most_read = "\n".join(
+        f'        <li><a href="{other.path()}">{escape(other.title)}</a></li>'
+        for other in others
+        if other.slug != story.slug
+    )
+    comments = "\n".join(
+        f'      <div class="comment"><p>{escape(text)}</p></div>' for text in story.comments
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>{escape(story.title)} | {escape(site.title)}</title>
+  <link rel="canonical" href="{wire.url(story.path())}">
+  <meta property="article:published_time" content="{published}">
+</head>
+<body>
+  <header>
+    <a href="/{site.name}/">{escape(site.title)}</a>
+    <nav><a href="/{site.name}/world">World</a> <a href="/{site.name}/asia">Asia</a>
+      <a href="/{site.name}/business">Business</a> <a href="/{site.name}/sport">Sport</a></nav>
+  </header>
+  <main>
+    <article>
+      <h1>{escape(story.title)}</h1>
+      <p class="byline">By staff reporters, {published[:10]}</p>
+{body}
+    </article>
+    <aside class="most-read">
+      <h2>Most read</h2>
+      <ul>
+{most_read}
+      </ul>
+    </aside>
+    <section id="comments" class="comments">
+      <h2>Reader comments</h2>
+{comments}
+    </section>
+  </main>
+  <footer>&#169; {escape(site.title)}. Sample content written for the wirewatch demo.</footer>
+</body>
+</html>
+"""
