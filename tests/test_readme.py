@@ -1,0 +1,156 @@
+"""The README stays true: its transcripts are rerun, and every command and config key is real.
+
+``console`` blocks are transcripts: each ``$ wirewatch ...`` line is run in a folder where
+``wirewatch demo`` has just run, and its output must match the README once times, ports,
+durations and article IDs (which depend on the clock and on arrival order) are masked.
+Commands in other blocks are parsed by the real CLI without running.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import sqlite3
+from pathlib import Path
+
+import click
+import pytest
+import yaml
+
+from monitor.cli import cli
+from monitor.config import CrawlSettings, Politeness, Source, Topic, parse
+
+from .conftest import REPO, run_cli
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+BLOCKS = re.findall(r"```(\w*)\n(.*?)```", README, flags=re.DOTALL)
+
+
+def transcripts() -> list[tuple[str, str]]:
+    """Return each ``$ command`` of the console blocks with the output shown under it."""
+    found = []
+    for kind, text in BLOCKS:
+        if kind != "console":
+            continue
+        for chunk in re.split(r"^\$ ", text, flags=re.MULTILINE)[1:]:
+            command, _, output = chunk.partition("\n")
+            found.append((command, output))
+    return found
+
+
+def mask(text: str) -> str:
+    text = re.sub(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?Z?", "<time>", text)
+    text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:<port>", text)
+    text = re.sub(r"\(\d+\.\d+s\)", "(<seconds>)", text)
+    text = re.sub(r"^ *\d+(?=   )", "<id>", text, flags=re.MULTILINE)  # the table's ID column
+    text = re.sub(r"^#\d+ ", "#<id> ", text)
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with the repository's config.yaml, a broken copy, and a demo archive in it."""
+    path = tmp_path_factory.mktemp("readme")
+    config = (REPO / "config.yaml").read_text(encoding="utf-8")
+    shutil.copy(REPO / "config.yaml", path / "config.yaml")
+    broken = config.replace("interval: 10m", "interval: ten minutes", 1)
+    broken = broken.replace("interval: 15m", "intervall: 15m", 1)
+    (path / "broken.yaml").write_text(broken, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(("command", "shown"), transcripts(), ids=lambda value: value[:60])
+def test_each_transcript_prints_what_the_readme_shows(
+    folder: Path, command: str, shown: str
+) -> None:
+    args = shlex.split(command)
+    if args == ["make", "demo"]:
+        args = ["wirewatch", "demo"]
+    assert args[0] == "wirewatch", f"transcripts show wirewatch commands only: {command}"
+    args = args[1:]
+    if "show" in args:
+        # IDs follow arrival order; find the story the README shows by its headline.
+        title = re.match(r"#\d+  (.*)", shown).group(1)
+        with sqlite3.connect(folder / "wirewatch-demo" / "demo.db") as db:
+            (article_id,) = db.execute(
+                "SELECT id FROM articles WHERE title = ?", [title]
+            ).fetchone()
+        args[args.index("show") + 1] = str(article_id)
+    result = run_cli(*args, cwd=folder)
+    assert mask(result.out + result.err) == mask(shown)
+
+
+def test_the_demo_transcript_comes_first() -> None:
+    assert transcripts()[0][0] == "make demo"
+
+
+def commands_in_other_blocks() -> list[str]:
+    lines = []
+    for kind, text in BLOCKS:
+        if kind != "sh":
+            continue
+        for line in text.splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line.startswith("wirewatch "):
+                lines.append(line)
+    return lines
+
+
+@pytest.mark.parametrize("command", commands_in_other_blocks())
+def test_each_command_shown_parses(command: str) -> None:
+    args = shlex.split(command)[1:]
+    position = 0
+    while args[position].startswith("-"):  # global options, before the command
+        position += 1 if args[position] == "--debug" else 2
+    if position:
+        cli.make_context("wirewatch", args[:position])
+    name, rest = args[position], args[position + 1 :]
+    assert name in cli.commands, command
+    cli.commands[name].make_context(name, rest)
+
+
+def test_the_make_commands_come_first_and_exist() -> None:
+    first_block = BLOCKS[0][1]
+    assert "make demo" in first_block and "make test" in first_block
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^demo:", makefile, re.MULTILINE)
+    assert re.search(r"^test:", makefile, re.MULTILINE)
+    assert "make test" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_every_command_is_documented() -> None:
+    for name in cli.commands:
+        assert f"wirewatch {name}" in README, f"the README never shows `wirewatch {name}`"
+
+
+def test_every_config_key_is_documented() -> None:
+    documented = set(re.findall(r"^\| `([^`]+)`", README, flags=re.MULTILINE))
+    keys = {"archive"}
+    keys |= {f"crawl.{key}" for key in CrawlSettings.model_fields}
+    keys |= {
+        f"sources[].{key}" for key in Source.model_fields if key not in Politeness.model_fields
+    }
+    keys |= {f"topics.<name>.{key}" for key in Topic.model_fields}
+    missing = keys - documented
+    assert not missing, f"config keys missing from the README's table: {sorted(missing)}"
+    overrides = next(line for line in README.splitlines() if "| from `crawl` |" in line)
+    for key in Politeness.model_fields:
+        assert key in overrides
+
+
+def test_the_yaml_example_is_a_valid_config() -> None:
+    (example,) = [text for kind, text in BLOCKS if kind == "yaml"]
+    config = parse(example, Path("config.yaml"))
+    assert config.sources[0].name == "tass-en"
+    assert (
+        yaml.safe_load(example)["topics"]["russia-dprk"]["rule"]
+        == config.topics["russia-dprk"].rule
+    )
+
+
+def test_click_sees_no_undocumented_options_in_help() -> None:
+    for name, command in cli.commands.items():
+        assert command.help, f"{name} has no help"
+        assert "Example" in command.help, f"{name}'s help has no example"
+        assert isinstance(command, click.Command)
