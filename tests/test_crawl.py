@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -315,3 +318,62 @@ def test_robots_txt_is_obeyed_for_article_pages(tmp_path: Path, newswire: Newswi
     )
     assert body == "The Russian leader is on a state visit."
     assert "robots.txt forbids" in error
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_sigterm_stops_a_crawl_cleanly_and_the_next_crawl_completes(
+    tmp_path: Path, newswire: Newswire
+) -> None:
+    publish_good_sources(newswire)
+    slow_feed = rss([{"title": "Slow story", "link": newswire.url("/slow/1.html"), "guid": "s1"}])
+    newswire.route("/slow/feed.xml", Reply.xml(slow_feed))
+    slow_page = article_page("Slow story", ["Lavrov and Choe Son Hui met in Wonsan."])
+    newswire.route("/slow/1.html", Reply.html(slow_page, delay=60))
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "good", "url": newswire.url("/good/feed.xml")},
+            {"name": "slow", "url": newswire.url("/slow/feed.xml"), "timeout": 120},
+        ],
+    )
+    crawl = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "crawl"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_for(lambda: newswire.requests_for("/slow/1.html") > 0, 60, "the slow page request")
+        started = time.monotonic()
+        crawl.send_signal(signal.SIGTERM)
+        _, err = crawl.communicate(timeout=30)
+    finally:
+        if crawl.poll() is None:
+            os.killpg(crawl.pid, signal.SIGKILL)
+            crawl.wait(timeout=10)
+    assert crawl.returncode == 130
+    assert time.monotonic() - started < 15
+    assert err == "wirewatch: crawl interrupted; the run is recorded as interrupted\n"
+    left = subprocess.run(
+        ["pgrep", "-f", "crawler --config - --run-id 1 "],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    assert left.stdout == "", "the crawl child outlived the SIGTERM"
+    assert query(config, "SELECT status FROM runs") == [("interrupted",)]
+    assert query(config, "PRAGMA integrity_check") == [("ok",)]
+
+    newswire.route("/slow/1.html", Reply.html(slow_page))
+    assert run_cli("crawl", cwd=tmp_path).code == 0
+    titles = sorted(title for (title,) in query(config, "SELECT title FROM articles"))
+    assert titles == ["Lost page", "Missile launch", "Putin lands in Pyongyang", "Slow story"]
