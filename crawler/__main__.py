@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 from pathlib import Path
 
@@ -44,12 +45,26 @@ def main(argv: list[str] | None = None) -> int:
     except WirewatchError as error:
         events.emit(sys.stdout, "fatal", error=str(error))
         return 1
+    limit_memory(config.crawl.memory_mb)
     context = CrawlContext(config=config, run_id=args.run_id, archive=archive)
     try:
         crawl(context, sources, log_level=args.log_level)
     finally:
         archive.close()
     return 0
+
+
+def limit_memory(megabytes: int) -> None:
+    """Cap this process's address space, so a hostile feed cannot take the machine's memory.
+
+    Past the cap an allocation fails with MemoryError in that one callback, which Scrapy
+    logs; the crawl goes on, and the parent's hard timeout still bounds it.
+    """
+    limit = megabytes * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ import trafilatura
 
 from crawler.identity import Identity
 from crawler.items import ArticleItem
-from crawler.parsing.feeds import FeedEntry
+from crawler.language import choose
+from crawler.parsing.dates import clamp_future
+from crawler.parsing.model import FeedEntry
 from crawler.urls import choose_url
 from monitor.matcher.normalize import nfkc
 from monitor.timeutil import to_text
@@ -28,14 +30,17 @@ class Page:
     canonical: str | None = None
     published: datetime | None = None
     language: str | None = None
+    html: bytes | None = None  # the page as fetched, kept as evidence
+    title: str | None = None  # the page's own headline
 
 
-def extract_page(html: str, *, url: str, head: bytes = b"") -> Page:
+def extract_page(html: str, *, url: str, raw: bytes = b"") -> Page:
     """Extract the article text (without reader comments) and metadata from a page.
 
-    *head* is the start of the raw page, where the ``<html lang>`` attribute is read from.
+    *raw* is the page as fetched: its ``<html lang>`` is read, and it is kept as evidence.
     """
-    language_match = _HTML_LANG.search(head[:4096])
+    evidence = raw or None
+    language_match = _HTML_LANG.search(raw[:4096])
     language = language_match.group(1).decode().lower() if language_match else None
     try:
         document: Any = trafilatura.bare_extraction(
@@ -51,13 +56,12 @@ def extract_page(html: str, *, url: str, head: bytes = b"") -> Page:
             },
         )
     except Exception as error:
-        return Page(
-            None, f"extraction failed: {type(error).__name__}: {error}", None, None, language
-        )
+        reason = f"extraction failed: {type(error).__name__}: {error}"
+        return Page(None, reason, language=language, html=evidence)
     if document is None or not (document.text or "").strip():
-        return Page(None, "no article text found on the page", None, None, language)
+        return Page(None, "no article text found on the page", language=language, html=evidence)
     text = _without_headline(document.text, document.title)
-    return Page(text, None, document.url, _date(document.date), language)
+    return Page(text, None, document.url, _date(document.date), language, evidence, document.title)
 
 
 def build_article(
@@ -78,22 +82,29 @@ def build_article(
     url = identity.url
     if page is not None and response_url:
         url = choose_url(response_url, page.canonical)
+    full_text = page is not None and bool(page.text)
     body = page.text if page is not None and page.text else entry.summary
     reason = error or (page.error if page is not None else None)
-    published = entry.published or (page.published if page is not None else None)
+    published = clamp_future(
+        entry.published or (page.published if page is not None else None), fetched
+    )
+    page_language = page.language if page is not None else None
     return ArticleItem(
         source=source,
         key=identity.key,
         url=url,
         guid=entry.guid,
-        title=nfkc(entry.title or _first_words(body) or url),
+        title=nfkc(entry.title or (page and page.title) or _first_words(body) or url),
         summary=nfkc(entry.summary),
         body=nfkc(body or ""),
         published=to_text(published) if published else None,
         published_raw=entry.published_raw,
         fetched=to_text(fetched),
-        language=language or (page.language if page is not None else None),
+        language=choose(f"{entry.title}\n{body}", language, entry.language, page_language),
         extract_error=reason,
+        declared_language=language or entry.language or page_language,
+        page_html=page.html if page is not None else None,
+        full_text=full_text,
     )
 
 
@@ -109,9 +120,14 @@ def _first_words(text: str | None, limit: int = 80) -> str:
 
 
 def _without_headline(text: str, title: str | None) -> str:
-    """Drop the headline when the extractor kept it as the body's first line."""
+    """Drop the headline when the extractor kept it as the body's first line.
+
+    The page title often carries the site's name ("Headline - Site.com"), so a first line
+    that is a long enough part of the title counts as the headline too.
+    """
     first, _, rest = text.partition("\n")
-    if title and rest and first.strip() == title.strip():
+    line, headline = " ".join(first.split()).casefold(), " ".join((title or "").split()).casefold()
+    if rest and line and (line == headline or (len(line) >= 15 and line in headline)):
         return rest.strip()
     return text.strip()
 

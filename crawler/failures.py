@@ -35,6 +35,8 @@ def classify(error: BaseException | None) -> tuple[str, str]:
     text = " ".join(str(error).split())
     if type(error).__name__ == "IgnoreRequest" and "robots.txt" in text:
         return "robots", "robots.txt forbids fetching this URL"
+    if type(error).__name__ == "IgnoreRequest" and "redirect" in text:
+        return "redirect", "too many redirects (a redirect loop?)"
     names = {cls.__name__ for cls in type(error).__mro__}
     for error_class, known in _CLASSES.items():
         if names & known:

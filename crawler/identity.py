@@ -13,7 +13,7 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass
 
-from crawler.parsing.feeds import FeedEntry
+from crawler.parsing.model import FeedEntry
 from crawler.urls import canonical_url
 
 

@@ -23,6 +23,10 @@ class ArticleItem:
     language: str | None
     extract_error: str | None
     flags: list[dict[str, Any]] = field(default_factory=list)
+    # Not columns of the articles table:
+    declared_language: str | None = None
+    page_html: bytes | None = field(default=None, repr=False)  # the evidence, if kept
+    full_text: bool = False  # the body was extracted from the story's own page
 
     def identifiers(self) -> tuple[str, ...]:
         """Return what this story is known by: its key, and its URL when that identifies it.
@@ -35,5 +39,6 @@ class ArticleItem:
     def record(self) -> dict[str, Any]:
         """Return the columns of the ``articles`` table."""
         columns = asdict(self)
-        del columns["flags"]
+        for extra in ("flags", "page_html", "full_text"):
+            del columns[extra]
         return columns

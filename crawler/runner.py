@@ -33,6 +33,8 @@ def build_settings(config: Config, sources: list[Source], log_level: str) -> Set
         for source, each in zip(sources, politeness, strict=True)
     }
     settings.set("DOWNLOAD_SLOTS", slots, priority="cmdline")
+    settings.set("DOWNLOAD_MAXSIZE", crawl.max_size_mb * 1024 * 1024, priority="cmdline")
+    settings.set("DOWNLOAD_WARNSIZE", crawl.max_size_mb * 1024 * 1024 // 4, priority="cmdline")
     settings.set("LOG_LEVEL", log_level, priority="cmdline")
     return settings
 

@@ -18,6 +18,13 @@ DNS_TIMEOUT = 15
 RETRY_TIMES = 1  # the next cycle polls again; more retries only delay this one
 REDIRECT_MAX_TIMES = 5
 LOG_LEVEL = "WARNING"
+DOWNLOADER_MIDDLEWARES = {
+    # Before the robots.txt middleware (100), so its headers are on every source request.
+    "crawler.middlewares.conditional.ConditionalGetMiddleware": 90,
+}
+EXTENSIONS = {
+    "crawler.extensions.crawldelay.CrawlDelay": 500,
+}
 ITEM_PIPELINES = {
     "crawler.pipelines.dedupe.DedupePipeline": 100,
     "crawler.pipelines.match.MatchPipeline": 200,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
+import parsel
 import yaml
 from pydantic import (
     BaseModel,
@@ -33,7 +34,7 @@ from monitor.timeutil import DURATION_HINT, parse_duration
 
 ENV_VAR = "WIREWATCH_CONFIG"
 DEFAULT_PATH = Path("config.yaml")
-SOURCE_KINDS = ("feed",)
+SOURCE_KINDS = ("feed", "sitemap", "page")
 DEFAULT_USER_AGENT = f"wirewatch/{__version__} (+https://github.com/wirewatch/wirewatch)"
 
 
@@ -84,6 +85,10 @@ class CrawlSettings(Politeness):
     cycle_timeout: Seconds = Field(
         900.0, description="Seconds a whole crawl may run before its process is killed."
     )
+    max_size_mb: int = Field(16, ge=1, le=1024, description="Largest response read, in MiB.")
+    memory_mb: int = Field(
+        2048, ge=256, description="Address-space limit of a crawl process, in MiB."
+    )
 
 
 class Source(_Model):
@@ -91,11 +96,18 @@ class Source(_Model):
 
     name: str
     url: str
-    kind: Literal["feed"]
+    kind: Literal["feed", "sitemap", "page"]
     interval: Seconds = Field(600.0, description="How often the daemon polls the source.")
     full_text: bool = Field(True, description="Follow each entry's link and extract the article.")
     language: str | None = Field(None, description="The language the source publishes in.")
     tags: list[str] = Field(default_factory=list)
+    max_age: Seconds = Field(
+        172800.0, description="Older items are skipped: always in sitemaps, else on a first fetch."
+    )
+    # kind: page only.
+    links: str | None = Field(None, description="CSS or XPath selector of the article links.")
+    next: str | None = Field(None, description="Selector of the link to the next listing page.")
+    depth: int = Field(1, ge=1, le=20, description="Listing pages to read, following next.")
     # Politeness overrides; None means "use the crawl: default".
     delay: Delay | None = None
     per_host_concurrency: int | None = Field(None, ge=1, le=64)
@@ -132,6 +144,30 @@ class Source(_Model):
                 "language", f"{language!r} is not a language code (use e.g. en, ru, ko)"
             )
         return language
+
+    @field_validator("links", "next")
+    @classmethod
+    def _check_selector(cls, selector: str | None) -> str | None:
+        if selector is not None:
+            try:
+                compile_selector(selector)
+            except ValueError as error:
+                raise PydanticCustomError("selector", str(error)) from None
+        return selector
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> Source:
+        if self.kind == "page" and self.links is None:
+            raise PydanticCustomError(
+                "page", "links: a page source needs a links selector (e.g. links: 'h2 a')"
+            )
+        if self.kind != "page":
+            for key in ("links", "next"):
+                if getattr(self, key) is not None:
+                    raise PydanticCustomError(
+                        "page", f"{key}: only a page source takes {key} (this one is a {self.kind})"
+                    )
+        return self
 
     def politeness(self, defaults: Politeness) -> Politeness:
         """Return the politeness for this source: its own overrides on top of *defaults*."""
@@ -189,6 +225,7 @@ class Config(_Model):
     """The whole validated config file."""
 
     archive: Path = Path("wirewatch.db")
+    store_html: bool = Field(True, description="Keep each article's fetched HTML, compressed.")
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)  # type: ignore[arg-type]
     sources: list[Source] = Field(default_factory=list)
     topics: dict[str, Topic] = Field(default_factory=dict)
@@ -374,6 +411,21 @@ def _problem(error: Any, data: Any) -> ConfigProblem:
         return ConfigProblem(key, f"expected text, got {value!r}")
     if kind == "string_too_short":
         return ConfigProblem(key, "must not be empty")
-    if kind == "rule":
-        return ConfigProblem(key + ".rule" if key else "rule", error["msg"].removeprefix("rule: "))
+    if kind in ("rule", "page"):
+        field, _, message = error["msg"].partition(": ")
+        return ConfigProblem(f"{key}.{field}" if key else field, message)
     return ConfigProblem(key, error["msg"])
+
+
+def compile_selector(selector: str) -> tuple[str, str]:
+    """Return ``("xpath", expr)`` or ``("css", expr)``; raise ValueError if it is invalid.
+
+    A selector starting with ``/``, ``./`` or ``(`` is XPath; anything else is CSS.
+    """
+    kind = "xpath" if selector.lstrip().startswith(("/", "./", "(")) else "css"
+    probe = parsel.Selector(text="<html><body></body></html>")
+    try:
+        probe.xpath(selector) if kind == "xpath" else probe.css(selector)
+    except Exception as error:  # parsel raises several types for a bad expression
+        raise ValueError(f"{selector!r} is not a valid {kind.upper()} selector ({error})") from None
+    return kind, selector

@@ -122,7 +122,14 @@ def run_cycle(
             status, error = "interrupted", "stopped by a signal"
             raise Interrupted("crawl interrupted; the run is recorded as interrupted") from None
         finally:
-            outcomes = archive.finish_run(run_id, status, clock(), exit_code=exit_code, error=error)
+            outcomes = archive.finish_run(
+                run_id,
+                status,
+                clock(),
+                intervals={source.name: source.interval for source in sources},
+                exit_code=exit_code,
+                error=error,
+            )
     if status == "failed" and error and not any(o.status != "interrupted" for o in outcomes):
         raise CrawlError(f"the crawl could not run: {error}")
     return CycleResult(run_id, status, started, time.monotonic() - began, outcomes, error)

@@ -89,7 +89,7 @@ def test_defaults_fill_what_a_source_leaves_out() -> None:
         ),
         (
             ("kind: feed\n    full_text", "kind: rss\n    full_text"),
-            "config.yaml: sources[1].kind: 'rss' is not a source kind (use one of: feed)",
+            "config.yaml: sources[1].kind: 'rss' is not a source kind (use one of: feed, sitemap, page)",
         ),
         (
             ("https://example.org/atom.xml", "example.org/atom.xml"),

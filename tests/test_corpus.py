@@ -21,7 +21,8 @@ from urllib.parse import quote, urljoin
 import feedparser
 import pytest
 
-from crawler.parsing.feeds import Feed, parse_feed
+from crawler.parsing.feeds import parse_feed
+from crawler.parsing.model import Feed
 from crawler.urls import canonical_url
 from monitor.config import load
 from monitor.crawl import CycleResult, run_cycle

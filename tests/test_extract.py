@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from crawler.extract import Page, build_article, extract_page
 from crawler.identity import Identity
-from crawler.parsing.feeds import FeedEntry
+from crawler.parsing.model import FeedEntry
 
 from .conftest import article_page
 
@@ -33,7 +33,7 @@ def test_the_article_text_is_kept_and_reader_comments_are_not() -> None:
         comments=["Reader: this is all about football, really."],
         canonical="http://127.0.0.1/a/1",
     )
-    page = extract_page(html, url="http://127.0.0.1/a/1?utm_source=rss", head=html.encode())
+    page = extract_page(html, url="http://127.0.0.1/a/1?utm_source=rss", raw=html.encode())
     assert page.error is None and page.text is not None
     assert "arrived in Pyongyang" in page.text
     assert "football" not in page.text
@@ -95,3 +95,16 @@ def test_the_page_date_is_used_when_the_feed_has_none() -> None:
         response_url="http://127.0.0.1/a/2",
     )
     assert article.published == "2025-06-04T03:00:00Z"
+
+
+def test_a_headline_with_the_site_name_appended_is_still_dropped() -> None:
+    paragraphs = "".join(
+        f"<p>Paragraph {i} of the story says something long enough to be article text.</p>"
+        for i in range(6)
+    )
+    html = (
+        '<html><head><meta property="og:title" content="NASA adds five landers - SpaceNews.com">'
+        f"</head><body><article><h1>NASA adds five landers</h1>{paragraphs}</article></body></html>"
+    )
+    page = extract_page(html, url="http://127.0.0.1/a")
+    assert page.text is not None and page.text.startswith("Paragraph 0")

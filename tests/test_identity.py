@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from crawler.identity import identify
-from crawler.parsing.feeds import FeedEntry, parse_feed
+from crawler.parsing.feeds import parse_feed
+from crawler.parsing.model import FeedEntry
 
 
 def entry(

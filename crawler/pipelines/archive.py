@@ -22,7 +22,11 @@ class ArchivePipeline:
     def process_item(self, item: ArticleItem) -> ArticleItem:
         record = item.record() | {"run_id": self.context.run_id}
         article_id = self.context.archive.add_article(
-            record, item.flags, identifiers=item.identifiers()
+            record,
+            item.flags,
+            identifiers=item.identifiers(),
+            html=item.page_html if self.context.config.store_html else None,
+            full_text=item.full_text,
         )
         if article_id is None:
             raise DropItem(f"already archived: {item.url}")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import scrapy
@@ -14,12 +15,18 @@ from crawler.extract import Page, build_article, extract_page
 from crawler.failures import classify
 from crawler.identity import Identity, identify
 from crawler.items import ArticleItem
-from crawler.parsing.feeds import FeedEntry, parse_feed
+from crawler.parsing import hints
+from crawler.parsing.botwall import bot_wall
+from crawler.parsing.feeds import parse_feed
+from crawler.parsing.listing import parse_listing
+from crawler.parsing.model import Feed, FeedEntry
+from crawler.parsing.sitemaps import parse_sitemap
 from monitor.config import Politeness, Source
 
 
 class SourcesSpider(scrapy.Spider):
-    """Fetch each source's feed; for each entry not yet archived, fetch and extract its page.
+    """Read each source's document (feed, sitemap or section page); for each entry not yet
+    archived, fetch and extract its page.
 
     Callbacks only orchestrate: parsing and extraction are pure functions in crawler.parsing
     and crawler.extract. A source's failure is recorded in the archive and ends that source
@@ -32,52 +39,170 @@ class SourcesSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.context = context
         self.sources = sources
-        self._requested: set[str] = set()
+        self._taken: set[str] = set()
+        # Items older than max_age are skipped on a source's first read (sitemaps: always).
+        self._first = {s.name: context.archive.is_first_fetch(s.name) for s in sources}
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for source in self.sources:
             yield self._request(
                 source,
                 source.url,
-                callback=self.parse_feed,
-                errback=self.feed_failed,
-                cb_kwargs={"source": source},
+                callback=self.parse_source,
+                errback=self.source_failed,
+                cb_kwargs={"source": source, "depth": 1},
                 dont_filter=True,
+                conditional=True,
             )
 
-    def _request(self, source: Source, url: str, **kwargs: Any) -> scrapy.Request:
+    def _request(
+        self, source: Source, url: str, *, conditional: bool = False, **kwargs: Any
+    ) -> scrapy.Request:
         politeness: Politeness = source.politeness(self.context.config.crawl)
+        meta = {
+            "download_timeout": politeness.timeout,
+            "dont_obey_robotstxt": not politeness.obey_robots,
+            "wirewatch_source": source.name,
+        }
+        if conditional:
+            meta["wirewatch_conditional"] = True
+            meta["handle_httpstatus_list"] = [304]
         return scrapy.Request(
-            url,
-            headers={"User-Agent": politeness.user_agent},
-            meta={
-                "download_timeout": politeness.timeout,
-                "dont_obey_robotstxt": not politeness.obey_robots,
-            },
-            **kwargs,
+            url, headers={"User-Agent": politeness.user_agent}, meta=meta, **kwargs
         )
 
-    def parse_feed(self, response: Response, source: Source) -> Iterator[Any]:
-        content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
-        feed = parse_feed(response.body, url=response.url, content_type=content_type)
-        if feed.problem is not None:
-            self._source_failed(source, feed.problem.error_class, feed.problem.message)
+    # The source's own document -------------------------------------------------------------
+
+    def parse_source(self, response: Response, source: Source, depth: int) -> Iterator[Any]:
+        now = self.context.clock()
+        headers = _headers(response)
+        if response.status == 304:
+            hint = hints.freshness(headers, now)
+            self.context.archive.record_not_modified(self.context.run_id, source.name, hint)
+            self.context.emit("feed", source=source.name, entries=0, new=0, not_modified=True)
             return
-        identities = identify(feed.entries, source=source.name)
-        new = [
-            (entry, identity)
-            for entry, identity in zip(feed.entries, identities, strict=True)
-            if self._is_new(source, entry, identity)
-        ]
+        document = self._read(source, response)
+        if document.problem is not None:
+            error_class, message = document.problem.error_class, document.problem.message
+            service = bot_wall(response.status, headers, response.body)
+            if service and error_class in ("not_a_feed", "empty"):
+                error_class, message = "bot_wall", f"{service} challenge page instead of content"
+            self._source_failed(source, error_class, message)
+            return
+        hint = max(filter(None, (hints.freshness(headers, now), document.ttl)), default=None)
+        new = list(self._new_entries(source, document.entries, now))
         self.context.archive.record_feed(
-            self.context.run_id, source.name, len(feed.entries), feed.warning
+            self.context.run_id,
+            source.name,
+            len(document.entries),
+            document.warning,
+            http_status=response.status,
+            hint=hint,
+            etag=headers.get("etag"),
+            last_modified=headers.get("last-modified"),
         )
-        self.context.emit("feed", source=source.name, entries=len(feed.entries), new=len(new))
+        self.context.emit("feed", source=source.name, entries=len(document.entries), new=len(new))
+        yield from self._follow(source, document, depth)
+        yield from self._take(source, new)
+
+    def parse_more(self, response: Response, source: Source, depth: int) -> Iterator[Any]:
+        """Read a further document of a source: a child sitemap or a listing's next page."""
+        document = self._read(source, response)
+        if document.problem is not None:
+            self.logger.warning(
+                "source %s: %s: %s: %s",
+                source.name, response.url, document.problem.error_class, document.problem.message,
+            )  # fmt: skip
+            return
+        yield from self._follow(source, document, depth)
+        yield from self._take(
+            source, self._new_entries(source, document.entries, self.context.clock())
+        )
+
+    def _read(self, source: Source, response: Response) -> Feed:
+        max_bytes = self.context.config.crawl.max_size_mb * 1024 * 1024
+        if source.kind == "sitemap":
+            since = self.context.clock() - timedelta(seconds=source.max_age)
+            return parse_sitemap(response.body, url=response.url, since=since, max_bytes=max_bytes)
+        if source.kind == "page":
+            if not isinstance(response, TextResponse):
+                return parse_feed(b"", url=response.url)  # reported as an empty document
+            assert source.links is not None  # the config requires it for pages
+            return parse_listing(
+                response.text, url=response.url, links=source.links, next_page=source.next
+            )
+        content_type = _headers(response).get("content-type")
+        return parse_feed(
+            response.body, url=response.url, content_type=content_type, max_bytes=max_bytes
+        )
+
+    def _follow(self, source: Source, document: Feed, depth: int) -> Iterator[scrapy.Request]:
+        """Request a sitemap index's children, or a listing's next page up to ``depth``."""
+        if source.kind == "page" and depth >= source.depth:
+            return
+        for url in document.children:
+            yield self._request(
+                source,
+                url,
+                callback=self.parse_more,
+                errback=self.more_failed,
+                cb_kwargs={"source": source, "depth": depth + 1},
+            )
+
+    def source_failed(self, failure: Failure) -> None:
+        source: Source = failure.request.cb_kwargs["source"]  # type: ignore[attr-defined]
+        error_class, message = classify(failure.value)
+        response = getattr(failure.value, "response", None)
+        status, hint = None, None
+        if response is not None:
+            status = response.status
+            headers = _headers(response)
+            service = bot_wall(response.status, headers, response.body)
+            if service:
+                error_class = "bot_wall"
+                message = f"{service} challenge page (HTTP {response.status})"
+            if response.status in (429, 503):
+                hint = hints.retry_after(headers, self.context.clock())
+        self._source_failed(source, error_class, message, http_status=status, hint=hint)
+
+    def more_failed(self, failure: Failure) -> None:
+        source: Source = failure.request.cb_kwargs["source"]  # type: ignore[attr-defined]
+        error_class, message = classify(failure.value)
+        url = failure.request.url  # type: ignore[attr-defined]
+        self.logger.warning("source %s: %s: %s: %s", source.name, url, error_class, message)
+
+    # Entries and their articles ------------------------------------------------------------
+
+    def _new_entries(
+        self, source: Source, entries: list[FeedEntry], now: datetime
+    ) -> Iterator[tuple[FeedEntry, Identity]]:
+        """Yield the entries that are neither known nor too old, each with its identity.
+
+        Entries skipped for their age leave a tombstone, so they stay skipped when a feed
+        later re-publishes them with a new date.
+        """
+        oldest = now - timedelta(seconds=source.max_age)
+        too_old = []
+        for entry, identity in zip(entries, identify(entries, source=source.name), strict=True):
+            if identity.key in self._taken:
+                continue
+            self._taken.add(identity.key)
+            if self.context.archive.is_known(source.name, entry.guid, identity.key):
+                continue
+            if self._first[source.name] and entry.published and entry.published < oldest:
+                too_old.append(identity.key)
+                continue
+            yield entry, identity
+        self.context.archive.remember(too_old, source.name, "too_old", now)
+
+    def _take(
+        self, source: Source, new: Iterable[tuple[FeedEntry, Identity]]
+    ) -> Iterator[scrapy.Request | ArticleItem]:
         for entry, identity in new:
             if source.full_text and identity.fetch:
                 yield self._request(
                     source,
-                    response.urljoin(identity.fetch),
+                    identity.fetch,
                     callback=self.parse_article,
                     errback=self.article_failed,
                     cb_kwargs={"source": source, "entry": entry, "identity": identity},
@@ -85,19 +210,17 @@ class SourcesSpider(scrapy.Spider):
             else:
                 yield self._article(source, entry, identity, None)
 
-    def feed_failed(self, failure: Failure) -> None:
-        source: Source = failure.request.cb_kwargs["source"]  # type: ignore[attr-defined]
-        error_class, message = classify(failure.value)
-        self._source_failed(source, error_class, message)
-
     def parse_article(
         self, response: Response, source: Source, entry: FeedEntry, identity: Identity
     ) -> Iterator[ArticleItem]:
         if not isinstance(response, TextResponse):
             page = Page(None, "the link is not an HTML page")
         else:
-            page = extract_page(response.text, url=response.url, head=response.body[:4096])
-        yield self._article(source, entry, identity, page, response_url=response.url)
+            page = extract_page(response.text, url=response.url, raw=response.body)
+        article = self._article(source, entry, identity, page, response_url=response.url)
+        if self._too_old_on_first_read(source, article):
+            return
+        yield article
 
     def article_failed(self, failure: Failure) -> Iterator[ArticleItem]:
         kwargs = failure.request.cb_kwargs  # type: ignore[attr-defined]
@@ -128,18 +251,45 @@ class SourcesSpider(scrapy.Spider):
             error=error,
         )
 
-    def _is_new(self, source: Source, entry: FeedEntry, identity: Identity) -> bool:
-        """Return True for an entry that is neither archived nor already taken in this crawl."""
-        if identity.key in self._requested:
+    def _too_old_on_first_read(self, source: Source, article: ArticleItem) -> bool:
+        """Listing pages give no dates: check the page's own date once it is known."""
+        if source.kind != "page" or not self._first[source.name] or not article.published:
             return False
-        self._requested.add(identity.key)
-        return not self.context.archive.is_known(source.name, entry.guid, identity.key)
+        now = self.context.clock()
+        oldest = now - timedelta(seconds=source.max_age)
+        if datetime.fromisoformat(article.published.replace("Z", "+00:00")) >= oldest:
+            return False
+        self.context.archive.remember([article.key], source.name, "too_old", now)
+        return True
 
-    def _source_failed(self, source: Source, error_class: str, message: str) -> None:
+    def _source_failed(
+        self,
+        source: Source,
+        error_class: str,
+        message: str,
+        *,
+        http_status: int | None = None,
+        hint: float | None = None,
+    ) -> None:
         self.logger.warning("source %s failed: %s: %s", source.name, error_class, message)
         self.context.archive.record_source_error(
-            self.context.run_id, source.name, error_class, message, self.context.clock()
+            self.context.run_id,
+            source.name,
+            error_class,
+            message,
+            self.context.clock(),
+            http_status=http_status,
+            hint=hint,
         )
         self.context.emit(
             "source_error", source=source.name, error_class=error_class, error=message
         )
+
+
+def _headers(response: Response) -> dict[str, str]:
+    """Return the response's headers as lower-case names to their first value."""
+    return {
+        key.decode("latin-1").lower(): values[0].decode("latin-1")
+        for key, values in response.headers.items()
+        if values
+    }

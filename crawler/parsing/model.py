@@ -1,0 +1,43 @@
+"""What the parsers return: entries found in a source's document, or the problem with it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One story a source lists: from a feed entry, a sitemap URL or a link on a page."""
+
+    guid: str | None
+    link: str | None
+    title: str
+    summary: str
+    published: datetime | None
+    published_raw: str | None
+    language: str | None = None  # when the source says, e.g. news:language in a sitemap
+
+
+@dataclass(frozen=True)
+class FeedProblem:
+    """Why a document could not be read; ``error_class`` names the kind of failure."""
+
+    error_class: str  # not_a_feed, malformed, empty, too_large
+    message: str
+
+
+@dataclass(frozen=True)
+class Feed:
+    """What a source's document gave: entries, or the problem that stopped it.
+
+    *warning* is a recoverable defect (feedparser's "bozo", skipped entries). *ttl* is the
+    RSS ``<ttl>`` in seconds. *children* are further documents of the same source to read:
+    the sitemaps of a sitemap index, or the next page of a listing.
+    """
+
+    entries: list[FeedEntry]
+    problem: FeedProblem | None = None
+    warning: str | None = None
+    ttl: float | None = None
+    children: list[str] = field(default_factory=list)

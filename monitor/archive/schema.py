@@ -1,0 +1,145 @@
+"""The archive's schema, as sqlite-utils migrations: each runs once, in a transaction."""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+migrations = sqlite_utils.Migrations("wirewatch")
+
+
+@migrations(name="0001_initial")
+def _initial(db: sqlite_utils.Database) -> None:
+    db.table("sources").create(
+        {
+            "name": str,
+            "kind": str,
+            "url": str,
+            "last_attempt": str,
+            "last_success": str,
+            "failures": int,
+            "last_error_class": str,
+            "last_error": str,
+        },
+        pk="name",
+        not_null={"kind", "url", "failures"},
+        defaults={"failures": 0},
+    )
+    db.table("runs").create(
+        {
+            "id": int,
+            "started": str,
+            "finished": str,
+            "status": str,  # running, ok, failed, timeout, interrupted
+            "sources": str,  # JSON list of source names
+            "pid": int,
+            "exit_code": int,
+            "new": int,
+            "flagged": int,
+            "failed": int,
+            "error": str,
+        },
+        pk="id",
+        not_null={"started", "status", "sources"},
+    )
+    db.table("run_sources").create(
+        {
+            "run_id": int,
+            "source": str,
+            "status": str,  # running, fetched, ok, failed, interrupted
+            "entries": int,
+            "warning": str,  # a defect of the feed that did not stop it being read
+            "new": int,
+            "flagged": int,
+            "error_class": str,
+            "error": str,
+            "finished": str,
+        },
+        pk=("run_id", "source"),
+        foreign_keys=[("run_id", "runs", "id"), ("source", "sources", "name")],
+        not_null={"status"},
+    )
+    articles = db.table("articles")
+    articles.create(
+        {
+            "id": int,
+            "key": str,  # identity of the story, see crawler.identity
+            "url": str,
+            "guid": str,
+            "source": str,
+            "title": str,
+            "summary": str,
+            "body": str,
+            "published": str,
+            "published_raw": str,
+            "fetched": str,
+            "language": str,
+            "content_hash": str,
+            "extract_error": str,
+            "run_id": int,
+        },
+        pk="id",
+        not_null={"key", "url", "source", "fetched", "title", "body", "content_hash"},
+        foreign_keys=[("source", "sources", "name"), ("run_id", "runs", "id")],
+    )
+    articles.create_index(["key"], unique=True)
+    articles.create_index(["url"])
+    articles.create_index(["source", "guid"])
+    articles.create_index(["content_hash"])
+    articles.create_index(["run_id"])
+    articles.create_index(["published"])
+    articles.enable_fts(
+        ["title", "body"], create_triggers=True, tokenize="unicode61 remove_diacritics 2"
+    )
+    flags = db.table("flags")
+    flags.create(
+        {
+            "id": int,
+            "article_id": int,
+            "topic": str,
+            "score": float,
+            "threshold": float,
+            "rule": str,
+            "terms": str,  # JSON list of {entity, alias, field, start, end}
+            "snippet": str,
+            "created": str,
+        },
+        pk="id",
+        not_null={"article_id", "topic", "score", "created"},
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    flags.create_index(["article_id", "topic"], unique=True)
+    flags.create_index(["topic", "created"])
+
+
+@migrations(name="0002_politeness_health_tombstones")
+def _politeness_health_tombstones(db: sqlite_utils.Database) -> None:
+    sources = db.table("sources")
+    sources.add_column("etag", str)  # conditional GET validators, saved after a complete read
+    sources.add_column("last_modified", str)
+    sources.add_column("next_due", str)  # when the source should next be polled (UTC text)
+    run_sources = db.table("run_sources")
+    run_sources.add_column("http_status", int)
+    run_sources.add_column("hint", float)  # seconds the server asked us to wait, if it did
+    run_sources.add_column("etag", str)
+    run_sources.add_column("last_modified", str)
+    articles = db.table("articles")
+    articles.add_column("declared_language", str)  # what the source says; language is detected
+    # Tombstones: every story key ever taken or deliberately skipped, so a feed that
+    # re-publishes old items never brings them back as new.
+    db.table("seen").create(
+        {"key": str, "source": str, "article_id": int, "first_seen": str, "reason": str},
+        pk="key",
+        not_null={"source", "first_seen", "reason"},
+    )
+    db.execute(
+        "INSERT INTO seen (key, source, article_id, first_seen, reason) "
+        "SELECT key, source, id, fetched, 'archived' FROM articles"
+    )
+    articles.create_index(["source", "content_hash"])
+    # Evidence: the HTML each article was extracted from, zlib-compressed, with its SHA-256.
+    db.table("pages").create(
+        {"article_id": int, "sha256": str, "size": int, "html": bytes},
+        pk="article_id",
+        foreign_keys=[("article_id", "articles", "id")],
+        not_null={"sha256", "size", "html"},
+    )

@@ -1,0 +1,204 @@
+"""The Archive: opening the SQLite file, write transactions, and the articles it keeps.
+
+It runs in WAL mode with a busy timeout, so analysts can read while a crawl writes, and each
+write is one short transaction: a crawl killed part-way loses at most the article it was
+writing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils.db import Table
+
+from monitor.archive.runs import RunBook
+from monitor.archive.schema import migrations
+from monitor.errors import ArchiveError
+from monitor.timeutil import to_text
+
+BUSY_TIMEOUT_MS = 10_000
+# The WAL is truncated back to this size after checkpoints, so readers cannot make it grow
+# without bound (PITFALLS: "checkpoint starvation").
+JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
+# A page text shorter than this (a paywall notice, a one-line brief) says too little to
+# identify a story by its text alone.
+MIN_TEXT_FOR_IDENTITY = 500
+
+
+def content_hash(text: str) -> str:
+    """Return the hash that identifies an article's text regardless of case and spacing."""
+    normalised = " ".join(text.casefold().split())
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+class Archive(RunBook):
+    """An open archive file; use :meth:`open`. Run bookkeeping comes from RunBook."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
+        self.db = db
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path, *, create: bool = True) -> Archive:
+        """Open the archive at *path*, creating it (when *create*) and applying migrations."""
+        if not create and not path.exists():
+            raise ArchiveError(
+                f"{path}: no archive here yet (run 'wirewatch crawl' first, or check 'archive:' "
+                "in the config)"
+            )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+            db = sqlite_utils.Database(connection)
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
+            migrations.apply(db)
+        except sqlite3.DatabaseError as error:
+            raise ArchiveError(f"{path}: cannot open the archive: {error}") from None
+        except OSError as error:
+            raise ArchiveError(f"{path}: cannot create the archive: {error.strerror}") from None
+        return cls(db, path)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def table(self, name: str) -> Table:
+        return self.db.table(name)
+
+    @contextmanager
+    def writing(self) -> Iterator[sqlite_utils.Database]:
+        """Run a block as one write transaction, taking the write lock at the start.
+
+        ``BEGIN IMMEDIATE`` rather than sqlite-utils' deferred ``BEGIN``: a deferred transaction
+        that reads first and then writes fails at once with SQLITE_BUSY when another process
+        wrote in between, instead of waiting for the busy timeout.
+        """
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            with self.db.atomic():
+                yield self.db
+        except BaseException:
+            self.db.rollback()
+            raise
+        self.db.commit()
+
+    # Articles and tombstones ---------------------------------------------------------------
+
+    def is_known(self, source: str, guid: str | None, *keys: str) -> bool:
+        """Return True when a story was taken or skipped before under one of *keys*.
+
+        The keys are checked against the tombstones (``seen``) and the archived articles'
+        URLs; a GUID counts only for the same source.
+        """
+        marks = ", ".join("?" for _ in keys)
+        row = self.db.execute(
+            f"SELECT 1 FROM seen WHERE key IN ({marks}) "
+            f"UNION ALL SELECT 1 FROM articles WHERE url IN ({marks}) "
+            "UNION ALL SELECT 1 FROM articles WHERE source = ? AND guid = ? LIMIT 1",
+            [*keys, *keys, source, guid],
+        ).fetchone()
+        return row is not None
+
+    def remember(self, keys: Sequence[str], source: str, reason: str, now: datetime) -> None:
+        """Leave tombstones for stories deliberately not taken (too old, duplicates)."""
+        if not keys:
+            return
+        with self.writing():
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO seen (key, source, first_seen, reason) VALUES (?, ?, ?, ?)",
+                [(key, source, to_text(now), reason) for key in keys],
+            )
+
+    def add_article(
+        self,
+        article: dict[str, Any],
+        flags: Sequence[dict[str, Any]],
+        *,
+        identifiers: Sequence[str] = (),
+        html: bytes | None = None,
+        full_text: bool = False,
+    ) -> int | None:
+        """Store an article, its flags and its page in one transaction; return its ID.
+
+        Returns None, and writes only a tombstone, when the story is known: its key or one of
+        *identifiers* was seen before, or its GUID is archived for the same source. With
+        *full_text* (the body was extracted from the story's page), so is a story whose text
+        the same source already has: a story re-published under a new GUID or title.
+        Summaries are not compared: truncated ones often share their first lines.
+        """
+        record = dict(article)
+        record.setdefault("content_hash", content_hash(record.get("body") or ""))
+        source = record["source"]
+        with self.writing():
+            known = self.is_known(source, record.get("guid"), record["key"], *identifiers)
+            same_text = full_text and len(record.get("body") or "") >= MIN_TEXT_FOR_IDENTITY
+            if known or (same_text and self._same_text(source, record["content_hash"])):
+                self.db.execute(
+                    "INSERT OR IGNORE INTO seen (key, source, first_seen, reason) "
+                    "VALUES (?, ?, ?, 'duplicate')",
+                    [record["key"], source, record["fetched"]],
+                )
+                return None
+            columns = ", ".join(record)
+            marks = ", ".join("?" for _ in record)
+            cursor = self.db.execute(
+                f"INSERT INTO articles ({columns}) VALUES ({marks})", list(record.values())
+            )
+            article_id = int(cursor.lastrowid or 0)
+            self.db.execute(
+                "INSERT OR IGNORE INTO seen (key, source, article_id, first_seen, reason) "
+                "VALUES (?, ?, ?, ?, 'archived')",
+                [record["key"], source, article_id, record["fetched"]],
+            )
+            for flag in flags:
+                self.db.execute(
+                    "INSERT INTO flags (article_id, topic, score, threshold, rule, terms, "
+                    "snippet, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        article_id,
+                        flag["topic"],
+                        flag["score"],
+                        flag["threshold"],
+                        flag["rule"],
+                        json.dumps(flag["terms"], ensure_ascii=False),
+                        flag["snippet"],
+                        record["fetched"],
+                    ],
+                )
+            if html is not None:
+                self.db.execute(
+                    "INSERT INTO pages (article_id, sha256, size, html) VALUES (?, ?, ?, ?)",
+                    [article_id, hashlib.sha256(html).hexdigest(), len(html), zlib.compress(html)],
+                )
+        return article_id
+
+    def _same_text(self, source: str, digest: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM articles WHERE source = ? AND content_hash = ? LIMIT 1",
+            [source, digest],
+        ).fetchone()
+        return row is not None
+
+    def page_html(self, article_id: int) -> bytes | None:
+        """Return the HTML an article was extracted from, if it was kept."""
+        row = self.db.execute("SELECT html FROM pages WHERE article_id = ?", [article_id])
+        found = row.fetchone()
+        return zlib.decompress(found[0]) if found else None
