@@ -27,7 +27,7 @@ from monitor.output import (
     print_jsonl,
 )
 from monitor.timeutil import parse_since, utcnow
-from monitor.views import print_article, print_cycle, print_flagged
+from monitor.views import print_article, print_cycle, print_flagged, print_status
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -271,6 +271,43 @@ def show(ctx: click.Context, article_id: int, output_format: str) -> None:
         print_json(record)
         return
     print_article(record)
+
+
+@cli.command()
+@format_option("table", "json", default="table")
+@click.pass_context
+def status(ctx: click.Context, output_format: str) -> None:
+    """Show each source's health: last success, next due, failures and last error.
+
+    A failing source is retried later and later (up to every six hours) and is never
+    dropped; it recovers by itself when the site does.
+
+    \b
+    Examples:
+      wirewatch status
+      wirewatch status --format json
+    """
+    state = _state(ctx)
+    names = [source.name for source in state.config().sources]
+    kinds = {source.name: source.kind for source in state.config().sources}
+    path = state.archive_path or state.config().archive
+    rows: list[dict[str, Any]] = []
+    if path.exists():
+        with state.archive() as archive:
+            rows = review.sources_status(archive, names)
+    known = {row["name"] for row in rows}
+    rows += [
+        {"name": name, "kind": kinds[name], "url": None, "last_attempt": None,
+         "last_success": None, "next_due": None, "failures": 0, "articles": 0,
+         "last_error": None, "state": "never read"}
+        for name in names
+        if name not in known
+    ]  # fmt: skip
+    rows.sort(key=lambda row: names.index(row["name"]))
+    if output_format == "json":
+        print_json(rows)
+        return
+    print_status(rows)
 
 
 @cli.command()

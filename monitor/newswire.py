@@ -23,6 +23,7 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering
+    drip: float = 0.0  # seconds between bytes of the body: a server that never quite finishes
 
     @classmethod
     def xml(cls, text: str, **kwargs: Any) -> Reply:
@@ -34,16 +35,17 @@ class Reply:
         return cls(text.encode("utf-8"), headers=headers, **kwargs)
 
 
-Route = Reply | Callable[[str], Reply]
-
-
 @dataclass(frozen=True)
 class Hit:
-    """One request the newswire received."""
+    """One request the newswire received, and when (``time.monotonic()``)."""
 
     method: str
     path: str
     headers: dict[str, str]
+    at: float = 0.0
+
+
+Route = Reply | Callable[[Hit], Reply]
 
 
 class _Server(ThreadingHTTPServer):
@@ -65,23 +67,48 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, *, include_body: bool) -> None:
         wire = self.server.newswire
-        wire.record(Hit(self.command, self.path, dict(self.headers.items())))
-        reply = wire.reply_for(self.path)
+        hit = Hit(self.command, self.path, dict(self.headers.items()), time.monotonic())
+        wire.record(hit)
+        reply = wire.reply_for(hit)
         if reply.delay:
             time.sleep(reply.delay)
+        if _not_modified(reply, hit):
+            kept = ("etag", "last-modified", "cache-control", "expires")
+            headers = {k: v for k, v in reply.headers.items() if k.lower() in kept}
+            reply = Reply(status=304, headers=headers)
         try:
             self.send_response(reply.status)
             for name, value in reply.headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
-            if include_body:
+            if not include_body:
+                return
+            if reply.drip:
+                for index in range(len(reply.body)):
+                    self.wfile.write(reply.body[index : index + 1])
+                    self.wfile.flush()
+                    time.sleep(reply.drip)
+            else:
                 self.wfile.write(reply.body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up, e.g. after its own timeout
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: tests and the demo read the request log instead
+
+
+def _not_modified(reply: Reply, hit: Hit) -> bool:
+    """Answer a conditional GET the way a server with validators does."""
+    if reply.status != 200:
+        return False
+    etag = reply.headers.get("ETag")
+    modified = reply.headers.get("Last-Modified")
+    asked_etag = hit.headers.get("If-None-Match")
+    asked_modified = hit.headers.get("If-Modified-Since")
+    if etag and asked_etag:
+        return asked_etag == etag
+    return bool(modified and asked_modified and asked_modified == modified)
 
 
 class Newswire:
@@ -109,12 +136,12 @@ class Newswire:
         with self._lock:
             self._routes[path] = reply
 
-    def reply_for(self, path: str) -> Reply:
+    def reply_for(self, hit: Hit) -> Reply:
         with self._lock:
-            route = self._routes.get(path) or self._routes.get(path.split("?", 1)[0])
+            route = self._routes.get(hit.path) or self._routes.get(hit.path.split("?", 1)[0])
         if route is None:
             return Reply(b"not found", status=404, headers={"Content-Type": "text/plain"})
-        return route(path) if callable(route) else route
+        return route(hit) if callable(route) else route
 
     def record(self, hit: Hit) -> None:
         with self._lock:
@@ -122,8 +149,12 @@ class Newswire:
 
     def requests_for(self, path: str) -> int:
         """Return how many times *path* was requested."""
+        return len(self.hits_for(path))
+
+    def hits_for(self, path: str) -> list[Hit]:
+        """Return the requests for *path* (with any query string), oldest first."""
         with self._lock:
-            return sum(hit.path.split("?", 1)[0] == path for hit in self.hits)
+            return [hit for hit in self.hits if hit.path.split("?", 1)[0] == path]
 
     def start(self) -> Newswire:
         self._thread = threading.Thread(

@@ -94,6 +94,33 @@ def export(
         yield record
 
 
+def sources_status(archive: Archive, names: list[str] | None = None) -> list[dict[str, Any]]:
+    """Return each source's health: last success, next due time, failures, last error, and
+    how many articles it has, in the order of *names* (the config's order) when given."""
+    rows = _rows(
+        archive,
+        """
+        SELECT s.name, s.kind, s.url, s.last_attempt, s.last_success, s.next_due, s.failures,
+               s.last_error_class, s.last_error,
+               (SELECT count(*) FROM articles a WHERE a.source = s.name) AS articles
+        FROM sources s ORDER BY s.name
+        """,
+        [],
+    )
+    for row in rows:
+        error = row.pop("last_error")
+        error_class = row.pop("last_error_class")
+        row["last_error"] = f"{error_class}: {error}" if error_class else None
+        row["state"] = (
+            "failing" if row["failures"] else "ok" if row["last_success"] else "never read"
+        )
+    if names is not None:
+        order = {name: index for index, name in enumerate(names)}
+        rows = [row for row in rows if row["name"] in order]
+        rows.sort(key=lambda row: order[row["name"]])
+    return rows
+
+
 def _filters(*, topic: str | None, since: datetime | None) -> tuple[str, list[Any]]:
     clauses, params = ["1"], []
     if topic:

@@ -60,6 +60,28 @@ def print_flagged(rows: Sequence[dict[str, Any]], total: int, *, since: str | No
         out.print(f"Showing {len(rows)} of {total}; use --limit 0 for all, or --since.")
 
 
+def print_status(rows: Sequence[dict[str, Any]]) -> None:
+    """Print one line per source: its state, last success, next due time and last error."""
+    table = []
+    for row in rows:
+        state = Text(row["state"], style="red" if row["state"] == "failing" else "")
+        table.append(
+            (
+                row["name"],
+                row["kind"],
+                state,
+                short_date(row["last_success"]) or "-",
+                short_date(row["next_due"]) or "-",
+                row["failures"],
+                row["articles"],
+                Text(row["last_error"] or "", style="red"),
+            )
+        )
+    headers = ["source", "kind", "state", "last success", "next due", "failures", "articles",
+               "last error"]  # fmt: skip
+    print_table(table, headers, justify={"failures": "right", "articles": "right"})
+
+
 def short_date(text: str | None) -> str:
     """Return a stored UTC time as ``2026-11-27 08:00``."""
     return (text or "").replace("T", " ")[:16]
