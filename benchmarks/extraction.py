@@ -181,7 +181,7 @@ def table(results: dict[str, Scores]) -> str:
     fast, slow = results[names[0]].seconds, results[names[1]].seconds
     text.append(
         f"\nspeed: {names[1]} takes {slow / fast:.2f}× the time of {names[0]},"
-        "\nwhich also extracts metadata (title, canonical URL, date) that the baseline skips"
+        "\nwhich also reads the canonical URL, headline and language that the baseline skips"
     )
     return "\n".join(text)
 

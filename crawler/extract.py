@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import htmldate
+import lxml.html
 import trafilatura
+from lxml import etree
 
 from crawler.identity import Identity
 from crawler.items import ArticleItem
@@ -18,7 +21,7 @@ from crawler.urls import choose_url
 from monitor.matcher.normalize import nfkc
 from monitor.timeutil import to_text
 
-_HTML_LANG = re.compile(rb"<html\b[^>]*?\blang\s*=\s*[\"']?([A-Za-z]{2,3})(?:[-_][\w-]+)?", re.I)
+DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 
 
 @dataclass(frozen=True)
@@ -34,34 +37,42 @@ class Page:
     title: str | None = None  # the page's own headline
 
 
-def extract_page(html: str, *, url: str, raw: bytes = b"") -> Page:
+def extract_page(html: str, *, url: str, raw: bytes = b"", want_date: bool = False) -> Page:
     """Extract the article text (without reader comments) and metadata from a page.
 
-    *raw* is the page as fetched: its ``<html lang>`` is read, and it is kept as evidence.
+    *raw* is the page as fetched, kept as evidence. The page's own date is looked for only
+    with *want_date* (when the feed gave none): it is the costliest part of the metadata.
     """
     evidence = raw or None
-    language_match = _HTML_LANG.search(raw[:4096])
-    language = language_match.group(1).decode().lower() if language_match else None
+    try:
+        tree = lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError) as error:
+        return Page(None, f"not a readable HTML page ({error})", html=evidence)
+    canonical = _first(tree.xpath("//link[@rel='canonical']/@href"))
+    language = _language(_first(tree.xpath("/html/@lang")))
+    headlines = [
+        " ".join(text.split())
+        for text in (
+            _first(tree.xpath("//meta[@property='og:title']/@content")),
+            _first(tree.xpath("//h1"), text=True),
+            _first(tree.xpath("//title/text()")),
+        )
+        if text and text.strip()
+    ]
+    published = _page_date(tree) if want_date else None
     try:
         document: Any = trafilatura.bare_extraction(
-            html,
-            url=url,
-            fast=True,
-            with_metadata=True,
-            include_comments=False,
-            date_extraction_params={
-                "original_date": True,
-                "extensive_search": False,
-                "outputformat": "%Y-%m-%dT%H:%M:%S%z",
-            },
+            tree, url=url, fast=True, with_metadata=False, include_comments=False
         )
     except Exception as error:
         reason = f"extraction failed: {type(error).__name__}: {error}"
-        return Page(None, reason, language=language, html=evidence)
+        return Page(None, reason, canonical, published, language, evidence)
     if document is None or not (document.text or "").strip():
-        return Page(None, "no article text found on the page", language=language, html=evidence)
-    text = _without_headline(document.text, document.title)
-    return Page(text, None, document.url, _date(document.date), language, evidence, document.title)
+        reason = "no article text found on the page"
+        return Page(None, reason, canonical, published, language, evidence)
+    text = _without_headline(document.text, headlines)
+    title = headlines[0] if headlines else None
+    return Page(text, None, canonical, published, language, evidence, title)
 
 
 def build_article(
@@ -119,17 +130,40 @@ def _first_words(text: str | None, limit: int = 80) -> str:
     return headline
 
 
-def _without_headline(text: str, title: str | None) -> str:
+def _without_headline(text: str, headlines: list[str]) -> str:
     """Drop the headline when the extractor kept it as the body's first line.
 
     The page title often carries the site's name ("Headline - Site.com"), so a first line
-    that is a long enough part of the title counts as the headline too.
+    that is a long enough part of a headline counts too.
     """
     first, _, rest = text.partition("\n")
-    line, headline = " ".join(first.split()).casefold(), " ".join((title or "").split()).casefold()
-    if rest and line and (line == headline or (len(line) >= 15 and line in headline)):
-        return rest.strip()
+    line = " ".join(first.split()).casefold()
+    for headline in (headline.casefold() for headline in headlines):
+        if rest and line and (line == headline or (len(line) >= 15 and line in headline)):
+            return rest.strip()
     return text.strip()
+
+
+def _first(values: list[Any], *, text: bool = False) -> str | None:
+    if not values:
+        return None
+    value = values[0]
+    return str(value.text_content() if text else value).strip() or None
+
+
+def _language(code: str | None) -> str | None:
+    match = re.match(r"^([A-Za-z]{2,3})\b", code or "")
+    return match.group(1).lower() if match else None
+
+
+def _page_date(tree: Any) -> datetime | None:
+    try:
+        found = htmldate.find_date(
+            tree, original_date=True, extensive_search=False, outputformat=DATE_FORMAT
+        )
+    except Exception:  # a date is optional; a page that confuses htmldate has none
+        return None
+    return _date(found)
 
 
 def _date(text: str | None) -> datetime | None:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 from monitor import events
 from monitor.archive import Archive, SourceOutcome, SourceRef
@@ -92,19 +93,24 @@ def run_cycle(
     names: Sequence[str] = (),
     *,
     timeout: float | None = None,
+    workers: int | None = None,
     on_event: EventHandler | None = None,
     log_level: str = "WARNING",
     log_stream: IO[str] | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> CycleResult:
-    """Crawl the named sources (or all) once in a child process and return the outcome.
+    """Crawl the named sources (or all) once in child processes and return the outcome.
 
-    *timeout* (default: ``crawl.cycle_timeout``) is a hard limit: the child's process group
-    is sent SIGTERM, then SIGKILL after a grace period. Ctrl-C or SIGTERM to this process
-    stops the child the same way, records the run as interrupted, and raises Interrupted.
+    The sources are split by host into at most *workers* groups (default ``crawl.workers``),
+    one child process each, so a host's politeness limits hold and every core is used.
+    *timeout* (default ``crawl.cycle_timeout``) is a hard limit for the whole crawl: each
+    child's process group is sent SIGTERM, then SIGKILL after a grace period. Ctrl-C or
+    SIGTERM to this process stops the children the same way, records the run as
+    interrupted, and raises Interrupted.
     """
     sources = select_sources(config, names)
     limit = timeout if timeout is not None else config.crawl.cycle_timeout
+    groups = group_by_host(sources, workers or config.crawl.workers)
     started = clock()
     began = time.monotonic()
     with Archive.open(config.archive) as archive:
@@ -113,15 +119,19 @@ def run_cycle(
             started,
             os.getpid(),
         )
+        handler = _serialised(on_event)
+        children = [
+            CrawlChild(config, group, run_id, handler, log_level, log_stream) for group in groups
+        ]
         status, exit_code, error = "failed", None, None
         try:
-            status, exit_code, error = _run_child(
-                config, sources, run_id, limit, on_event, log_level, log_stream
-            )
+            status, exit_code, error = _supervise(children, run_id, limit)
         except (KeyboardInterrupt, Interrupted):
             status, error = "interrupted", "stopped by a signal"
             raise Interrupted("crawl interrupted; the run is recorded as interrupted") from None
         finally:
+            for child in children:
+                child.close()  # stops any child still running: none outlives the run
             outcomes = archive.finish_run(
                 run_id,
                 status,
@@ -135,70 +145,146 @@ def run_cycle(
     return CycleResult(run_id, status, started, time.monotonic() - began, outcomes, error)
 
 
-def _run_child(
-    config: Config,
-    sources: list[Source],
-    run_id: int,
-    limit: float,
-    on_event: EventHandler | None,
-    log_level: str,
-    log_stream: IO[str] | None,
+def group_by_host(sources: Sequence[Source], workers: int) -> list[list[Source]]:
+    """Split sources into at most *workers* groups, all of a host's sources in one group.
+
+    Hosts go, most sources first, to the group with the fewest so far, so the groups are
+    about even.
+    """
+    by_host: dict[str, list[Source]] = {}
+    for source in sources:
+        by_host.setdefault(urlsplit(source.url).hostname or "", []).append(source)
+    groups: list[list[Source]] = [[] for _ in range(max(1, min(workers, len(by_host))))]
+    for host_sources in sorted(by_host.values(), key=len, reverse=True):
+        min(groups, key=len).extend(host_sources)
+    return [group for group in groups if group]
+
+
+def _supervise(
+    children: list[CrawlChild], run_id: int, limit: float
 ) -> tuple[str, int | None, str | None]:
-    command = [
-        sys.executable,
-        "-m",
-        "crawler",
-        "--config",
-        "-",
-        "--run-id",
-        str(run_id),
-        "--log-level",
-        log_level,
-        *(source.name for source in sources),
-    ]
-    payload = json.dumps(
-        {"config": config.model_dump(mode="json"), "path": str(config.path)}, ensure_ascii=False
-    )
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as log_file:
+    """Start the children, wait for them up to *limit* seconds, and combine their results."""
+    for child in children:
+        child.start()
+    deadline = time.monotonic() + limit
+    for child in children:
         try:
-            child = subprocess.Popen(
+            child.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            logger.warning("crawl run %s passed its %.0fs limit; stopping it", run_id, limit)
+            for each in children:
+                each.stop()
+            return "timeout", None, f"killed after the {limit:g}s cycle_timeout"
+    results = [child.result() for child in children]
+    failed = [result for result in results if result[0] != "ok"]
+    if not failed:
+        return "ok", 0, None
+    return failed[0]
+
+
+def _serialised(handler: EventHandler | None) -> EventHandler | None:
+    """Let several event-reading threads share one handler safely."""
+    if handler is None:
+        return None
+    lock = threading.Lock()
+
+    def serialised(event: dict[str, Any]) -> None:
+        with lock:
+            handler(event)
+
+    return serialised
+
+
+class CrawlChild:
+    """One ``python -m crawler`` process, in its own session, crawling a group of sources."""
+
+    def __init__(
+        self,
+        config: Config,
+        sources: list[Source],
+        run_id: int,
+        on_event: EventHandler | None,
+        log_level: str,
+        log_stream: IO[str] | None,
+    ) -> None:
+        self.config = config
+        self.sources = sources
+        self.run_id = run_id
+        self.on_event = on_event
+        self.log_level = log_level
+        self.log_stream = log_stream
+        self.fatal: list[str] = []
+        self.process: subprocess.Popen[str] | None = None
+        self._log = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - see close()
+        self._reader: threading.Thread | None = None
+
+    def start(self) -> None:
+        command = [
+            sys.executable, "-m", "crawler", "--config", "-", "--run-id", str(self.run_id),
+            "--log-level", self.log_level, *(source.name for source in self.sources),
+        ]  # fmt: skip
+        payload = json.dumps(
+            {"config": self.config.model_dump(mode="json"), "path": str(self.config.path)},
+            ensure_ascii=False,
+        )
+        try:
+            self.process = subprocess.Popen(
                 command,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                stderr=log_stream if log_stream is not None else log_file,
+                stderr=self.log_stream if self.log_stream is not None else self._log,
                 text=True,
                 encoding="utf-8",
                 start_new_session=True,
             )
         except OSError as error:
             raise CrawlError(f"cannot start the crawl process: {error}") from None
-        fatal: list[str] = []
-        with child:  # closes the pipes however this block ends
-            reader = threading.Thread(
-                target=_read_events, args=(child, on_event, fatal), name="crawl-events", daemon=True
-            )
-            reader.start()
-            try:
-                assert child.stdin is not None
-                child.stdin.write(payload)
-                child.stdin.close()
-                child.wait(timeout=limit)
-            except subprocess.TimeoutExpired:
-                logger.warning("crawl run %s passed its %.0fs limit; stopping it", run_id, limit)
-                stop_process_group(child)
-                return "timeout", child.returncode, f"killed after the {limit:g}s cycle_timeout"
-            finally:
-                # Whatever happened here (a signal, an exception), no child outlives this call.
-                stop_process_group(child)
-                reader.join(timeout=5)
-        if child.returncode == 0:
+        self._reader = threading.Thread(
+            target=_read_events,
+            args=(self.process, self.on_event, self.fatal),
+            name="crawl-events",
+            daemon=True,
+        )
+        self._reader.start()
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(payload)
+            self.process.stdin.close()
+        except BrokenPipeError:
+            pass  # the child died at once; its exit status and log say why
+
+    def wait(self, timeout: float) -> None:
+        """Wait for the child to exit; raise subprocess.TimeoutExpired after *timeout*."""
+        assert self.process is not None
+        self.process.wait(timeout=timeout)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process_group(self.process)
+
+    def result(self) -> tuple[str, int | None, str | None]:
+        """Return ``(status, exit code, error)`` of a child that has exited."""
+        assert self.process is not None
+        code = self.process.returncode
+        if code == 0:
             return "ok", 0, None
-        if fatal:
-            return "failed", child.returncode, fatal[0]
-        log_file.seek(0)
-        tail = log_file.read()[-2000:].strip().splitlines()
+        if self.fatal:
+            return "failed", code, self.fatal[0]
+        self._log.seek(0)
+        tail = self._log.read()[-2000:].strip().splitlines()
         detail = tail[-1] if tail else "no log output"
-        return "failed", child.returncode, f"crawl process exited with {child.returncode}: {detail}"
+        return "failed", code, f"crawl process exited with {code}: {detail}"
+
+    def close(self) -> None:
+        """Stop the child if it still runs, and release its pipes, reader and log."""
+        self.stop()
+        if self.process is not None:
+            for stream in (self.process.stdin, self.process.stdout):
+                if stream is not None and not stream.closed:
+                    stream.close()
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+        self._log.close()
 
 
 def _read_events(

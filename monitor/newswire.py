@@ -116,6 +116,7 @@ class Newswire:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._routes: dict[str, Route] = {}
+        self._prefixes: dict[str, Route] = {}
         self._lock = threading.Lock()
         self.hits: list[Hit] = []
         self._server = _Server((host, port), _Handler)
@@ -136,9 +137,17 @@ class Newswire:
         with self._lock:
             self._routes[path] = reply
 
+    def route_prefix(self, prefix: str, reply: Route) -> None:
+        """Answer every path under *prefix* that has no route of its own with *reply*."""
+        with self._lock:
+            self._prefixes[prefix] = reply
+
     def reply_for(self, hit: Hit) -> Reply:
         with self._lock:
             route = self._routes.get(hit.path) or self._routes.get(hit.path.split("?", 1)[0])
+            if route is None:
+                under = [prefix for prefix in self._prefixes if hit.path.startswith(prefix)]
+                route = self._prefixes[max(under, key=len)] if under else None
         if route is None:
             return Reply(b"not found", status=404, headers={"Content-Type": "text/plain"})
         return route(hit) if callable(route) else route

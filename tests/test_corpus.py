@@ -278,3 +278,37 @@ def test_edge_feed_never_raises_and_never_drops_entries_silently(item: CorpusFil
             f"{item.dest} ({label}): feedparser reads {read} entries, parse_feed returns "
             f"no entries and no problem (warning: {feed.warning})"
         )
+
+
+KNOWN_ERRORS = {"not_a_feed", "malformed", "empty", "too_large", "http", "bot_wall"}
+
+
+def test_every_edge_case_feed_is_collected_or_recorded_in_one_cycle(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The malformed, truncated and mis-encoded cases, all in one crawl: none stops it."""
+    with Newswire() as wire:
+        for item in EDGE_FEEDS:
+            wire.route(item.route, Reply(item.raw(), headers={"Content-Type": "application/xml"}))
+        folder = tmp_path_factory.mktemp("edge")
+        path = write_config(
+            folder,
+            [
+                {"name": item.source, "url": wire.url(item.route), "full_text": False}
+                for item in EDGE_FEEDS
+            ],
+            crawl={"obey_robots": False, "per_host_concurrency": 16},
+        )
+        result = run_cycle(load(path), timeout=CRAWL_TIMEOUT)
+    assert result.status == "ok", result.error
+    unexpected = [
+        f"{outcome.source}: {outcome.status} {outcome.error_class}: {outcome.error}"
+        for outcome in result.outcomes
+        if not (
+            outcome.status == "ok"
+            or (outcome.status == "failed" and outcome.error_class in KNOWN_ERRORS)
+        )
+    ]
+    assert not unexpected, "\n".join(unexpected)
+    read = sum(outcome.status == "ok" for outcome in result.outcomes)
+    assert read > len(EDGE_FEEDS) // 2  # most edge cases are defects a reader must survive

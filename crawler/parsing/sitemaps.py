@@ -75,7 +75,8 @@ def _urlset(root: etree._Element, since: datetime) -> Feed:
             older += 1
             continue
         entries.append(FeedEntry(None, loc, title, "", published, raw_date, language or None))
-    entries.sort(key=lambda e: e.published or datetime.max.replace(tzinfo=UTC), reverse=True)
+    # Newest first, then the undated ones in the sitemap's order.
+    entries.sort(key=lambda e: (e.published is None, -(e.published or since).timestamp()))
     warning = f"{older} URLs older than max_age were skipped" if older else None
     if len(entries) > MAX_ENTRIES:
         extra = f"{len(entries) - MAX_ENTRIES} URLs beyond the newest {MAX_ENTRIES} were skipped"

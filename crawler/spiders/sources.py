@@ -216,7 +216,9 @@ class SourcesSpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             page = Page(None, "the link is not an HTML page")
         else:
-            page = extract_page(response.text, url=response.url, raw=response.body)
+            page = extract_page(
+                response.text, url=response.url, raw=response.body, want_date=not entry.published
+            )
         article = self._article(source, entry, identity, page, response_url=response.url)
         if self._too_old_on_first_read(source, article):
             return
