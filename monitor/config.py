@@ -29,6 +29,7 @@ from pydantic_core import PydanticCustomError
 
 from monitor import __version__
 from monitor.errors import ConfigError, ConfigProblem
+from monitor.matcher.aliases import AliasError, parse_alias
 from monitor.matcher.rules import RuleSyntaxError, entity_names, parse_rule
 from monitor.timeutil import DURATION_HINT, parse_duration
 
@@ -86,6 +87,12 @@ class CrawlSettings(Politeness):
         900.0, description="Seconds a whole crawl may run before its process is killed."
     )
     max_size_mb: int = Field(16, ge=1, le=1024, description="Largest response read, in MiB.")
+    workers: int = Field(
+        default_factory=lambda: max(1, min(4, os.cpu_count() or 1)),
+        ge=1,
+        le=64,
+        description="Crawl processes run at once, each for a group of hosts.",
+    )
     memory_mb: int = Field(
         2048, ge=256, description="Address-space limit of a crawl process, in MiB."
     )
@@ -179,15 +186,34 @@ class Source(_Model):
         return Politeness(**(defaults.model_dump(include=set(Politeness.model_fields)) | overrides))
 
 
+class Scoring(_Model):
+    """How a topic weighs the evidence: by where a hit is, and by entity."""
+
+    title: float = Field(2.0, ge=0, description="Weight of a hit in the headline.")
+    lead: float = Field(1.5, ge=0, description="Weight of a hit in the first paragraph.")
+    body: float = Field(1.0, ge=0, description="Weight of a hit elsewhere in the text.")
+    entities: dict[str, float] = Field(
+        default_factory=dict,
+        description="Entity -> weight; their hits in the paragraphs of the evidence add to it.",
+    )
+
+
 class Topic(_Model):
-    """One entry of ``topics:``: named groups of aliases and the rule that flags a story."""
+    """One entry of ``topics:``: named groups of aliases and the rules that flag a story."""
 
     description: str = ""
     entities: dict[str, dict[str, list[str]]] = Field(
         description="Entity name -> language code (or 'any') -> aliases."
     )
-    rule: str = Field(description="Which entities must occur, e.g. 'russia NEAR/paragraph dprk'.")
+    rule: str | None = Field(None, description="Which entities must occur, and how close.")
+    rules: dict[str, str] | None = Field(None, description="Named rules; any one may flag.")
+    exclude: str | None = Field(None, description="A rule that, when true, vetoes the flag.")
+    scoring: Scoring = Field(default_factory=Scoring)  # type: ignore[arg-type]
     threshold: float = Field(1.0, gt=0, description="Minimum score to flag a story.")
+
+    def named_rules(self) -> dict[str, str]:
+        """Return the topic's rules by name (a single ``rule:`` is named "rule")."""
+        return dict(self.rules) if self.rules else {"rule": self.rule or ""}
 
     @field_validator("entities")
     @classmethod
@@ -195,29 +221,59 @@ class Topic(_Model):
         if not entities:
             raise PydanticCustomError("entities", "a topic needs at least one entity")
         for name, by_language in entities.items():
+            where = name  # the error's location already ends in "entities"
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name):
                 raise PydanticCustomError(
-                    "entities",
-                    f"{name!r} is not a usable entity name (use letters, digits, '_' and '-')",
+                    "keyed",
+                    f"{where}: {name!r} is not a usable entity name (use letters, digits, _, -)",
                 )
-            if not any(alias.strip() for aliases in by_language.values() for alias in aliases):
+            if not by_language:
                 raise PydanticCustomError(
-                    "entities", f"entity {name!r} has no aliases (list at least one word)"
+                    "keyed", f"{where}: no aliases (give a list per language, e.g. en: [Moscow])"
                 )
+            for language, aliases in by_language.items():
+                if not aliases:
+                    raise PydanticCustomError(
+                        "keyed", f"{where}.{language}: the alias list is empty (list a word)"
+                    )
+                for index, alias in enumerate(aliases):
+                    try:
+                        parse_alias(str(alias))
+                    except AliasError as error:
+                        raise PydanticCustomError(
+                            "keyed", f"{where}.{language}[{index}]: {error}"
+                        ) from None
         return entities
 
     @model_validator(mode="after")
-    def _check_rule(self) -> Topic:
-        try:
-            names = entity_names(parse_rule(self.rule))
-        except RuleSyntaxError as error:
-            raise PydanticCustomError("rule", f"rule: {error}") from None
-        unknown = sorted(names - set(self.entities))
-        if unknown:
-            known = ", ".join(sorted(self.entities))
+    def _check_rules(self) -> Topic:
+        if (self.rule is None) == (self.rules is None):
             raise PydanticCustomError(
-                "rule", f"rule: unknown entity {unknown[0]!r} (the entities are: {known})"
+                "keyed", "rule: give one rule, or rules: with named ones (not both)"
             )
+        checks = {
+            ("rule" if self.rule is not None else f"rules.{name}"): text
+            for name, text in self.named_rules().items()
+        }
+        if self.exclude is not None:
+            checks["exclude"] = self.exclude
+        known = ", ".join(sorted(self.entities))
+        for key, text in checks.items():
+            try:
+                names = entity_names(parse_rule(text))
+            except RuleSyntaxError as error:
+                raise PydanticCustomError("keyed", f"{key}: {error}") from None
+            unknown = sorted(names - set(self.entities))
+            if unknown:
+                raise PydanticCustomError(
+                    "keyed", f"{key}: unknown entity {unknown[0]!r} (the entities are: {known})"
+                )
+        for name in self.scoring.entities:
+            if name not in self.entities:
+                raise PydanticCustomError(
+                    "keyed",
+                    f"scoring.entities: unknown entity {name!r} (the entities are: {known})",
+                )
         return self
 
 
@@ -411,7 +467,8 @@ def _problem(error: Any, data: Any) -> ConfigProblem:
         return ConfigProblem(key, f"expected text, got {value!r}")
     if kind == "string_too_short":
         return ConfigProblem(key, "must not be empty")
-    if kind in ("rule", "page"):
+    if kind in ("keyed", "page"):
+        # The message starts with the key path below the model that raised it.
         field, _, message = error["msg"].partition(": ")
         return ConfigProblem(f"{key}.{field}" if key else field, message)
     return ConfigProblem(key, error["msg"])

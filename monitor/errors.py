@@ -51,6 +51,10 @@ class UsageError(WirewatchError):
     exit_status = ExitStatus.BAD_INPUT
 
 
+class TopicTestFailed(WirewatchError):
+    """Raised by topic-test when F1 is below --fail-under."""
+
+
 class NotFoundError(WirewatchError):
     """Raised by the review commands when an article ID is not in the archive."""
 

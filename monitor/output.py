@@ -11,6 +11,7 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
+from rich.progress import Progress as RichProgress
 from rich.status import Status
 from rich.table import Table
 from rich.text import Text
@@ -85,6 +86,34 @@ def highlight(text: str, spans: Iterable[tuple[int, int]], style: str = "bold ye
     for start, end in spans:
         rich_text.stylize(style, start, end)
     return rich_text
+
+
+class Progress:
+    """A progress bar on stderr for long work; silent when stderr is not a terminal.
+
+    Call it with (done, total) as the work goes on.
+    """
+
+    def __init__(self, description: str) -> None:
+        self._console = console(stderr=True)
+        self._bar: RichProgress | None = None
+        self._task: Any = None
+        self.description = description
+
+    def __enter__(self) -> Progress:
+        if self._console.is_terminal:
+            self._bar = RichProgress(console=self._console, transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task(self.description, total=None)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done, total=total)
 
 
 class CrawlProgress:

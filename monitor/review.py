@@ -55,12 +55,13 @@ def article(archive: Archive, article_id: int) -> dict[str, Any]:
     record.pop("run_id", None)
     flags = _rows(
         archive,
-        "SELECT topic, score, threshold, rule, terms, snippet, created FROM flags "
+        "SELECT topic, score, threshold, rule, rules, terms, snippet, created FROM flags "
         "WHERE article_id = ? ORDER BY topic",
         [article_id],
     )
     for flag in flags:
         flag["terms"] = json.loads(flag["terms"] or "[]")
+        flag["rules"] = json.loads(flag["rules"] or "[]")
     record["flags"] = flags
     return record
 

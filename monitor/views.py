@@ -10,6 +10,7 @@ from rich.text import Text
 
 from monitor.crawl import CycleResult
 from monitor.output import console, highlight, print_table
+from monitor.topictest import Report
 
 
 def print_cycle(result: CycleResult) -> None:
@@ -82,6 +83,32 @@ def print_status(rows: Sequence[dict[str, Any]]) -> None:
     print_table(table, headers, justify={"failures": "right", "articles": "right"})
 
 
+def print_topic_report(report: Report, source: str) -> None:
+    """Print a topic test: the scores overall and per language, then each mistake."""
+    out = console()
+    out.print(Text(f"{report.topic} on {source} ({report.overall.stories} stories)", style="bold"))
+    rows = [("all", report.overall), *report.by_language.items()]
+    table = [
+        (name, tally.stories, tally.positives, tally.flagged, f"{tally.precision:.3f}",
+         f"{tally.recall:.3f}", f"{tally.f1:.3f}")
+        for name, tally in rows
+    ]  # fmt: skip
+    headers = ["", "stories", "about it", "flagged", "precision", "recall", "F1"]
+    right = dict.fromkeys(headers[1:], "right")
+    print_table(table, headers, out=out, justify=right)
+    for title, mistakes in (
+        ("False positives", report.false_positives),
+        ("False negatives", report.false_negatives),
+    ):
+        out.print(f"\n{title} ({len(mistakes)}):")
+        for story, result in mistakes:
+            line = Text(f"  {story.id}  score {result.score:g}  ")
+            line.append(story.title, style="bold")
+            out.print(line)
+            if result.snippet:
+                out.print(Text(f"      {result.snippet}"))
+
+
 def short_date(text: str | None) -> str:
     """Return a stored UTC time as ``2026-11-27 08:00``."""
     return (text or "").replace("T", " ")[:16]
@@ -108,11 +135,11 @@ def print_article(record: dict[str, Any]) -> None:
         out.print()
         out.print(
             Text(flag["topic"], style="bold")
-            + Text(
-                f"  score {flag['score']:g} (threshold {flag['threshold']:g})  rule: {flag['rule']}"
-            )
+            + Text(f"  score {flag['score']:g} (threshold {flag['threshold']:g})")
         )
-        out.print(Text("  matched: ") + Text(_matched(flag["terms"])))
+        named = [name for name in flag["rules"] if name != "rule"]
+        out.print(Text(f"  rules: {', '.join(named)}" if named else f"  rule: {flag['rule']}"))
+        out.print(Text("  matched: ") + Text(_matched(flag["terms"], record)))
         out.print(Text("  best sentence: ") + _snippet(flag, record))
     if not record["flags"]:
         out.print("\nNot flagged by any topic.")
@@ -121,14 +148,21 @@ def print_article(record: dict[str, Any]) -> None:
     out.print(Text("\n\n").join(paragraphs))
 
 
-def _matched(terms: Sequence[dict[str, Any]]) -> str:
-    """Summarise matched terms per entity, e.g. ``russia: Moscow ×2, Putin; dprk: Pyongyang``."""
+def _matched(terms: Sequence[dict[str, Any]], record: dict[str, Any]) -> str:
+    """Summarise matched terms per entity, e.g. ``russia: Moscow ×2, Putin; dprk: Pyongyang``,
+    each as the article spells it."""
     by_entity: dict[str, Counter[str]] = {}
+    spellings: dict[str, str] = {}
     for term in terms:
-        by_entity.setdefault(term["entity"], Counter())[term["alias"]] += 1
+        spelled = (record[term["field"]] or "")[term["start"] : term["end"]] or term["alias"]
+        key = spelled.casefold()
+        spellings.setdefault(key, spelled)
+        by_entity.setdefault(term["entity"], Counter())[key] += 1
     return "; ".join(
         f"{entity}: "
-        + ", ".join(f"{alias} ×{n}" if n > 1 else alias for alias, n in counts.most_common())
+        + ", ".join(
+            f"{spellings[key]} ×{n}" if n > 1 else spellings[key] for key, n in counts.most_common()
+        )
         for entity, counts in by_entity.items()
     )
 

@@ -39,6 +39,7 @@ FLAG = {
     "score": 3.5,
     "threshold": 1.0,
     "rule": "russia NEAR/paragraph dprk",
+    "rules": ["rule"],
     "terms": [{"entity": "russia", "alias": "Lavrov", "field": "body", "start": 0, "end": 6}],
     "snippet": "Lavrov met Choe Son Hui in Wonsan.",
 }

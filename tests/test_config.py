@@ -128,7 +128,7 @@ def test_defaults_fill_what_a_source_leaves_out() -> None:
         ),
         (
             ("b: {en: [Beta, Gamma]}", "b: {en: []}"),
-            "config.yaml: topics.pair.entities: entity 'b' has no aliases (list at least one word)",
+            "config.yaml: topics.pair.entities.b.en: the alias list is empty (list a word)",
         ),
         (
             ("archive: data/archive.db\n", "archive: data/archive.db\narchive: other.db\n"),

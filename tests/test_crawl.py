@@ -58,7 +58,7 @@ def publish_good_sources(wire: Newswire) -> None:
                         "description": "A launch off the east coast.",
                     },
                     {
-                        "title": "Lost page",
+                        "title": "Lavrov flies to Pyongyang",
                         "link": wire.url("/good/gone.html"),
                         "guid": "good-3",
                         "description": "Lavrov flew to Pyongyang for talks.",
@@ -207,7 +207,9 @@ def test_articles_are_stored_with_canonical_url_text_and_utc_time(crawled, wire:
 def test_an_article_page_that_fails_keeps_the_feed_summary(crawled) -> None:
     path, _ = crawled
     ((body, error),) = query(
-        path, "SELECT body, extract_error FROM articles WHERE title = ?", "Lost page"
+        path,
+        "SELECT body, extract_error FROM articles WHERE title = ?",
+        "Lavrov flies to Pyongyang",
     )
     assert body == "Lavrov flew to Pyongyang for talks."
     assert "HTTP 404" in error
@@ -222,7 +224,7 @@ def test_only_stories_about_the_topic_are_flagged(crawled) -> None:
     )
     assert [(title, topic) for title, topic, _ in flagged] == [
         ("Putin lands in Pyongyang", "russia-dprk"),
-        ("Lost page", "russia-dprk"),
+        ("Lavrov flies to Pyongyang", "russia-dprk"),
     ]
     assert flagged[0][2] == RELATIONS[0]
     assert first.flagged == 2
@@ -376,4 +378,9 @@ def test_sigterm_stops_a_crawl_cleanly_and_the_next_crawl_completes(
     newswire.route("/slow/1.html", Reply.html(slow_page))
     assert run_cli("crawl", cwd=tmp_path).code == 0
     titles = sorted(title for (title,) in query(config, "SELECT title FROM articles"))
-    assert titles == ["Lost page", "Missile launch", "Putin lands in Pyongyang", "Slow story"]
+    assert titles == [
+        "Lavrov flies to Pyongyang",
+        "Missile launch",
+        "Putin lands in Pyongyang",
+        "Slow story",
+    ]

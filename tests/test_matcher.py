@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
+from monitor.config import Topic
 from monitor.matcher.engine import Matcher
 from monitor.matcher.normalize import fold, nfkc
 from monitor.matcher.rules import RuleSyntaxError, entity_names, parse_rule
@@ -13,8 +12,8 @@ from monitor.matcher.rules import RuleSyntaxError, entity_names, parse_rule
 from .conftest import default_topics
 
 
-def topic(rule: str, threshold: float = 1.0, **entities: list[str]) -> SimpleNamespace:
-    return SimpleNamespace(
+def topic(rule: str, threshold: float = 1.0, **entities: list[str]) -> Topic:
+    return Topic(
         entities={name: {"en": aliases} for name, aliases in entities.items()},
         rule=rule,
         threshold=threshold,
@@ -28,7 +27,7 @@ PAIR = topic(
 )
 
 
-def verdict(title: str, body: str, spec: SimpleNamespace = PAIR):
+def verdict(title: str, body: str, spec: Topic = PAIR):
     (result,) = Matcher({"t": spec}).match(title, body)
     return result
 
@@ -145,13 +144,13 @@ def test_operators_bind_as_documented() -> None:
 
 
 def test_the_default_topic_tells_relations_from_mentions() -> None:
-    matcher = Matcher({name: SimpleNamespace(**spec) for name, spec in default_topics().items()})
+    matcher = Matcher({name: Topic(**spec) for name, spec in default_topics().items()})
 
     def flagged(title: str, body: str) -> bool:
         return next(r for r in matcher.match(title, body) if r.topic == "russia-dprk").flagged
 
     assert flagged("Lavrov in Pyongyang", "Lavrov held talks with Choe Son Hui.")
-    assert flagged("", "Путин прибыл в Пхеньян с государственным визитом.")
+    assert flagged("Путин в Пхеньяне", "Путин прибыл в Пхеньян с государственным визитом.")
     assert not flagged("Missile test", "North Korea launched a missile, Seoul said.")
     assert not flagged("Front line", "Russian forces shelled Kharkiv, Kyiv said.")
 

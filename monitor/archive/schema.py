@@ -143,3 +143,9 @@ def _politeness_health_tombstones(db: sqlite_utils.Database) -> None:
         foreign_keys=[("article_id", "articles", "id")],
         not_null={"sha256", "size", "html"},
     )
+
+
+@migrations(name="0003_flag_rules")
+def _flag_rules(db: sqlite_utils.Database) -> None:
+    # The names of the topic's rules that fired, as a JSON list: facets in the web view.
+    db.table("flags").add_column("rules", str)

@@ -1,10 +1,11 @@
-"""Split an article's fields into paragraphs, sentences and words, so hits can be located."""
+"""An article as the matcher sees it: fields folded for matching, and where their paragraphs,
+sentences and words begin, worked out only for articles that have hits."""
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from functools import cached_property
 
 from monitor.matcher.normalize import fold, nfkc
 
@@ -17,23 +18,25 @@ _ABBREVIATIONS = frozenset(
 )
 
 
-@dataclass
 class Field:
     """One field (title or body) of an article: its NFKC text, folded text and boundaries."""
 
-    name: str
-    text: str
-    folded: str = field(init=False)
-    index: list[int] | None = field(init=False)
-    paragraph_starts: list[int] = field(init=False)
-    sentence_starts: list[int] = field(init=False)
-    word_starts: list[int] = field(init=False)
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        self.text = text
+        self.folded, self.index = fold(text)
 
-    def __post_init__(self) -> None:
-        self.folded, self.index = fold(self.text)
-        self.paragraph_starts = [0] + [m.end() for m in _PARAGRAPH_BREAK.finditer(self.text)]
-        self.sentence_starts = sorted(set(self.paragraph_starts) | set(self._sentence_breaks()))
-        self.word_starts = [m.start() for m in _WORD.finditer(self.text)]
+    @cached_property
+    def paragraph_starts(self) -> list[int]:
+        return [0] + [m.end() for m in _PARAGRAPH_BREAK.finditer(self.text)]
+
+    @cached_property
+    def sentence_starts(self) -> list[int]:
+        return sorted(set(self.paragraph_starts) | set(self._sentence_breaks()))
+
+    @cached_property
+    def word_starts(self) -> list[int]:
+        return [m.start() for m in _WORD.finditer(self.text)]
 
     def _sentence_breaks(self) -> list[int]:
         breaks = []

@@ -1,4 +1,10 @@
-"""Compile topics once into one Aho-Corasick automaton and match articles against them."""
+"""Compile topics once into one Aho-Corasick automaton and judge articles against them.
+
+One pass of the automaton over each field finds every alias of every topic. Hits are then
+checked against word boundaries (and Korean particles, case-sensitive acronyms, prefixes),
+located in their paragraph, sentence and word, and handed to each topic's rules. An article
+with no hit at all costs little more than the scan.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 import ahocorasick
 
+from monitor.matcher.aliases import Alias, parse_alias, right_edge
 from monitor.matcher.document import Document, Field
 from monitor.matcher.hits import Hit
-from monitor.matcher.normalize import fold_alias, is_word_char
-from monitor.matcher.rules import Label, Node, evaluate, labels, parse_rule
+from monitor.matcher.normalize import is_word_char
+from monitor.matcher.rules import Label, Node, evaluate, labels, parse_rule, requirements
 
 if TYPE_CHECKING:
     from monitor.config import Topic
 
-# Evidence weights: a hit in the headline says more about the subject than one in the body.
-WEIGHTS = {"title": 2.0, "lead": 1.5, "body": 1.0}
+# Evidence weights by where a hit is, unless a topic's scoring: says otherwise.
+DEFAULT_WEIGHTS = {"title": 2.0, "lead": 1.5, "body": 1.0}
 
 
 @dataclass(frozen=True)
@@ -29,9 +36,11 @@ class TopicResult:
     flagged: bool
     score: float
     threshold: float
-    rule: str
-    hits: tuple[Hit, ...]  # every alias of the topic found in the article
-    evidence: tuple[Hit, ...]  # the hits that made the rule true
+    rules_fired: tuple[str, ...]  # names of the rules that were true
+    rule: str  # those rules as written (or all of them when none fired)
+    excluded: bool  # the topic's exclude: rule was true
+    hits: tuple[Hit, ...]  # the topic's aliases found (none when it could not fire anyway)
+    evidence: tuple[Hit, ...]  # the hits that made the rules true, and scored boosts
     snippet: str  # the best sentence
     snippet_field: str
     snippet_start: int  # offset of the snippet in its field
@@ -43,27 +52,34 @@ class TopicResult:
             "flagged": self.flagged,
             "score": self.score,
             "threshold": self.threshold,
+            "rules": list(self.rules_fired),
             "rule": self.rule,
+            "excluded": self.excluded,
             "terms": [hit.to_dict() for hit in self.evidence],
             "snippet": self.snippet,
         }
-
-    def snippet_hits(self) -> list[tuple[int, int]]:
-        """Return the evidence offsets inside the snippet, for highlighting."""
-        end = self.snippet_start + len(self.snippet)
-        return sorted(
-            (hit.start - self.snippet_start, hit.end - self.snippet_start)
-            for hit in self.evidence
-            if hit.field == self.snippet_field and self.snippet_start <= hit.start < end
-        )
 
 
 @dataclass(frozen=True)
 class _Compiled:
     name: str
-    rule_text: str
-    rule: Node
+    rules: tuple[tuple[str, str, Node], ...]  # (name, text, tree)
+    ways: tuple[frozenset[str], ...]  # key sets (see _key), one of which must be found to fire
+    exclude: tuple[str, Node] | None
     threshold: float
+    weights: Mapping[str, float]  # by field: title, lead, body
+    boosts: Mapping[str, float]  # by entity
+
+    @property
+    def described(self) -> str:
+        return _describe(self, self.rules)
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    topic: str
+    label: Label
+    alias: Alias
 
 
 class Matcher:
@@ -71,24 +87,34 @@ class Matcher:
 
     def __init__(self, topics: Mapping[str, Topic]) -> None:
         self._topics: list[_Compiled] = []
-        entries: dict[str, list[tuple[str, Label, str]]] = defaultdict(list)
+        entries: dict[str, dict[tuple[object, ...], _Pattern]] = defaultdict(dict)
+
+        def add(topic: str, label: Label, alias: Alias) -> None:
+            for form in alias.forms:
+                # Aliases that fold alike ("Kim Jong-un", "Kim Jong Un") give one hit.
+                key = (topic, label, alias.case_sensitive, alias.prefix, alias.particles)
+                entries[form].setdefault(key, _Pattern(topic, label, alias))
+
         for name, topic in topics.items():
-            rule = parse_rule(topic.rule)
-            self._topics.append(_Compiled(name, topic.rule, rule, topic.threshold))
+            compiled = _compile(name, topic)
+            self._topics.append(compiled)
             for entity, by_language in topic.entities.items():
                 for aliases in by_language.values():
-                    for alias in aliases:
-                        if key := fold_alias(alias):
-                            entries[key].append((name, Label(entity), alias))
-            for label in labels(rule):
-                if label.quoted and (key := fold_alias(label.name)):
-                    entries[key].append((name, label, label.name))
+                    for text in aliases:
+                        add(name, Label(entity), parse_alias(text))
+            trees = [tree for _, _, tree in compiled.rules]
+            if compiled.exclude is not None:
+                trees.append(compiled.exclude[1])
+            for tree in trees:
+                for label in labels(tree):
+                    if label.quoted:
+                        add(name, label, parse_alias(label.name))
         self._automaton: Any = ahocorasick.Automaton()
-        for key, payload in entries.items():
-            # Aliases that fold to the same key ("Kim Jong-un", "Kim Jong Un") are one hit.
-            unique = {(topic, label): alias for topic, label, alias in reversed(payload)}
-            found = tuple((topic, label, alias) for (topic, label), alias in unique.items())
-            self._automaton.add_word(key, (len(key), found))
+        for form, patterns in entries.items():
+            # Each form carries the "topic:label" keys it stands for, so the first pass
+            # over an article is a set union per match.
+            keys = frozenset(_key(p.topic, p.label) for p in patterns.values())
+            self._automaton.add_word(form, (len(form), tuple(patterns.values()), keys))
         if entries:
             self._automaton.make_automaton()
         self._empty = not entries
@@ -100,78 +126,143 @@ class Matcher:
     def match(self, title: str, body: str) -> list[TopicResult]:
         """Return one result per topic for an article with this *title* and *body*."""
         document = Document(title, body)
+        present: set[str] = set()
+        if not self._empty:
+            for field in document.fields:
+                for _, (_, _, keys) in self._automaton.iter(field.folded):
+                    present |= keys
+        # Only topics that could fire are worth checking boundaries and rules for: most
+        # articles name neither side, and cost little more than this first pass.
+        live = {topic.name for topic in self._topics if any(way <= present for way in topic.ways)}
         found: dict[str, dict[Label, list[Hit]]] = defaultdict(lambda: defaultdict(list))
-        for field in document.fields:
-            for topic, label, hit in self._scan(field):
-                found[topic][label].append(hit)
-        return [self._judge(topic, found[topic.name], document) for topic in self._topics]
+        if live:
+            for field in document.fields:
+                for topic, label, hit in self._check(field, live):
+                    found[topic][label].append(hit)
+        return [self._judge(topic, found.get(topic.name, {}), document) for topic in self._topics]
 
-    def _scan(self, field: Field) -> list[tuple[str, Label, Hit]]:
-        if self._empty or not field.folded:
-            return []
+    def _check(self, field: Field, live: set[str]) -> list[tuple[str, Label, Hit]]:
+        """Return the real hits in a field: whole words, right case, of live topics."""
         folded = field.folded
         hits = []
-        for end_index, (length, payload) in self._automaton.iter(folded):
+        for end_index, (length, patterns, _) in self._automaton.iter(folded):
             start, end = end_index - length + 1, end_index + 1
             if start > 0 and is_word_char(folded[start]) and is_word_char(folded[start - 1]):
-                continue
-            if end < len(folded) and is_word_char(folded[end - 1]) and is_word_char(folded[end]):
-                continue
-            original_start, original_end = field.original(start), field.original(end)
-            for topic, label, alias in payload:
-                hits.append(
-                    (topic, label, self._locate(field, label, alias, original_start, original_end))
-                )
+                continue  # inside a longer word: Prussia is not Russia
+            for pattern in patterns:
+                if pattern.topic not in live:
+                    continue
+                stop = right_edge(pattern.alias, folded, end)
+                if stop is None:
+                    continue
+                first, last = field.original(start), field.original(stop)
+                alias = pattern.alias
+                if alias.case_sensitive and not alias.matches_case(
+                    " ".join(field.text[first:last].split())
+                ):
+                    continue
+                hit = _locate(field, pattern, first, last)
+                hits.append((pattern.topic, pattern.label, hit))
         return _longest(hits)
-
-    @staticmethod
-    def _locate(field: Field, label: Label, alias: str, start: int, end: int) -> Hit:
-        return Hit(
-            label=str(label),
-            alias=alias,
-            field=field.name,
-            start=start,
-            end=end,
-            paragraph=field.paragraph_of(start),
-            sentence=field.sentence_of(start),
-            word=field.word_of(start),
-            word_end=field.word_of(max(start, end - 1)),
-        )
 
     def _judge(
         self, topic: _Compiled, hits: Mapping[Label, list[Hit]], document: Document
     ) -> TopicResult:
-        evidence = evaluate(topic.rule, hits) if hits else None
+        if not hits:
+            return TopicResult(topic.name, False, 0.0, topic.threshold, (), topic.described,
+                               False, (), (), "", "", 0)  # fmt: skip
         every_hit = tuple(sorted({hit for found in hits.values() for hit in found}, key=_order))
-        if evidence is None:
-            return TopicResult(
-                topic.name, False, 0.0, topic.threshold, topic.rule_text, every_hit, (), "", "", 0
-            )
-        unique = tuple(sorted(set(evidence), key=_order))
-        score = round(sum(_weight(hit) for hit in unique), 2)
-        snippet, field_name, start = _best_sentence(unique, document)
+        fired = [
+            (name, text, witness)
+            for name, text, tree in topic.rules
+            if (witness := evaluate(tree, hits)) is not None
+        ]
+        excluded = topic.exclude is not None and evaluate(topic.exclude[1], hits) is not None
+        evidence = {hit for _, _, witness in fired for hit in witness}
+        evidence |= _boosts(topic, hits, evidence)
+        ordered = tuple(sorted(evidence, key=_order))
+        score = round(sum(_weight(topic, hit) for hit in ordered), 2)
+        snippet, field_name, start = _best_sentence(ordered, document) if ordered else ("", "", 0)
         return TopicResult(
             topic=topic.name,
-            flagged=score >= topic.threshold,
+            flagged=bool(fired) and not excluded and score >= topic.threshold,
             score=score,
             threshold=topic.threshold,
-            rule=topic.rule_text,
+            rules_fired=tuple(name for name, _, _ in fired),
+            rule=_describe(topic, fired) or topic.described,
+            excluded=excluded,
             hits=every_hit,
-            evidence=unique,
+            evidence=ordered,
             snippet=snippet,
             snippet_field=field_name,
             snippet_start=start,
         )
 
 
+def _describe(topic: _Compiled, rules: Any) -> str:
+    """Return rules as an explanation shows them: a single unnamed rule as it is written."""
+    if len(topic.rules) == 1 and topic.rules[0][0] == "rule":
+        return "; ".join(text for _, text, _ in rules)
+    return "; ".join(f"{name}: {text}" for name, text, _ in rules)
+
+
+def _compile(name: str, topic: Topic) -> _Compiled:
+    rules = tuple((rule, text, parse_rule(text)) for rule, text in topic.named_rules().items())
+    ways = tuple(
+        dict.fromkeys(
+            frozenset(_key(name, label) for label in way)
+            for _, _, tree in rules
+            for way in requirements(tree)
+        )
+    )
+    exclude = (topic.exclude, parse_rule(topic.exclude)) if topic.exclude else None
+    scoring = topic.scoring
+    weights = {"title": scoring.title, "lead": scoring.lead, "body": scoring.body}
+    return _Compiled(name, rules, ways, exclude, topic.threshold, weights, dict(scoring.entities))
+
+
+def _key(topic: str, label: Label) -> str:
+    return f"{topic}\x1f{label}"
+
+
+def _locate(field: Field, pattern: _Pattern, start: int, end: int) -> Hit:
+    return Hit(
+        label=str(pattern.label),
+        alias=pattern.alias.text,
+        field=field.name,
+        start=start,
+        end=end,
+        paragraph=field.paragraph_of(start),
+        sentence=field.sentence_of(start),
+        word=field.word_of(start),
+        word_end=field.word_of(max(start, end - 1)),
+    )
+
+
+def _boosts(topic: _Compiled, hits: Mapping[Label, list[Hit]], evidence: set[Hit]) -> set[Hit]:
+    """Hits of scoring entities (interaction words, say) in the paragraphs of the evidence."""
+    if not evidence or not topic.boosts:
+        return set()
+    paragraphs = {(hit.field, hit.paragraph) for hit in evidence}
+    return {
+        hit
+        for label, found in hits.items()
+        if not label.quoted and label.name in topic.boosts
+        for hit in found
+        if (hit.field, hit.paragraph) in paragraphs
+    }
+
+
 def _order(hit: Hit) -> tuple[int, int, int]:
     return (0 if hit.field == "title" else 1, hit.start, hit.end)
 
 
-def _weight(hit: Hit) -> float:
+def _weight(topic: _Compiled, hit: Hit) -> float:
     if hit.field == "title":
-        return WEIGHTS["title"]
-    return WEIGHTS["lead"] if hit.paragraph == 0 else WEIGHTS["body"]
+        place = topic.weights["title"]
+    else:
+        place = topic.weights["lead"] if hit.paragraph == 0 else topic.weights["body"]
+    return place * topic.boosts.get(hit.label, 1.0)
 
 
 def _longest(hits: list[tuple[str, Label, Hit]]) -> list[tuple[str, Label, Hit]]:
@@ -204,8 +295,8 @@ def _best_sentence(evidence: tuple[Hit, ...], document: Document) -> tuple[str, 
         # Most distinct entities first; then a body sentence over the headline, which the
         # reader sees anyway; then more hits; then the earliest.
         group = groups[key]
-        labels = len({hit.label for hit in group})
-        return (labels, key[0] == "body", len(group), -min(hit.start for hit in group))
+        distinct = len({hit.label for hit in group})
+        return (distinct, key[0] == "body", len(group), -min(hit.start for hit in group))
 
     field_name, sentence = max(groups, key=rank)
     field = document.title if field_name == "title" else document.body

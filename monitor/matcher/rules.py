@@ -1,4 +1,4 @@
-"""Parse and evaluate topic rules such as ``russia NEAR/paragraph dprk AND NOT "football"``.
+"""Parse and evaluate topic rules such as ``russia NEAR/sentence dprk AND NOT sport``.
 
 Grammar, loosest binding first::
 
@@ -6,18 +6,25 @@ Grammar, loosest binding first::
     or      := and ("OR" and)*
     and     := unary ("AND" unary)*
     unary   := "NOT" unary | near
-    near    := primary ("NEAR/" (N | "sentence" | "paragraph") primary)*
+    near    := count (("NEAR/" | "WITHOUT/") (N | "sentence" | "paragraph") count)*
+    count   := scoped (">=" N)?
+    scoped  := ("title:" | "lead:" | "body:")? primary
     primary := ENTITY | '"' term '"' | "(" rule ")"
 
 Operators are written in capitals. An entity is a name from the topic's ``entities:``; a quoted
-term is matched like an alias.
+term is matched like an alias. ``NEAR/5`` allows at most five words between the two sides;
+``NEAR/sentence`` and ``NEAR/paragraph`` ask for one sentence or paragraph (the headline is a
+paragraph of its own). ``A WITHOUT/3 B`` keeps the hits of A with no hit of B within three
+words (``WITHOUT/sentence``, ``WITHOUT/paragraph``): "Russia" not in a list of countries.
+``title:``, ``lead:`` (the first paragraph) and ``body:`` look only in
+that part of the story; ``dprk>=3`` needs three hits.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Union
 
@@ -61,11 +68,34 @@ class Near:
     scope: int | str  # a number of words, "sentence" or "paragraph"
 
 
-Node = Union[Label, Not, All, Any_, Near]  # noqa: UP007 - a forward-referencing alias
+@dataclass(frozen=True)
+class Without:
+    """The hits of *left* that have no hit of *right* within *scope*."""
+
+    left: Node
+    right: Node
+    scope: int | str
+
+
+@dataclass(frozen=True)
+class Scope:
+    field: str  # title, lead or body
+    item: Node
+
+
+@dataclass(frozen=True)
+class AtLeast:
+    item: Node
+    count: int
+
+
+Node = Union[Label, Not, All, Any_, Near, Without, Scope, AtLeast]  # noqa: UP007 - forward references
+FIELDS = ("title", "lead", "body")
 
 _TOKEN = re.compile(
-    r'\s*(?:(?P<open>\()|(?P<close>\))|"(?P<term>[^"]*)"|(?P<near>NEAR/(?P<scope>\w+))'
-    r"|(?P<word>[^\s()\"]+))"
+    r"\s*(?:(?P<open>\()|(?P<close>\))|\"(?P<term>[^\"]*)\"|(?P<near>(?:NEAR|WITHOUT)/\w+)"
+    r"|(?P<field>(?:title|lead|body):)|(?P<count>>=\s*\d+)|(?P<word>[A-Za-z_][\w-]*)"
+    r"|(?P<other>\S+?)(?=[\s()\"]|$))"
 )
 _KEYWORDS = {"AND", "OR", "NOT"}
 
@@ -81,23 +111,49 @@ def parse_rule(text: str) -> Node:
     return node
 
 
-def entity_names(node: Node) -> set[str]:
-    """Return the entity names a rule refers to (not its quoted terms)."""
-    return {label.name for label in labels(node) if not label.quoted}
-
-
 def labels(node: Node) -> Iterator[Label]:
     """Yield every leaf of a rule: its entities and quoted terms."""
     if isinstance(node, Label):
         yield node
-    elif isinstance(node, Not):
+    elif isinstance(node, Not | Scope | AtLeast):
         yield from labels(node.item)
-    elif isinstance(node, Near):
+    elif isinstance(node, Near | Without):
         yield from labels(node.left)
         yield from labels(node.right)
     else:
         for item in node.items:
             yield from labels(item)
+
+
+def requirements(node: Node) -> list[frozenset[Label]]:
+    """Return the ways *node* can be true, each the set of labels that must all be found.
+
+    ``a AND (b OR c)`` gives [{a, b}, {a, c}]; NOT requires nothing. The matcher skips a
+    topic, before any boundary or rule work, when no way is open: the fast path for the
+    many articles that name neither side.
+    """
+    if isinstance(node, Label):
+        return [frozenset({node})]
+    if isinstance(node, Not):
+        return [frozenset()]
+    if isinstance(node, Scope | AtLeast):
+        return requirements(node.item)
+    if isinstance(node, Without):
+        return requirements(node.left)
+    if isinstance(node, Any_):
+        return [way for item in node.items for way in requirements(item)]
+    parts = [node.left, node.right] if isinstance(node, Near) else list(node.items)
+    ways = [frozenset[Label]()]
+    for part in parts:
+        ways = [way | more for way in ways for more in requirements(part)]
+        if len(ways) > 64:  # a pathological rule: give up the shortcut, never the result
+            return [frozenset()]
+    return ways
+
+
+def entity_names(node: Node) -> set[str]:
+    """Return the entity names a rule refers to (not its quoted terms)."""
+    return {label.name for label in labels(node) if not label.quoted}
 
 
 def evaluate(node: Node, hits: Mapping[Label, list[Hit]]) -> list[Hit] | None:
@@ -107,6 +163,14 @@ def evaluate(node: Node, hits: Mapping[Label, list[Hit]]) -> list[Hit] | None:
         return list(found) if found else None
     if isinstance(node, Not):
         return [] if evaluate(node.item, hits) is None else None
+    if isinstance(node, Scope):
+        keep = _IN_FIELD[node.field]
+        scoped = {label: [hit for hit in found if keep(hit)] for label, found in hits.items()}
+        return evaluate(node.item, scoped)
+    if isinstance(node, AtLeast):
+        counted = evaluate(node.item, hits)
+        distinct = {(hit.field, hit.start) for hit in counted or ()}
+        return counted if len(distinct) >= node.count else None
     if isinstance(node, All):
         witness: list[Hit] = []
         for item in node.items:
@@ -119,21 +183,35 @@ def evaluate(node: Node, hits: Mapping[Label, list[Hit]]) -> list[Hit] | None:
         results = [evaluate(item, hits) for item in node.items]
         true = [result for result in results if result is not None]
         return [hit for result in true for hit in result] if true else None
+    if isinstance(node, Without):
+        kept = evaluate(node.left, hits)
+        if not kept:
+            return None
+        vetoes = evaluate(node.right, hits) or []
+        near = set(_near(kept, vetoes, node.scope)) if vetoes else set()
+        return [hit for hit in kept if hit not in near] or None
     left, right = evaluate(node.left, hits), evaluate(node.right, hits)
     if not left or not right:
         return None
-    together = _near(left, right, node.scope)
-    return together or None
+    return _near(left, right, node.scope) or None
+
+
+_IN_FIELD: dict[str, Callable[[Hit], bool]] = {
+    "title": lambda hit: hit.field == "title",
+    "lead": lambda hit: hit.field == "body" and hit.paragraph == 0,
+    "body": lambda hit: hit.field == "body",
+}
 
 
 def _near(left: list[Hit], right: list[Hit], scope: int | str) -> list[Hit]:
     """Return the hits of *left* and *right* with a partner on the other side within *scope*."""
     if isinstance(scope, str):
-        unit = (
-            (lambda hit: (hit.field, hit.paragraph))
-            if scope == "paragraph"
-            else (lambda hit: (hit.field, hit.paragraph, hit.sentence))
-        )
+
+        def unit(hit: Hit) -> tuple[object, ...]:
+            if scope == "paragraph":
+                return (hit.field, hit.paragraph)
+            return (hit.field, hit.paragraph, hit.sentence)
+
         by_unit: dict[object, list[Hit]] = defaultdict(list)
         for hit in left:
             by_unit[unit(hit)].append(hit)
@@ -144,8 +222,7 @@ def _near(left: list[Hit], right: list[Hit], scope: int | str) -> list[Hit]:
     kept: dict[Hit, None] = {}
     for a in left:
         for b in right:
-            # NEAR/n: at most n words between the two hits.
-            if a.field == b.field and _words_between(a, b) <= scope:
+            if a.field == b.field and a is not b and _words_between(a, b) <= scope:
                 kept[a] = kept[b] = None
     return list(kept)
 
@@ -166,9 +243,11 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
         kind = match.lastgroup or ""
         # The column of a quoted term is that of its opening quote.
         column = match.start(kind) + (0 if kind == "term" else 1)
-        value = match.group(kind) if kind != "near" else match.group("scope")
+        value = match.group(kind)
         if kind == "term" and not value.strip():
             raise RuleSyntaxError(f"empty quoted term at column {column}")
+        if kind == "other":
+            raise RuleSyntaxError(f"unexpected {value!r} at column {column}")
         tokens.append((kind, value, column))
         position = match.end()
     if not tokens:
@@ -210,18 +289,37 @@ class _Parser:
         return self.parse_near()
 
     def parse_near(self) -> Node:
-        node = self.parse_primary()
+        node = self.parse_count()
         while (token := self._peek()) is not None and token[0] == "near":
             self.position += 1
-            scope = _near_scope(token[1], token[2])
-            right = self.parse_primary()
+            operator, _, scope_text = token[1].partition("/")
+            scope = _near_scope(operator, scope_text, token[2])
+            right = self.parse_count()
             for side in (node, right):
                 if _has_not(side):
                     raise RuleSyntaxError(
-                        f"NEAR at column {token[2]} needs words on both sides, not NOT"
+                        f"{operator} at column {token[2]} needs words on both sides, not NOT"
                     )
-            node = Near(node, right, scope)
+            node = Near(node, right, scope) if operator == "NEAR" else Without(node, right, scope)
         return node
+
+    def parse_count(self) -> Node:
+        node = self.parse_scoped()
+        token = self._peek()
+        if token is not None and token[0] == "count":
+            self.position += 1
+            count = int(token[1].removeprefix(">=").strip())
+            if count < 1:
+                raise RuleSyntaxError(f">= at column {token[2]} needs a count of 1 or more")
+            node = AtLeast(node, count)
+        return node
+
+    def parse_scoped(self) -> Node:
+        token = self._peek()
+        if token is not None and token[0] == "field":
+            self.position += 1
+            return Scope(token[1].rstrip(":"), self.parse_primary())
+        return self.parse_primary()
 
     def parse_primary(self) -> Node:
         token = self._peek()
@@ -242,19 +340,18 @@ class _Parser:
         if kind == "term":
             return Label(value, quoted=True)
         if kind == "word" and value not in _KEYWORDS:
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", value):
-                raise RuleSyntaxError(f"unexpected {value!r} at column {column}")
             return Label(value)
         raise RuleSyntaxError(f"unexpected {value!r} at column {column}")
 
 
-def _near_scope(scope: str, column: int) -> int | str:
+def _near_scope(operator: str, scope: str, column: int) -> int | str:
     if scope.isdigit() and int(scope) > 0:
         return int(scope)
     if scope in ("sentence", "paragraph"):
         return scope
     raise RuleSyntaxError(
-        f"NEAR/{scope} at column {column}: use NEAR/<words>, NEAR/sentence or NEAR/paragraph"
+        f"{operator}/{scope} at column {column}: use {operator}/<words>, {operator}/sentence "
+        f"or {operator}/paragraph"
     )
 
 
@@ -263,6 +360,8 @@ def _has_not(node: Node) -> bool:
         return True
     if isinstance(node, Label):
         return False
-    if isinstance(node, Near):
+    if isinstance(node, Scope | AtLeast):
+        return _has_not(node.item)
+    if isinstance(node, Near | Without):
         return _has_not(node.left) or _has_not(node.right)
     return any(_has_not(item) for item in node.items)

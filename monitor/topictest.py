@@ -1,0 +1,159 @@
+"""Run topics over stories that are not in the archive: JSON lines in, verdicts or scores out.
+
+``wirewatch match`` answers each line with a verdict; ``wirewatch topic-test`` compares the
+verdicts with labels and reports precision, recall and F1, overall and per language, with
+each false positive and false negative: the regression check for topic edits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.matcher.engine import Matcher, TopicResult
+
+
+@dataclass(frozen=True)
+class Story:
+    """One input line: a story to match, with its label when it has one."""
+
+    line: int
+    id: str
+    title: str
+    body: str
+    lang: str | None
+    label: bool | None
+    fields: dict[str, Any]
+
+
+class LineError(ValueError):
+    """Raised by read_stories for an input line that is not a usable story."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(f"line {line}: {message}")
+        self.line = line
+
+
+def read_stories(lines: Iterable[str], *, labelled: bool = False) -> Iterator[Story | LineError]:
+    """Yield each non-blank line as a Story, or as the LineError saying what is wrong with it."""
+    for number, text in enumerate(lines, 1):
+        if not text.strip():
+            continue
+        try:
+            data = json.loads(text)
+        except ValueError as error:
+            yield LineError(number, f"not JSON ({error})")
+            continue
+        if not isinstance(data, dict):
+            yield LineError(number, "not a JSON object")
+            continue
+        required = ("id", "title", "body", "label") if labelled else ("id", "title", "body")
+        missing = [key for key in required if key not in data]
+        if missing:
+            yield LineError(number, f"missing {', '.join(repr(key) for key in missing)}")
+            continue
+        if not isinstance(data["title"], str) or not isinstance(data["body"], str):
+            yield LineError(number, "title and body must be text")
+            continue
+        label = data.get("label")
+        if labelled and not isinstance(label, bool):
+            yield LineError(number, f"label must be true or false, not {label!r}")
+            continue
+        yield Story(
+            number, str(data["id"]), data["title"], data["body"], data.get("lang"), label, data
+        )
+
+
+def verdict(story: Story, result: TopicResult) -> dict[str, Any]:
+    """Return the JSON answer to one story."""
+    return {
+        "id": story.id,
+        "flagged": result.flagged,
+        "score": result.score,
+        "threshold": result.threshold,
+        "rules": list(result.rules_fired),
+        "terms": [hit.to_dict() for hit in result.evidence],
+        "snippet": result.snippet,
+    }
+
+
+@dataclass
+class Tally:
+    """Counts of verdicts against labels."""
+
+    stories: int = 0
+    positives: int = 0
+    flagged: int = 0
+    true_positives: int = 0
+
+    def add(self, label: bool, flagged: bool) -> None:
+        self.stories += 1
+        self.positives += label
+        self.flagged += flagged
+        self.true_positives += label and flagged
+
+    @property
+    def precision(self) -> float:
+        return self.true_positives / self.flagged if self.flagged else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.true_positives / self.positives if self.positives else 1.0
+
+    @property
+    def f1(self) -> float:
+        total = self.precision + self.recall
+        return 2 * self.precision * self.recall / total if total else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stories": self.stories,
+            "positives": self.positives,
+            "flagged": self.flagged,
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+        }
+
+
+@dataclass
+class Report:
+    """The outcome of a topic test: tallies overall and per language, and the mistakes."""
+
+    topic: str
+    overall: Tally = field(default_factory=Tally)
+    by_language: dict[str, Tally] = field(default_factory=dict)
+    false_positives: list[tuple[Story, TopicResult]] = field(default_factory=list)
+    false_negatives: list[tuple[Story, TopicResult]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        def mistake(story: Story, result: TopicResult) -> dict[str, Any]:
+            return {"id": story.id, "lang": story.lang, "title": story.title,
+                    "score": result.score, "snippet": result.snippet}  # fmt: skip
+
+        return {
+            "topic": self.topic,
+            "overall": self.overall.to_dict(),
+            "by_language": {lang: tally.to_dict() for lang, tally in self.by_language.items()},
+            "false_positives": [mistake(*item) for item in self.false_positives],
+            "false_negatives": [mistake(*item) for item in self.false_negatives],
+        }
+
+
+def evaluate_topic(matcher: Matcher, topic: str, stories: Iterable[Story]) -> Report:
+    """Match every labelled story with *topic* and tally the verdicts against the labels."""
+    report = Report(topic)
+    index = matcher.topics.index(topic)
+    for story in stories:
+        result = matcher.match(story.title, story.body)[index]
+        label = bool(story.label)
+        report.overall.add(label, result.flagged)
+        report.by_language.setdefault(story.lang or "?", Tally()).add(label, result.flagged)
+        if result.flagged and not label:
+            report.false_positives.append((story, result))
+        elif label and not result.flagged:
+            report.false_negatives.append((story, result))
+    report.by_language = dict(sorted(report.by_language.items()))
+    return report
