@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +26,8 @@ from monitor.errors import (
     UsageError,
     WirewatchError,
 )
+from monitor.lock import ArchiveLock, Locked
+from monitor.logs import configure as configure_logs
 from monitor.matcher.engine import Matcher
 from monitor.output import (
     CrawlProgress,
@@ -205,6 +208,10 @@ def check(ctx: click.Context, output_format: str) -> None:
     help="Hard limit for the whole crawl. Default: crawl.cycle_timeout.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Show the crawler's log on stderr.")
+@click.option(
+    "--wait", type=click.FloatRange(min=0), default=600, show_default=True, metavar="SECONDS",
+    help="How long to wait for another crawl of this archive (from cron, say) to finish.",
+)  # fmt: skip
 @format_option("table", "json", default="table")
 @click.pass_context
 def crawl(
@@ -212,12 +219,15 @@ def crawl(
     sources: tuple[str, ...],
     timeout: float | None,
     verbose: bool,
+    wait: float,
     output_format: str,
 ) -> None:
     """Collect every source (or the named ones) once, now.
 
     Prints one line per source: new articles, how many were flagged, and the error if the
-    source failed. Exits 0 when the crawl ran, even if some sources failed.
+    source failed. Exits 0 when the crawl ran, even if some sources failed. Only one crawl
+    writes an archive at a time: a second one (two cron runs that overlap) waits for the
+    first, up to --wait; while `wirewatch run` owns the archive, crawl refuses.
 
     \b
     Examples:
@@ -226,7 +236,7 @@ def crawl(
     """
     config = _state(ctx).config()
     chosen = select_sources(config, sources)
-    with _stop_on_sigterm(), CrawlProgress(len(chosen)) as progress:
+    with _archive_lock(config, wait), _stop_on_sigterm(), CrawlProgress(len(chosen)) as progress:
         result = run_cycle(
             config,
             [source.name for source in chosen],
@@ -301,10 +311,11 @@ def show(ctx: click.Context, article_id: int, output_format: str) -> None:
 @format_option("table", "json", default="table")
 @click.pass_context
 def status(ctx: click.Context, output_format: str) -> None:
-    """Show each source's health: last success, next due, failures and last error.
+    """Show the daemon and each source's health: state, last success, next run, failures.
 
     A failing source is retried later and later (up to every six hours) and is never
-    dropped; it recovers by itself when the site does.
+    dropped; it recovers by itself when the site does. A silent one usually publishes but
+    has had nothing new for several times its usual gap.
 
     \b
     Examples:
@@ -316,22 +327,24 @@ def status(ctx: click.Context, output_format: str) -> None:
     kinds = {source.name: source.kind for source in state.config().sources}
     path = state.archive_path or state.config().archive
     rows: list[dict[str, Any]] = []
+    daemon: dict[str, Any] = {"running": False, "pid": None, "since": None}
     if path.exists():
         with state.archive() as archive:
             rows = review.sources_status(archive, names)
+            daemon = review.daemon(archive)
     known = {row["name"] for row in rows}
     rows += [
         {"name": name, "kind": kinds[name], "url": None, "last_attempt": None,
-         "last_success": None, "next_due": None, "failures": 0, "articles": 0,
-         "last_error": None, "state": "never read"}
+         "last_success": None, "next_due": None, "next_run": None, "failures": 0,
+         "articles": 0, "last_error": None, "state": "never read"}
         for name in names
         if name not in known
     ]  # fmt: skip
     rows.sort(key=lambda row: names.index(row["name"]))
     if output_format == "json":
-        print_json(rows)
+        print_json({"daemon": daemon, "sources": rows})
         return
-    print_status(rows)
+    print_status(rows, daemon)
 
 
 def _one_topic(config: Config, topic: str | None) -> str:
@@ -507,6 +520,40 @@ def export(
 
 @cli.command()
 @click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="Log lines for people, or JSON lines for log shippers.",
+)  # fmt: skip
+@click.option(
+    "--metrics-port", type=click.IntRange(1, 65535), metavar="PORT",
+    help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics.",
+)  # fmt: skip
+@click.option(
+    "--workers", type=click.IntRange(1, 64), metavar="N",
+    help="Crawl processes at once. Default: crawl.workers.",
+)  # fmt: skip
+@click.pass_context
+def run(ctx: click.Context, log_format: str, metrics_port: int | None, workers: int | None) -> int:
+    """Run the daemon: poll each source on its schedule until stopped.
+
+    Each source runs on its interval or cron line; due sources are crawled together in
+    child processes. SIGTERM or Ctrl-C stops it cleanly (running crawls get a few seconds,
+    then are killed); SIGHUP reloads the config file, keeping the old one if the new one is
+    invalid. One daemon per archive: a second one exits 2, naming the first's PID.
+
+    \b
+    Examples:
+      wirewatch run
+      wirewatch --config /etc/wirewatch/config.yaml run --log-format json --metrics-port 9108
+    """
+    from monitor.scheduler import Daemon
+
+    configure_logs(log_format)
+    state = _state(ctx)
+    return Daemon(find_path(state.config_path), workers=workers, metrics_port=metrics_port).run()
+
+
+@cli.command()
+@click.option(
     "--dir",
     "directory",
     type=click.Path(file_okay=False, path_type=Path),
@@ -530,6 +577,33 @@ def demo(ctx: click.Context, directory: Path) -> None:
 
     with _stop_on_sigterm():
         run_demo(_state(ctx).config(), directory)
+
+
+@contextlib.contextmanager
+def _archive_lock(config: Config, wait: float) -> Iterator[None]:
+    """Hold the archive's lock for a crawl, waiting for another crawl but not for the daemon."""
+    lock = ArchiveLock(config.archive, "crawl")
+    try:
+        lock.acquire()
+    except Locked as locked:
+        if "wirewatch run" in locked.holder:
+            raise UsageError(
+                f"{config.archive}: {locked.holder} collects this archive already "
+                "(stop it to crawl by hand)"
+            ) from None
+        console(stderr=True).print(
+            f"wirewatch: waiting up to {wait:g}s for {locked.holder} to finish"
+        )
+        try:
+            lock.acquire(wait=wait)
+        except Locked as still:
+            raise Locked(
+                config.archive, f"{still.holder} (gave up waiting after {wait:g}s)"
+            ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _check_topic(state: State, archive: Archive, topic: str | None) -> None:

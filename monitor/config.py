@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -105,6 +106,9 @@ class Source(_Model):
     url: str
     kind: Literal["feed", "sitemap", "page"]
     interval: Seconds = Field(600.0, description="How often the daemon polls the source.")
+    cron: str | None = Field(None, description="A 5-field cron line, instead of interval.")
+    timezone: str = Field("UTC", description="The time zone of the cron line.")
+    adaptive: bool = Field(False, description="Set the interval from the publishing rate.")
     full_text: bool = Field(True, description="Follow each entry's link and extract the article.")
     language: str | None = Field(None, description="The language the source publishes in.")
     tags: list[str] = Field(default_factory=list)
@@ -143,6 +147,17 @@ class Source(_Model):
             )
         return url.strip()
 
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, name: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise PydanticCustomError(
+                "timezone", f"{name!r} is not a time zone (use e.g. UTC, Asia/Seoul)"
+            ) from None
+        return name
+
     @field_validator("language")
     @classmethod
     def _check_language(cls, language: str | None) -> str | None:
@@ -161,6 +176,16 @@ class Source(_Model):
             except ValueError as error:
                 raise PydanticCustomError("selector", str(error)) from None
         return selector
+
+    @model_validator(mode="after")
+    def _check_cron(self) -> Source:
+        if self.cron is not None:
+            from monitor.scheduler import cron_problem  # the one home of APScheduler
+
+            problem = cron_problem(self.cron, self.timezone)
+            if problem:
+                raise PydanticCustomError("page", f"cron: {problem}")
+        return self
 
     @model_validator(mode="after")
     def _check_kind(self) -> Source:

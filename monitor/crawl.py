@@ -98,6 +98,8 @@ def run_cycle(
     log_level: str = "WARNING",
     log_stream: IO[str] | None = None,
     clock: Callable[[], datetime] = utcnow,
+    cancel: threading.Event | None = None,
+    grace: float = STOP_GRACE,
 ) -> CycleResult:
     """Crawl the named sources (or all) once in child processes and return the outcome.
 
@@ -106,7 +108,8 @@ def run_cycle(
     *timeout* (default ``crawl.cycle_timeout``) is a hard limit for the whole crawl: each
     child's process group is sent SIGTERM, then SIGKILL after a grace period. Ctrl-C or
     SIGTERM to this process stops the children the same way, records the run as
-    interrupted, and raises Interrupted.
+    interrupted, and raises Interrupted. Setting *cancel* (from another thread) gives the
+    children *grace* seconds to finish, then stops them; the run is then interrupted.
     """
     sources = select_sources(config, names)
     limit = timeout if timeout is not None else config.crawl.cycle_timeout
@@ -125,7 +128,7 @@ def run_cycle(
         ]
         status, exit_code, error = "failed", None, None
         try:
-            status, exit_code, error = _supervise(children, run_id, limit)
+            status, exit_code, error = _supervise(children, run_id, limit, cancel, grace)
         except (KeyboardInterrupt, Interrupted):
             status, error = "interrupted", "stopped by a signal"
             raise Interrupted("crawl interrupted; the run is recorded as interrupted") from None
@@ -161,20 +164,36 @@ def group_by_host(sources: Sequence[Source], workers: int) -> list[list[Source]]
 
 
 def _supervise(
-    children: list[CrawlChild], run_id: int, limit: float
+    children: list[CrawlChild],
+    run_id: int,
+    limit: float,
+    cancel: threading.Event | None = None,
+    grace: float = STOP_GRACE,
 ) -> tuple[str, int | None, str | None]:
-    """Start the children, wait for them up to *limit* seconds, and combine their results."""
+    """Start the children, wait for them up to *limit* seconds, and combine their results.
+
+    When *cancel* is set (the daemon is stopping), the children get *grace* seconds to
+    finish on their own before they are stopped, and the run is interrupted.
+    """
     for child in children:
         child.start()
     deadline = time.monotonic() + limit
-    for child in children:
-        try:
-            child.wait(max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
+    while not all(child.done() for child in children):
+        if cancel is not None and cancel.is_set():
+            settle = time.monotonic() + grace
+            while not all(child.done() for child in children) and time.monotonic() < settle:
+                time.sleep(0.1)
+            if all(child.done() for child in children):
+                break
+            for each in children:
+                each.stop()
+            return "interrupted", None, "stopped with the daemon"
+        if time.monotonic() >= deadline:
             logger.warning("crawl run %s passed its %.0fs limit; stopping it", run_id, limit)
             for each in children:
                 each.stop()
             return "timeout", None, f"killed after the {limit:g}s cycle_timeout"
+        next(child for child in children if not child.done()).wait_briefly(0.2)
     results = [child.result() for child in children]
     failed = [result for result in results if result[0] != "ok"]
     if not failed:
@@ -253,10 +272,16 @@ class CrawlChild:
         except BrokenPipeError:
             pass  # the child died at once; its exit status and log say why
 
-    def wait(self, timeout: float) -> None:
-        """Wait for the child to exit; raise subprocess.TimeoutExpired after *timeout*."""
+    def done(self) -> bool:
+        """Return True once the child has exited."""
         assert self.process is not None
-        self.process.wait(timeout=timeout)
+        return self.process.poll() is not None
+
+    def wait_briefly(self, timeout: float) -> None:
+        """Wait up to *timeout* seconds for the child to exit."""
+        assert self.process is not None
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=timeout)
 
     def stop(self) -> None:
         if self.process is not None:

@@ -6,14 +6,17 @@ none; ``--since`` and the newest-first order use that date.
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
+import socket
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.archive import Archive
 from monitor.errors import NotFoundError
-from monitor.timeutil import to_text
+from monitor.timeutil import from_text, to_text, utcnow
 
 _STORY_DATE = "coalesce(a.published, a.fetched)"
 
@@ -95,31 +98,91 @@ def export(
         yield record
 
 
-def sources_status(archive: Archive, names: list[str] | None = None) -> list[dict[str, Any]]:
-    """Return each source's health: last success, next due time, failures, last error, and
-    how many articles it has, in the order of *names* (the config's order) when given."""
+SILENT_FACTOR = 4  # no new story for this many times the usual gap: "silent"
+SILENT_MINIMUM = 5  # rounds with new stories needed before a usual gap is known
+
+
+def sources_status(
+    archive: Archive, names: list[str] | None = None, *, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Return each source's health: state, last success, next due time (by backoff and
+    server hints), failures, last error, articles, and the next run of a running daemon,
+    in the order of *names* (the config's order) when given.
+
+    A source is ``failing`` after a failure, ``silent`` when it usually publishes but has
+    had nothing new for SILENT_FACTOR times its usual gap, else ``ok`` (or ``never read``).
+    """
     rows = _rows(
         archive,
         """
         SELECT s.name, s.kind, s.url, s.last_attempt, s.last_success, s.next_due, s.failures,
                s.last_error_class, s.last_error,
-               (SELECT count(*) FROM articles a WHERE a.source = s.name) AS articles
+               (SELECT count(*) FROM articles a WHERE a.source = s.name) AS articles,
+               (SELECT next_run FROM schedule WHERE source = s.name) AS next_run
         FROM sources s ORDER BY s.name
         """,
         [],
     )
+    now = now or utcnow()
+    running = daemon(archive, now)["running"]
     for row in rows:
         error = row.pop("last_error")
         error_class = row.pop("last_error_class")
         row["last_error"] = f"{error_class}: {error}" if error_class else None
-        row["state"] = (
-            "failing" if row["failures"] else "ok" if row["last_success"] else "never read"
-        )
+        if not running:
+            row["next_run"] = None
+        if row["failures"]:
+            row["state"] = "failing"
+        elif not row["last_success"]:
+            row["state"] = "never read"
+        else:
+            row["state"] = "silent" if _silent(archive, row["name"], now) else "ok"
     if names is not None:
         order = {name: index for index, name in enumerate(names)}
         rows = [row for row in rows if row["name"] in order]
         rows.sort(key=lambda row: order[row["name"]])
     return rows
+
+
+def _silent(archive: Archive, source: str, now: datetime) -> bool:
+    """Return True when *source* usually brings new stories but has not for a long while."""
+    times = [
+        from_text(row[0])
+        for row in archive.db.execute(
+            "SELECT max(fetched) FROM articles WHERE source = ? GROUP BY run_id "
+            "ORDER BY max(fetched) DESC LIMIT 30",
+            [source],
+        )
+    ]
+    if len(times) < SILENT_MINIMUM:
+        return False
+    gaps = sorted((a - b).total_seconds() for a, b in itertools.pairwise(times))
+    usual = gaps[len(gaps) // 2]
+    return (now - times[0]).total_seconds() > SILENT_FACTOR * max(usual, 1.0)
+
+
+def daemon(archive: Archive, now: datetime | None = None) -> dict[str, Any]:
+    """Return what the archive knows of ``wirewatch run``: PID, host, since, heartbeat, and
+    whether it runs (its heartbeat is recent and, on this host, its process is alive)."""
+    row = archive.db.execute(
+        "SELECT pid, host, started, heartbeat, stopped FROM daemon WHERE id = 1"
+    ).fetchone()
+    if row is None:
+        return {"running": False, "pid": None, "host": None, "since": None, "heartbeat": None}
+    pid, host, started, heartbeat, stopped = row
+    fresh = heartbeat is not None and (now or utcnow()) - from_text(heartbeat) < timedelta(
+        minutes=2
+    )
+    alive = fresh and stopped is None
+    if alive and host == socket.gethostname():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            alive = False
+        except PermissionError:
+            pass  # another user's process: it exists
+    return {"running": alive, "pid": pid, "host": host, "since": started,
+            "heartbeat": heartbeat, "stopped": stopped}  # fmt: skip
 
 
 def _filters(*, topic: str | None, since: datetime | None) -> tuple[str, list[Any]]:

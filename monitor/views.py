@@ -61,26 +61,38 @@ def print_flagged(rows: Sequence[dict[str, Any]], total: int, *, since: str | No
         out.print(f"Showing {len(rows)} of {total}; use --limit 0 for all, or --since.")
 
 
-def print_status(rows: Sequence[dict[str, Any]]) -> None:
-    """Print one line per source: its state, last success, next due time and last error."""
+def print_status(rows: Sequence[dict[str, Any]], daemon: dict[str, Any]) -> None:
+    """Print the daemon's state, then one line per source: its state, last success, next
+    run (by the daemon's schedule, else by backoff and server hints) and last error."""
+    out = console()
+    if daemon["running"]:
+        out.print(
+            f"Daemon: running, PID {daemon['pid']} on {daemon['host']}, "
+            f"since {short_date(daemon['since'])} UTC"
+        )
+    elif daemon.get("pid"):
+        out.print(f"Daemon: not running (PID {daemon['pid']} stopped or gone)")
+    else:
+        out.print("Daemon: not running (start it with 'wirewatch run')")
     table = []
     for row in rows:
-        state = Text(row["state"], style="red" if row["state"] == "failing" else "")
+        colour = {"failing": "red", "silent": "yellow"}.get(row["state"], "")
+        state = Text(row["state"], style=colour)
         table.append(
             (
                 row["name"],
                 row["kind"],
                 state,
                 short_date(row["last_success"]) or "-",
-                short_date(row["next_due"]) or "-",
+                short_date(row.get("next_run") or row["next_due"]) or "-",
                 row["failures"],
                 row["articles"],
                 Text(row["last_error"] or "", style="red"),
             )
         )
-    headers = ["source", "kind", "state", "last success", "next due", "failures", "articles",
+    headers = ["source", "kind", "state", "last success", "next run", "failures", "articles",
                "last error"]  # fmt: skip
-    print_table(table, headers, justify={"failures": "right", "articles": "right"})
+    print_table(table, headers, out=out, justify={"failures": "right", "articles": "right"})
 
 
 def print_topic_report(report: Report, source: str) -> None:

@@ -63,7 +63,7 @@ def outcome(report: dict[str, Any], name: str) -> dict[str, Any]:
 def status(folder: Path) -> dict[str, dict[str, Any]]:
     result = run_cli("status", "--format", "json", cwd=folder)
     assert result.code == 0, result.err
-    return {row["name"]: row for row in json.loads(result.out)}
+    return {row["name"]: row for row in json.loads(result.out)["sources"]}
 
 
 def query(folder: Path, sql: str, *params: object) -> list[tuple]:

@@ -89,14 +89,16 @@ def test_the_demo_transcript_comes_first() -> None:
 
 
 def commands_in_other_blocks() -> list[str]:
+    """Every wirewatch command in the sh and ini blocks (crontab lines, systemd units too)."""
     lines = []
     for kind, text in BLOCKS:
-        if kind != "sh":
+        if kind not in ("sh", "ini"):
             continue
         for line in text.splitlines():
-            line = line.split("#", 1)[0].strip()
-            if line.startswith("wirewatch "):
-                lines.append(line)
+            # The program, as a word or at the end of a path to bin/: not "Description=wirewatch".
+            found = list(re.finditer(r"(?:^|\s|bin/)wirewatch\s+(.*?)(?:\s+#.*)?$", line))
+            if found:
+                lines.append("wirewatch " + found[-1].group(1).strip())
     return lines
 
 
@@ -105,7 +107,8 @@ def test_each_command_shown_parses(
     command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     words = shlex.split(command)
-    args = words[1 : words.index(">")] if ">" in words else words[1:]  # no shell redirection
+    cut = next((i for i, word in enumerate(words) if word in (">", ">>", "|", "2>&1")), len(words))
+    args = words[1:cut]  # no shell redirection
     monkeypatch.chdir(tmp_path)
     for arg in args:
         if arg.endswith(".jsonl"):  # input files the example names

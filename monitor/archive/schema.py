@@ -149,3 +149,15 @@ def _politeness_health_tombstones(db: sqlite_utils.Database) -> None:
 def _flag_rules(db: sqlite_utils.Database) -> None:
     # The names of the topic's rules that fired, as a JSON list: facets in the web view.
     db.table("flags").add_column("rules", str)
+
+
+@migrations(name="0004_daemon")
+def _daemon(db: sqlite_utils.Database) -> None:
+    # What `wirewatch status` shows of a running daemon: who, since when, last heartbeat.
+    db.table("daemon").create(
+        {"id": int, "pid": int, "host": str, "started": str, "heartbeat": str, "stopped": str,
+         "config": str},
+        pk="id",
+    )  # fmt: skip
+    # When the daemon will next poll each source, by its schedule.
+    db.table("schedule").create({"source": str, "next_run": str, "trigger": str}, pk="source")

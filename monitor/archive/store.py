@@ -80,6 +80,13 @@ class Archive(RunBook):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def checkpoint(self) -> None:
+        """Write the WAL back into the database and truncate it (after each crawl).
+
+        Readers that never pause would otherwise let the WAL grow without bound.
+        """
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def table(self, name: str) -> Table:
         return self.db.table(name)
 

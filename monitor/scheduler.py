@@ -1,0 +1,400 @@
+"""The daemon behind ``wirewatch run``: every use of APScheduler 3.x lives in this module.
+
+Each source has a job, on its interval (with jitter) or its cron line. A job only marks its
+source due; a dispatcher then crawls the due sources together, in child processes (one
+per group of hosts, at most one per core), so 500 sources due at once do not start 500
+processes, and a source is never crawled twice at once: due again while it runs, it waits
+for the next round (missed runs are coalesced). Backoff and server hints recorded in the
+archive can put a source off beyond its schedule.
+
+SIGTERM or SIGINT stops it: running crawls get a grace period, then their process groups
+are killed, and their runs are recorded as interrupted. SIGHUP reloads the config; an
+invalid one is logged and the old one kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from monitor.archive import Archive
+from monitor.config import Config, Source, load
+from monitor.crawl import CycleResult, run_cycle
+from monitor.errors import ConfigError, CrawlError
+from monitor.lock import ArchiveLock
+from monitor.timeutil import from_text, to_text, utcnow
+
+logger = logging.getLogger(__name__)
+
+JITTER_SHARE = 0.1  # of a source's interval, up to MAX_JITTER seconds
+MAX_JITTER = 30.0
+ADAPTIVE_RANGE = (300.0, 86400.0)  # an adaptive interval stays between 5 min and 24 h
+WEEK = 7 * 86400.0
+HEARTBEAT = 30.0
+STOP_GRACE = 8.0  # seconds running crawls get to finish when the daemon stops
+
+
+def cron_problem(expression: str, timezone: str) -> str | None:
+    """Return what is wrong with a 5-field cron line, or None when it is usable."""
+    if len(expression.split()) != 5:
+        return f"{expression!r} is not a 5-field cron line (use e.g. '*/15 * * * *')"
+    try:
+        CronTrigger.from_crontab(expression, timezone=timezone)
+    except ValueError as error:
+        return f"{expression!r} is not a valid cron line ({error})"
+    return None
+
+
+def adaptive_interval(items_last_week: int) -> float:
+    """Return a week divided by the last week's items, clamped to ADAPTIVE_RANGE."""
+    low, high = ADAPTIVE_RANGE
+    if items_last_week <= 0:
+        return high
+    return min(high, max(low, WEEK / items_last_week))
+
+
+def _trigger(source: Source, interval: float) -> Any:
+    jitter = min(interval * JITTER_SHARE, MAX_JITTER)
+    if source.cron:
+        return CronTrigger.from_crontab(source.cron, timezone=source.timezone)
+    return IntervalTrigger(seconds=interval, jitter=int(jitter) or None)
+
+
+def _describe(source: Source, interval: float) -> str:
+    if source.cron:
+        return f"cron {source.cron} ({source.timezone})"
+    return f"every {interval:g}s" + (" (adaptive)" if source.adaptive else "")
+
+
+@dataclass
+class _Crawl:
+    names: list[str]
+    slots: int
+    task: asyncio.Task[None]
+
+
+class Daemon:
+    """One ``wirewatch run``: schedules, dispatches crawls, and stops cleanly."""
+
+    def __init__(
+        self,
+        config_path: Path,
+        *,
+        workers: int | None = None,
+        grace: float = STOP_GRACE,
+        metrics_port: int | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.config_path = config_path
+        self.config: Config = load(config_path)
+        self.workers = workers or self.config.crawl.workers
+        self.grace = grace
+        self.metrics_port = metrics_port
+        self.clock = clock
+        self.due: set[str] = set()
+        self.running: dict[str, _Crawl] = {}
+        self.intervals: dict[str, float] = {}
+        self.cancel = threading.Event()
+        self._stopping = False
+
+    def run(self) -> int:
+        """Run until SIGTERM or SIGINT; return the exit status (0)."""
+        with ArchiveLock(self.config.archive, "run").acquire():
+            asyncio.run(self._main())
+        return 0
+
+    async def _main(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.wake = asyncio.Event()
+        self.stopped = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self.stop)
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
+        self.scheduler = AsyncIOScheduler(
+            event_loop=loop,
+            timezone="UTC",
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+        )
+        self.scheduler.add_listener(
+            self._job_event, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_ERROR
+        )
+        with Archive.open(self.config.archive) as archive:
+            self._record_start(archive)
+            self._schedule(archive)
+            self._due_after_restart(archive)
+        self.scheduler.add_job(
+            self._heartbeat, IntervalTrigger(seconds=HEARTBEAT), id="wirewatch-heartbeat"
+        )
+        self.scheduler.start()
+        if self.metrics_port is not None:
+            from monitor.metrics import serve_metrics
+
+            serve_metrics(self.config.archive, self.metrics_port)
+        logger.info(
+            "wirewatch run started: %d sources, archive %s, up to %d crawl processes (PID %d)",
+            len(self.config.sources), self.config.archive, self.workers, os.getpid(),
+        )  # fmt: skip
+        self.wake.set()  # sources due since before the start go at once
+        try:
+            await self._dispatch()
+        finally:
+            self.scheduler.shutdown(wait=False)
+            await self._finish_crawls()
+            with Archive.open(self.config.archive) as archive, archive.writing() as db:
+                db.execute(
+                    "UPDATE daemon SET stopped = ?, heartbeat = ? WHERE id = 1",
+                    [to_text(self.clock()), to_text(self.clock())],
+                )
+            logger.info("wirewatch run stopped")
+
+    # Signals ---------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop taking new crawls; give running ones the grace period, then kill them."""
+        if self._stopping:
+            return
+        self._stopping = True
+        logger.info("stopping: running crawls get %.0fs to finish", self.grace)
+        self.cancel.set()
+        self.stopped.set()
+        self.wake.set()
+
+    def reload(self) -> None:
+        """Apply the config file again; keep the old one if the new one is invalid."""
+        try:
+            config = load(self.config_path)
+        except ConfigError as error:
+            for line in str(error).splitlines():
+                logger.error("reload refused, the old config stays: %s", line)
+            return
+        if config.archive != self.config.archive:
+            logger.error(
+                "reload refused: archive changed to %s; restart wirewatch run to change it",
+                config.archive,
+            )
+            return
+        before = {source.name: source for source in self.config.sources}
+        after = {source.name: source for source in config.sources}
+        self.config = config
+        with Archive.open(config.archive) as archive:
+            changed = self._schedule(archive, before)
+        for name in set(before) - set(after):
+            self.due.discard(name)
+        added = len(set(after) - set(before))
+        removed = len(set(before) - set(after))
+        self.due |= set(after) - set(before)  # new sources are collected at once
+        logger.info(
+            "config reloaded: %d sources added, %d removed, %d rescheduled", added, removed, changed
+        )
+        self.wake.set()
+
+    # Scheduling ------------------------------------------------------------------------------
+
+    def _schedule(self, archive: Archive, before: dict[str, Source] | None = None) -> int:
+        """Give every source its job; drop the jobs of removed ones. Return how many changed."""
+        wanted = {source.name: source for source in self.config.sources}
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("source:") and job.id[7:] not in wanted:
+                job.remove()
+                self.intervals.pop(job.id[7:], None)
+                with archive.writing() as db:
+                    db.execute("DELETE FROM schedule WHERE source = ?", [job.id[7:]])
+        changed = 0
+        for name, source in wanted.items():
+            interval = self._interval(archive, source)
+            old = (before or {}).get(name)
+            same = (
+                old is not None
+                and self.intervals.get(name) == interval
+                and (old.cron, old.timezone, old.adaptive) == (source.cron, source.timezone,
+                                                                source.adaptive)
+            )  # fmt: skip
+            if same and self.scheduler.get_job(f"source:{name}"):
+                continue
+            changed += old is not None
+            self.intervals[name] = interval
+            self.scheduler.add_job(
+                self._mark_due,
+                _trigger(source, interval),
+                args=[name],
+                id=f"source:{name}",
+                name=_describe(source, interval),
+                replace_existing=True,
+            )
+        self._write_schedule(archive)
+        return changed
+
+    def _interval(self, archive: Archive, source: Source) -> float:
+        if not source.adaptive:
+            return source.interval
+        since = to_text(self.clock() - timedelta(seconds=WEEK))
+        (items,) = archive.db.execute(
+            "SELECT count(*) FROM articles WHERE source = ? AND fetched >= ?", [source.name, since]
+        ).fetchone()
+        return adaptive_interval(int(items))
+
+    def _due_after_restart(self, archive: Archive) -> None:
+        """Sources never read, or whose next poll passed while no daemon ran, are due now."""
+        now = to_text(self.clock())
+        for source in self.config.sources:
+            row = archive.db.execute(
+                "SELECT next_due FROM sources WHERE name = ?", [source.name]
+            ).fetchone()
+            if row is None or row[0] is None or row[0] <= now:
+                self.due.add(source.name)
+
+    async def _mark_due(self, name: str) -> None:
+        self.due.add(name)
+        self.wake.set()
+
+    def _job_event(self, event: Any) -> None:
+        if event.code == EVENT_JOB_MISSED:
+            logger.info("%s: missed a run (the machine slept?); it runs once now", event.job_id)
+        elif event.code == EVENT_JOB_MAX_INSTANCES:
+            logger.warning("%s: still running when due again; skipped", event.job_id)
+        elif event.code == EVENT_JOB_ERROR:
+            logger.error("%s: %s", event.job_id, event.exception)
+
+    # Dispatching ------------------------------------------------------------------------------
+
+    async def _dispatch(self) -> None:
+        while not self.stopped.is_set():
+            await self.wake.wait()
+            self.wake.clear()
+            await asyncio.sleep(0.2)  # let sources due at the same moment gather
+            if self.stopped.is_set():
+                break
+            self._launch()
+
+    def _launch(self) -> None:
+        crawls = {id(crawl): crawl for crawl in self.running.values()}
+        free = self.workers - sum(crawl.slots for crawl in crawls.values())
+        waiting = self.due - set(self.running)
+        if not waiting or free <= 0:
+            return
+        ready = sorted(self._ready(waiting))
+        if not ready:
+            return
+        self.due -= set(ready)
+        hosts = {source.url.split("/")[2] for source in self.config.sources if source.name in ready}
+        slots = max(1, min(free, len(hosts)))
+        crawl = _Crawl(ready, slots, asyncio.create_task(self._crawl(ready, slots)))
+        for name in ready:
+            self.running[name] = crawl
+
+    def _ready(self, names: set[str]) -> set[str]:
+        """Return the sources that neither backoff nor a server hint puts off for now."""
+        with Archive.open(self.config.archive) as archive:
+            marks = ", ".join("?" for _ in names)
+            due = dict(
+                archive.db.execute(
+                    f"SELECT name, next_due FROM sources WHERE name IN ({marks})", list(names)
+                ).fetchall()
+            )
+        ready = set()
+        for name in names:
+            source = self.config.source(name)
+            if source is None:
+                continue
+            if due.get(name) is None:
+                ready.add(name)
+                continue
+            # A source's job fires about one interval after its last run; only a next_due
+            # clearly beyond that (backoff, Cache-Control) means "not yet".
+            wait = (from_text(due[name]) - self.clock()).total_seconds()
+            if wait <= 0.5 * self.intervals.get(name, source.interval):
+                ready.add(name)
+        self.due -= names - ready  # put off: their jobs will mark them due again
+        return ready
+
+    async def _crawl(self, names: list[str], slots: int) -> None:
+        config = self.config
+        try:
+            result = await asyncio.to_thread(
+                run_cycle, config, names, workers=slots, cancel=self.cancel, grace=self.grace
+            )
+            self._log_result(result)
+        except CrawlError as error:
+            logger.error("crawl of %s could not run: %s", ", ".join(names), error)
+        except Exception:
+            logger.exception("crawl of %s failed", ", ".join(names))
+        finally:
+            for name in names:
+                self.running.pop(name, None)
+            await asyncio.to_thread(self._after_crawl)
+            if not self._stopping:
+                self.wake.set()
+
+    def _after_crawl(self) -> None:
+        """Checkpoint the WAL, follow adaptive intervals, and note the schedule."""
+        with Archive.open(self.config.archive) as archive:
+            archive.checkpoint()
+            if any(source.adaptive for source in self.config.sources) and not self._stopping:
+                before = {source.name: source for source in self.config.sources}
+                self._schedule(archive, before)
+            else:
+                self._write_schedule(archive)
+
+    def _log_result(self, result: CycleResult) -> None:
+        failed = [f"{o.source} ({o.error_class})" for o in result.outcomes if o.status == "failed"]
+        logger.info(
+            "crawl run %d %s: %d sources, %d new, %d flagged, %d failed%s in %.1fs",
+            result.run_id, result.status, len(result.outcomes), result.new, result.flagged,
+            len(failed), f" [{', '.join(failed)}]" if failed else "", result.seconds,
+            extra={"run_id": result.run_id, "status": result.status, "new": result.new,
+                   "flagged": result.flagged, "failed": len(failed),
+                   "sources": [o.source for o in result.outcomes]},
+        )  # fmt: skip
+
+    async def _finish_crawls(self) -> None:
+        tasks = {crawl.task for crawl in self.running.values()}
+        if tasks:
+            await asyncio.wait(tasks, timeout=self.grace + 10)
+
+    # Status ------------------------------------------------------------------------------------
+
+    def _record_start(self, archive: Archive) -> None:
+        now = to_text(self.clock())
+        with archive.writing() as db:
+            db.execute(
+                "INSERT INTO daemon (id, pid, host, started, heartbeat, stopped, config) "
+                "VALUES (1, ?, ?, ?, ?, NULL, ?) ON CONFLICT(id) DO UPDATE SET pid = excluded.pid, "
+                "host = excluded.host, started = excluded.started, heartbeat = excluded.heartbeat, "
+                "stopped = NULL, config = excluded.config",
+                [os.getpid(), socket.gethostname(), now, now, str(self.config_path)],
+            )
+
+    async def _heartbeat(self) -> None:
+        await asyncio.to_thread(self._beat)
+
+    def _beat(self) -> None:
+        with Archive.open(self.config.archive) as archive:
+            with archive.writing() as db:
+                db.execute("UPDATE daemon SET heartbeat = ? WHERE id = 1", [to_text(self.clock())])
+            self._write_schedule(archive)
+
+    def _write_schedule(self, archive: Archive) -> None:
+        rows = []
+        for job in self.scheduler.get_jobs():
+            if job.id.startswith("source:"):
+                next_run = getattr(job, "next_run_time", None)  # unset until the start
+                rows.append((job.id[7:], to_text(next_run) if next_run else None, job.name))
+        with archive.writing() as db:
+            db.execute("DELETE FROM schedule")
+            db.conn.executemany(
+                "INSERT INTO schedule (source, next_run, trigger) VALUES (?, ?, ?)", rows
+            )
