@@ -8,6 +8,7 @@ Every problem is reported with the file, the key path and the fix, e.g.
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import os
 import re
 import zoneinfo
@@ -310,6 +311,10 @@ class Config(_Model):
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)  # type: ignore[arg-type]
     sources: list[Source] = Field(default_factory=list)
     topics: dict[str, Topic] = Field(default_factory=dict)
+    alerts: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Apprise URLs to notify, per topic, when the topic flags a new story.",
+    )
     # Where the file was read from; set by load(), never by the file itself.
     path: Path = Field(Path("config.yaml"), exclude=True)
 
@@ -337,9 +342,74 @@ class Config(_Model):
                 )
         return topics
 
+    @field_validator("alerts", mode="before")
+    @classmethod
+    def _alert_urls(cls, alerts: Any) -> Any:
+        if not isinstance(alerts, dict):
+            return alerts  # pydantic says what is wrong with the shape
+        expanded: dict[Any, Any] = {}
+        for topic, urls in alerts.items():
+            if isinstance(urls, str):
+                urls = [urls]
+            if not isinstance(urls, list):
+                return alerts
+            expanded[topic] = [_expand_alert_url(topic, i, url) for i, url in enumerate(urls)]
+        return expanded
+
+    @model_validator(mode="after")
+    def _alerts_usable(self) -> Config:
+        if not self.alerts:
+            return self
+        for topic in self.alerts:
+            if topic not in self.topics:
+                known = ", ".join(sorted(self.topics)) or "none"
+                raise PydanticCustomError(
+                    "keyed",
+                    f"alerts.{topic}: there is no topic {topic!r} (topics: {known})",
+                )
+        if importlib.util.find_spec("apprise") is None:
+            raise PydanticCustomError(
+                "keyed",
+                "alerts: sending alerts needs apprise: pip install 'wirewatch[alerts]' "
+                "(or remove the alerts section)",
+            )
+        import apprise
+
+        for topic, urls in self.alerts.items():
+            for index, url in enumerate(urls):
+                if apprise.Apprise.instantiate(url) is None:
+                    scheme = url.partition("://")[0] or url
+                    raise PydanticCustomError(
+                        "keyed",
+                        f"alerts.{topic}[{index}]: apprise cannot use {scheme}:// URLs like "
+                        "this one (see https://github.com/caronc/apprise/wiki for the URL "
+                        "of each service, e.g. json://host:port/path for a webhook)",
+                    )
+        return self
+
     def source(self, name: str) -> Source | None:
         """Return the source called *name*, or None."""
         return next((source for source in self.sources if source.name == name), None)
+
+
+def _expand_alert_url(topic: Any, index: int, url: Any) -> Any:
+    """Fill ``$NAME`` and ``${NAME}`` in an alert URL from the environment, so tokens and
+    passwords can stay out of the file; an unset variable is an error."""
+    if not isinstance(url, str):
+        return url
+
+    def fill(found: re.Match[str]) -> str:
+        name = found.group(1) or found.group(2)
+        value = os.environ.get(name)
+        if value is None:
+            raise PydanticCustomError(
+                "suffixed",
+                f".{topic}[{index}]: the environment variable {name} is not set "
+                "(export it before starting wirewatch)",
+            )
+        return value
+
+    return re.sub(r"\$\{(\w+)\}|\$(\w+)", fill, url)
 
 
 def find_path(given: str | os.PathLike[str] | None) -> Path:
@@ -460,8 +530,9 @@ def _problem(error: Any, data: Any) -> ConfigProblem:
     location: tuple[int | str, ...] = tuple(error["loc"])
     kind = error["type"]
     value = error.get("input")
-    if kind == "duplicate":
-        # The message carries its own "[i].name" suffix so that it names the later duplicate.
+    if kind in ("duplicate", "suffixed"):
+        # The message carries its own suffix of the key path, e.g. "[i].name" to name the
+        # later of two duplicates.
         suffix, _, message = error["msg"].partition(": ")
         return ConfigProblem(_key_path(location) + suffix, message)
     key = _key_path(location)

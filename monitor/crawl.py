@@ -8,6 +8,7 @@ is a child (``python -m crawler``) in its own session, killed as a process group
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -23,8 +24,10 @@ from datetime import datetime
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from monitor import events
+from monitor import alerts, events
+from monitor.alerts import Delivery
 from monitor.archive import Archive, SourceOutcome, SourceRef
+from monitor.clusters import cluster_new
 from monitor.config import Config, Source
 from monitor.errors import CrawlError, Interrupted, UsageError
 from monitor.timeutil import utcnow
@@ -47,6 +50,7 @@ class CycleResult:
     seconds: float
     outcomes: list[SourceOutcome]
     error: str | None = None
+    alerts: Delivery | None = None
 
     @property
     def new(self) -> int:
@@ -69,6 +73,7 @@ class CycleResult:
             "flagged": self.flagged,
             "failed": self.failed,
             "error": self.error,
+            "alerts": None if self.alerts is None else dataclasses.asdict(self.alerts),
             "sources": [outcome.to_dict() for outcome in self.outcomes],
         }
 
@@ -143,9 +148,23 @@ def run_cycle(
                 exit_code=exit_code,
                 error=error,
             )
+        # Stories are grouped here, not in the crawl process: datasketch is slow to import.
+        cluster_new(archive, clock())
+        delivery = _alert(archive, config, clock())
     if status == "failed" and error and not any(o.status != "interrupted" for o in outcomes):
         raise CrawlError(f"the crawl could not run: {error}")
-    return CycleResult(run_id, status, started, time.monotonic() - began, outcomes, error)
+    return CycleResult(run_id, status, started, time.monotonic() - began, outcomes, error, delivery)
+
+
+def _alert(archive: Archive, config: Config, now: datetime) -> Delivery | None:
+    """Send the alerts of the stories flagged so far; a failure to send never fails the crawl."""
+    if not config.alerts:
+        return None
+    try:
+        return alerts.dispatch(archive, config.alerts, now)
+    except Exception:  # an alert service must not stop the collection
+        logger.exception("alerts could not be sent; they are tried again after the next crawl")
+        return None
 
 
 def group_by_host(sources: Sequence[Source], workers: int) -> list[list[Source]]:

@@ -1,8 +1,9 @@
 """A local newswire: an HTTP server on 127.0.0.1 that serves fixed replies by path.
 
 ``wirewatch demo`` serves its bundled stories with it, and the tests serve feeds, pages and
-broken answers (errors, slow replies, malformed XML) the same way. It binds port 0, so the
-system picks a free port, and it records every request so tests can see what was fetched.
+broken answers (errors, slow replies, malformed XML) the same way, and stand in as a webhook
+that receives alerts. It binds port 0, so the system picks a free port, and it records every
+request (with a POST's body) so tests can see what was fetched and sent.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Hit:
     path: str
     headers: dict[str, str]
     at: float = 0.0
+    body: bytes = b""  # what a POST sent, e.g. an alert to a webhook
 
 
 Route = Reply | Callable[[Hit], Reply]
@@ -65,9 +67,14 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._answer(include_body=False)
 
+    def do_POST(self) -> None:
+        self._answer(include_body=True)
+
     def _answer(self, *, include_body: bool) -> None:
         wire = self.server.newswire
-        hit = Hit(self.command, self.path, dict(self.headers.items()), time.monotonic())
+        length = int(self.headers.get("Content-Length") or 0)
+        sent = self.rfile.read(length) if length else b""
+        hit = Hit(self.command, self.path, dict(self.headers.items()), time.monotonic(), sent)
         wire.record(hit)
         reply = wire.reply_for(hit)
         if reply.delay:

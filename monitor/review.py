@@ -11,11 +11,12 @@ import json
 import os
 import socket
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.archive import Archive
-from monitor.errors import NotFoundError
+from monitor.errors import NotFoundError, UsageError
 from monitor.timeutil import from_text, to_text, utcnow
 
 _STORY_DATE = "coalesce(a.published, a.fetched)"
@@ -27,35 +28,135 @@ def topics_in(archive: Archive) -> list[str]:
     return [row[0] for row in rows]
 
 
+LABELS = ("relevant", "irrelevant", "follow-up")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What an analyst narrows a list of stories by; every field is optional."""
+
+    topic: str | None = None
+    source: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    language: str | None = None
+    min_score: float | None = None
+    unreviewed: bool = False
+    label: str | None = None
+
+    def where(self, *, flags: bool = True) -> tuple[str, list[Any]]:
+        """Return the SQL conditions on ``a`` (articles) and ``f`` (flags), with parameters."""
+        clauses: list[str] = ["1"]
+        params: list[Any] = []
+        for column, value in (
+            ("f.topic", self.topic if flags else None),
+            ("a.source", self.source),
+            ("a.language", self.language),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if self.since is not None:
+            clauses.append(f"{_STORY_DATE} >= ?")
+            params.append(to_text(self.since))
+        if self.until is not None:
+            clauses.append(f"{_STORY_DATE} < ?")
+            params.append(to_text(self.until))
+        if self.min_score is not None and flags:
+            clauses.append("f.score >= ?")
+            params.append(self.min_score)
+        return " AND ".join(clauses), params
+
+
+# The latest mark of any article of a story (a story is its cluster, or the article alone).
+_STORY_LABEL = """
+    (SELECT m.label FROM marks m JOIN articles x ON x.id = m.article_id
+     WHERE coalesce(x.cluster_id, x.id) = {story} ORDER BY m.created DESC, m.id DESC LIMIT 1)
+"""
+
+
 def flagged(
-    archive: Archive,
-    *,
-    topic: str | None = None,
-    since: datetime | None = None,
-    limit: int | None = None,
+    archive: Archive, filters: Filters | None = None, *, limit: int | None = None
 ) -> tuple[list[dict[str, Any]], int]:
-    """Return flagged articles, newest first, one row per flag, and how many match in all."""
-    where, params = _filters(topic=topic, since=since)
-    base = f"FROM flags f JOIN articles a ON a.id = f.article_id WHERE {where}"
-    total = archive.db.execute(f"SELECT count(*) {base}", params).fetchone()[0]
-    sql = (
-        "SELECT a.id, a.url, a.title, a.source, a.published, a.fetched, a.language, "
-        f"f.topic, f.score, f.snippet {base} ORDER BY {_STORY_DATE} DESC, a.id DESC"
-    )
-    if limit:
-        sql += f" LIMIT {int(limit)}"
-    return _rows(archive, sql, params), int(total)
+    """Return flagged stories, newest first, and how many match in all.
+
+    One row per story and topic: the same wire story carried by several outlets is one
+    row, shown by its earliest flagged copy, with its number of outlets, its first report,
+    its best score and its latest label.
+    """
+    filters = filters or Filters()
+    where, params = filters.where()
+    story_label = _STORY_LABEL.format(story="s.story")
+    sql = f"""
+        WITH hits AS (
+          SELECT a.id, a.url, a.title, a.source, a.published, a.fetched, a.language,
+                 {_STORY_DATE} AS date, coalesce(a.cluster_id, a.id) AS story,
+                 f.topic, f.score, f.snippet,
+                 row_number() OVER (PARTITION BY f.topic, coalesce(a.cluster_id, a.id)
+                                    ORDER BY {_STORY_DATE}, a.id) AS rank,
+                 max(f.score) OVER (PARTITION BY f.topic, coalesce(a.cluster_id, a.id)) AS best
+          FROM flags f JOIN articles a ON a.id = f.article_id
+          WHERE {where}
+        ),
+        stories AS (
+          SELECT s.*, {story_label} AS label,
+                 (SELECT count(DISTINCT o.source) FROM articles o
+                  WHERE coalesce(o.cluster_id, o.id) = s.story) AS outlets,
+                 (SELECT min(coalesce(o.published, o.fetched)) FROM articles o
+                  WHERE coalesce(o.cluster_id, o.id) = s.story) AS first_report
+          FROM hits s WHERE s.rank = 1
+        )
+        SELECT id, url, title, source, published, fetched, language, topic, best AS score,
+               snippet, story, outlets, first_report, label
+        FROM stories
+        WHERE {_label_filter(filters)}
+    """
+    total = archive.db.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+    ordered = sql + " ORDER BY date DESC, id DESC" + (f" LIMIT {int(limit)}" if limit else "")
+    return _rows(archive, ordered, params), int(total)
+
+
+def _label_filter(filters: Filters) -> str:
+    if filters.unreviewed:
+        return "label IS NULL"
+    if filters.label is not None:
+        if filters.label not in LABELS:
+            raise ValueError(f"unknown label {filters.label!r}")
+        return f"label = '{filters.label}'"
+    return "1"
+
+
+def mark(
+    archive: Archive, article_id: int, label: str, *, note: str | None, by: str, now: datetime
+) -> dict[str, Any]:
+    """Record an analyst's label for a story; earlier marks stay, as its history."""
+    if label not in LABELS:
+        raise UsageError(f"{label!r} is not a label (use one of: {', '.join(LABELS)})")
+    found = archive.db.execute("SELECT id FROM articles WHERE id = ?", [article_id]).fetchone()
+    if found is None:
+        raise NotFoundError(
+            f"no article with ID {article_id} in {archive.path} (IDs are in 'wirewatch flagged')"
+        )
+    with archive.writing() as db:
+        db.execute(
+            "INSERT INTO marks (article_id, label, note, marked_by, created) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [article_id, label, note, by, to_text(now)],
+        )
+    return {"id": article_id, "label": label, "note": note, "by": by, "created": to_text(now)}
 
 
 def article(archive: Archive, article_id: int) -> dict[str, Any]:
-    """Return one article with its flags and their evidence; raise NotFoundError if absent."""
+    """Return one article with its flags and their evidence, its marks (oldest first), and
+    the other outlets that carried the same story; raise NotFoundError if absent."""
     rows = _rows(archive, "SELECT * FROM articles WHERE id = ?", [article_id])
     if not rows:
         raise NotFoundError(
             f"no article with ID {article_id} in {archive.path} (IDs are in 'wirewatch flagged')"
         )
     record = rows[0]
-    record.pop("run_id", None)
+    for internal in ("run_id", "search"):
+        record.pop(internal, None)
     flags = _rows(
         archive,
         "SELECT topic, score, threshold, rule, rules, terms, snippet, created FROM flags "
@@ -66,34 +167,64 @@ def article(archive: Archive, article_id: int) -> dict[str, Any]:
         flag["terms"] = json.loads(flag["terms"] or "[]")
         flag["rules"] = json.loads(flag["rules"] or "[]")
     record["flags"] = flags
+    story = record.get("cluster_id") or article_id
+    # A mark labels the story, so the marks of every copy are this article's history too.
+    record["marks"] = _rows(
+        archive,
+        "SELECT m.article_id, m.label, m.note, m.marked_by, m.created FROM marks m "
+        "JOIN articles x ON x.id = m.article_id WHERE coalesce(x.cluster_id, x.id) = ? "
+        "ORDER BY m.created, m.id",
+        [story],
+    )
+    record["outlets"] = [outlet for outlet in outlets(archive, story) if outlet["id"] != article_id]
     return record
 
 
+def outlets(archive: Archive, story: int) -> list[dict[str, Any]]:
+    """Return the articles of a story, earliest first: the outlets that carried it."""
+    return _rows(
+        archive,
+        "SELECT id, source, title, url, coalesce(published, fetched) AS date FROM articles "
+        "WHERE coalesce(cluster_id, id) = ? ORDER BY date, source, id",
+        [story],
+    )
+
+
 def export(
-    archive: Archive,
-    *,
-    flagged_only: bool = False,
-    topic: str | None = None,
-    since: datetime | None = None,
+    archive: Archive, filters: Filters | None = None, *, flagged_only: bool = False
 ) -> Iterator[dict[str, Any]]:
-    """Yield articles oldest first, each with the list of topics that flagged it."""
-    where, params = _filters(topic=None, since=since)
-    if flagged_only or topic:
-        where += " AND a.id IN (SELECT article_id FROM flags"
-        if topic:
-            where += " WHERE topic = ?"
-            params.append(topic)
-        where += ")"
+    """Yield articles oldest first, each with the topics that flagged it and its latest label."""
+    filters = filters or Filters()
+    where, params = filters.where(flags=False)
+    if flagged_only or filters.topic or filters.min_score is not None:
+        conditions: list[str] = ["1"]
+        extra: list[Any] = []
+        if filters.topic:
+            conditions.append("topic = ?")
+            extra.append(filters.topic)
+        if filters.min_score is not None:
+            conditions.append("score >= ?")
+            extra.append(filters.min_score)
+        where += f" AND a.id IN (SELECT article_id FROM flags WHERE {' AND '.join(conditions)})"
+        params += extra
+    label = _STORY_LABEL.format(story="coalesce(a.cluster_id, a.id)")
     sql = f"""
-        SELECT a.id, a.url, a.source, a.title, a.published, a.fetched, a.language,
-               a.summary, a.body, a.guid, a.content_hash, a.extract_error,
-               (SELECT json_group_array(topic) FROM flags WHERE article_id = a.id) AS topics
-        FROM articles a WHERE {where} ORDER BY {_STORY_DATE}, a.id
+        SELECT * FROM (
+          SELECT a.id, a.url, a.source, a.title, a.published, a.fetched, a.language,
+                 a.summary, a.body, a.guid, a.content_hash, a.extract_error,
+                 coalesce(a.cluster_id, a.id) AS story,
+                 (SELECT json_group_array(topic) FROM flags WHERE article_id = a.id) AS topics,
+                 (SELECT max(snippet) FROM flags WHERE article_id = a.id) AS snippet,
+                 {label} AS label,
+                 {_STORY_DATE} AS date
+          FROM articles a WHERE {where}
+        ) WHERE {_label_filter(filters)} ORDER BY date, id
     """
     cursor = archive.db.execute(sql, params)
     columns = [column[0] for column in cursor.description]
     for row in cursor:
         record = dict(zip(columns, row, strict=True))
+        record.pop("date")
         record["topics"] = sorted(json.loads(record["topics"] or "[]"))
         yield record
 
@@ -183,17 +314,6 @@ def daemon(archive: Archive, now: datetime | None = None) -> dict[str, Any]:
             pass  # another user's process: it exists
     return {"running": alive, "pid": pid, "host": host, "since": started,
             "heartbeat": heartbeat, "stopped": stopped}  # fmt: skip
-
-
-def _filters(*, topic: str | None, since: datetime | None) -> tuple[str, list[Any]]:
-    clauses, params = ["1"], []
-    if topic:
-        clauses.append("f.topic = ?")
-        params.append(topic)
-    if since is not None:
-        clauses.append(f"{_STORY_DATE} >= ?")
-        params.append(to_text(since))
-    return " AND ".join(clauses), params
 
 
 def _rows(archive: Archive, sql: str, params: list[Any]) -> list[dict[str, Any]]:

@@ -35,33 +35,51 @@ def print_cycle(result: CycleResult) -> None:
         f"Run {result.run_id}: {result.new} new articles, {result.flagged} flagged, "
         f"{result.failed} of {len(result.outcomes)} sources failed ({result.seconds:.1f}s)."
     )
+    sent = result.alerts
+    if sent is not None and (sent.sent or sent.failed):
+        line = f"Alerts: {sent.sent} sent"
+        if sent.failed:
+            line += f", {sent.failed} failed (tried again after the next crawl; see the log)"
+        out.print(line + ".", style="red" if sent.failed else None)
 
 
 def print_flagged(rows: Sequence[dict[str, Any]], total: int, *, since: str | None = None) -> None:
-    """Print flagged stories as a table: ID, date, source, (topic,) score and title."""
+    """Print flagged stories as a table: ID, date, source, outlets, (topic,) score, (label,)
+    and title; one row per story."""
     out = console()
     if not rows:
         out.print("No flagged stories" + (f" since {since}." if since else "."))
         return
     several = len({row["topic"] for row in rows}) > 1
-    headers = ["id", "date (UTC)", "source", *(["topic"] if several else []), "score", "title"]
+    labelled = any(row.get("label") for row in rows)
+    headers = ["id", "date (UTC)", "source", "outlets", *(["topic"] if several else []),
+               "score", *(["mark"] if labelled else []), "title"]  # fmt: skip
     table = [
         (
             row["id"],
             short_date(row["published"] or row["fetched"]),
             row["source"],
+            row.get("outlets", 1),
             *([row["topic"]] if several else []),
             f"{row['score']:g}",
+            *(
+                [Text(row.get("label") or "", style=_MARK_STYLE.get(row.get("label") or "", ""))]
+                if labelled
+                else []
+            ),
             row["title"],
         )
         for row in rows
     ]
-    print_table(table, headers, out=out, justify={"id": "right", "score": "right"})
+    right = {"id": "right", "score": "right", "outlets": "right"}
+    print_table(table, headers, out=out, justify=right)
     if total > len(rows):
         out.print(f"Showing {len(rows)} of {total}; use --limit 0 for all, or --since.")
 
 
-def print_status(rows: Sequence[dict[str, Any]], daemon: dict[str, Any]) -> None:
+def print_status(
+    rows: Sequence[dict[str, Any]], daemon: dict[str, Any], alerts: dict[str, Any] | None = None
+) -> None:
     """Print the daemon's state, then one line per source: its state, last success, next
     run (by the daemon's schedule, else by backoff and server hints) and last error."""
     out = console()
@@ -93,6 +111,18 @@ def print_status(rows: Sequence[dict[str, Any]], daemon: dict[str, Any]) -> None
     headers = ["source", "kind", "state", "last success", "next run", "failures", "articles",
                "last error"]  # fmt: skip
     print_table(table, headers, out=out, justify={"failures": "right", "articles": "right"})
+    if alerts is not None:
+        line = (
+            f"Alerts: {alerts['sent']} sent, {alerts['pending']} waiting, "
+            f"{alerts['failed']} failing"
+        )
+        failure = alerts["last_failure"]
+        if failure:
+            line += (
+                f"; last failure: {failure['topic']} to {failure['target']} "
+                f"({failure['attempts']} attempts): {failure['error']}"
+            )
+        out.print(line, style="red" if alerts["failed"] else None, soft_wrap=True)
 
 
 def print_topic_report(report: Report, source: str) -> None:
@@ -119,6 +149,32 @@ def print_topic_report(report: Report, source: str) -> None:
             out.print(line)
             if result.snippet:
                 out.print(Text(f"      {result.snippet}"))
+
+
+_MARK_STYLE = {"relevant": "green", "irrelevant": "dim", "follow-up": "yellow"}
+
+
+def print_search(rows: Sequence[dict[str, Any]], total: int) -> None:
+    """Print search results: ID, date, source, language, mark, title and the matching words."""
+    out = console()
+    if not rows:
+        out.print("Nothing matches.")
+        return
+    table = [
+        (
+            row["id"],
+            short_date(row["published"] or row["fetched"]),
+            row["source"],
+            row["language"] or "",
+            Text(row.get("label") or "", style=_MARK_STYLE.get(row.get("label") or "", "")),
+            Text(row["title"], style="bold") + Text("\n" + row["snippet"], style="dim"),
+        )
+        for row in rows
+    ]
+    headers = ["id", "date (UTC)", "source", "lang", "mark", "title and match"]
+    print_table(table, headers, out=out, justify={"id": "right"})
+    if total > len(rows):
+        out.print(f"Showing {len(rows)} of {total}; use --limit 0 for all, or narrow the query.")
 
 
 def short_date(text: str | None) -> str:
@@ -155,6 +211,23 @@ def print_article(record: dict[str, Any]) -> None:
         out.print(Text("  best sentence: ") + _snippet(flag, record))
     if not record["flags"]:
         out.print("\nNot flagged by any topic.")
+    if record.get("outlets"):
+        out.print()
+        others = len(record["outlets"])
+        out.print(
+            Text(f"Also carried by {others} other outlet{'s' if others > 1 else ''}:", style="bold")
+        )
+        for outlet in record["outlets"]:
+            out.print(f"  #{outlet['id']}  {short_date(outlet['date'])}  {outlet['source']}: "
+                      f"{outlet['title']}")  # fmt: skip
+    if record.get("marks"):
+        out.print()
+        out.print(Text("Marks:", style="bold"))
+        for entry in record["marks"]:
+            note = f" ({entry['note']})" if entry["note"] else ""
+            copy = f" on #{entry['article_id']}" if entry["article_id"] != record["id"] else ""
+            out.print(f"  {short_date(entry['created'])}  {entry['label']}{note}, "
+                      f"by {entry['marked_by']}{copy}")  # fmt: skip
     out.print()
     paragraphs = highlight(record["body"], spans["body"]).split("\n")
     out.print(Text("\n\n").join(paragraphs))

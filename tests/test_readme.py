@@ -21,7 +21,7 @@ import yaml
 from monitor.cli import cli
 from monitor.config import Config, CrawlSettings, Politeness, Source, Topic, parse
 
-from .conftest import REPO, run_cli
+from .conftest import REPO, default_topics, run_cli
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 BLOCKS = re.findall(r"```(\w*)\n(.*?)```", README, flags=re.DOTALL)
@@ -39,12 +39,25 @@ def transcripts() -> list[tuple[str, str]]:
     return found
 
 
+def shown_titles() -> dict[int, str]:
+    """The headline of each article ID that a ``show`` transcript of the README shows."""
+    return {
+        int(found.group(1)): found.group(2)
+        for command, output in transcripts()
+        if " show " in command
+        for found in [re.match(r"#(\d+)  (.*)", output)]
+        if found
+    }
+
+
 def mask(text: str) -> str:
     text = re.sub(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d)?Z?", "<time>", text)
     text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:<port>", text)
     text = re.sub(r"\(\d+\.\d+s\)", "(<seconds>)", text)
     text = re.sub(r"^ *\d+(?=   )", "<id>", text, flags=re.MULTILINE)  # the table's ID column
     text = re.sub(r"^#\d+ ", "#<id> ", text)
+    text = re.sub(r"(Marked|on) #\d+", r"\1 #<id>", text)
+    text = re.sub(r"^( +)#\d+(?=  )", r"\1#<id>", text, flags=re.MULTILINE)  # other outlets
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 
@@ -72,14 +85,18 @@ def test_each_transcript_prints_what_the_readme_shows(
         args = ["wirewatch", "demo"]
     assert args[0] == "wirewatch", f"transcripts show wirewatch commands only: {command}"
     args = args[1:]
-    if "show" in args:
-        # IDs follow arrival order; find the story the README shows by its headline.
-        title = re.match(r"#\d+  (.*)", shown).group(1)
-        with sqlite3.connect(folder / "wirewatch-demo" / "demo.db") as db:
-            (article_id,) = db.execute(
-                "SELECT id FROM articles WHERE title = ?", [title]
-            ).fetchone()
-        args[args.index("show") + 1] = str(article_id)
+    for name in ("show", "mark"):
+        if name in args:
+            # IDs follow arrival order: find the story by the headline the README shows.
+            at = args.index(name) + 1
+            title = shown_titles()[int(args[at])]
+            with sqlite3.connect(folder / "wirewatch-demo" / "demo.db") as db:
+                (article_id,) = db.execute(
+                    "SELECT id FROM articles WHERE title = ? "
+                    "ORDER BY coalesce(published, fetched), id LIMIT 1",
+                    [title],
+                ).fetchone()
+            args[at] = str(article_id)
     result = run_cli(*args, cwd=folder)
     assert mask(result.out + result.err) == mask(shown)
 
@@ -153,13 +170,17 @@ def test_every_config_key_is_documented() -> None:
         assert key in overrides
 
 
-def test_the_yaml_examples_are_valid() -> None:
+def test_the_yaml_examples_are_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     examples = [text for kind, text in BLOCKS if kind == "yaml"]
-    assert len(examples) >= 2
+    assert len(examples) >= 3
+    for name in ("MAIL_USER", "MAIL_PASSWORD"):  # what the alerts example reads
+        monkeypatch.setenv(name, "x")
     for example in examples:
         data = yaml.safe_load(example)
         if "entities" in data:  # a fragment of a topic: check it inside one
             data = {"topics": {"t": {"entities": data["entities"], "rule": "russia AND dprk"}}}
+        if "alerts" in data:  # alerts name the default topic
+            data["topics"] = default_topics()
         config = parse(yaml.safe_dump(data, allow_unicode=True), Path("config.yaml"))
         assert config.topics
 

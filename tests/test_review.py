@@ -47,7 +47,7 @@ def test_the_demo_flags_the_stories_about_the_topic_and_no_others(demo) -> None:
         )
     }
     assert flagged == about
-    assert "russia-dprk flagged 12 of them, with 0 false alarms" in result.out
+    assert "russia-dprk flagged 14 of them, with 0 false alarms" in result.out
     for title in about:
         assert title in result.out
 
@@ -56,12 +56,12 @@ def test_the_demo_reports_the_source_that_is_down(demo) -> None:
     _, result = demo
     line = next(line for line in result.out.splitlines() if line.startswith("gone-gazette"))
     assert "http: HTTP 503 Service Unavailable" in line
-    assert "36 new articles, 12 flagged, 1 of 4 sources failed" in result.out
+    assert "45 new articles, 18 flagged, 1 of 6 sources failed" in result.out
 
 
 def test_the_demo_keeps_reader_comments_and_sidebars_out_of_the_text(demo) -> None:
     bodies = archive_rows(demo, "SELECT body FROM articles")
-    assert len(bodies) == 36
+    assert len(bodies) == 45
     assert not any("Most read" in body or "Reader comments" in body for (body,) in bodies)
 
 
@@ -69,35 +69,42 @@ def test_flagged_lists_newest_first_as_a_table(demo) -> None:
     result = review(demo, "flagged")
     assert result.code == 0, result.err
     header, _, *rows = result.out.splitlines()
-    assert header.split() == ["id", "date", "(UTC)", "source", "score", "title"]
+    assert header.split() == ["id", "date", "(UTC)", "source", "outlets", "score", "title"]
     dates = [" ".join(row.split()[1:3]) for row in rows]
-    assert len(rows) == 12 and dates == sorted(dates, reverse=True)
+    # 18 flagged articles are 14 stories: wire copies are one row, with their outlets.
+    assert len(rows) == 14 and dates == sorted(dates, reverse=True)
+    putin = next(row for row in rows if "Putin lands in Pyongyang" in row)
+    assert putin.split()[4] == "3"
 
 
 def test_flagged_json_has_the_fields_scripts_need(demo) -> None:
     rows = json.loads(review(demo, "flagged", "--format", "json").out)
-    assert len(rows) == 12
-    assert {"id", "url", "title", "source", "published", "topic", "score"} <= set(rows[0])
+    assert len(rows) == 14
+    keys = {"id", "url", "title", "source", "published", "topic", "score", "outlets", "label"}
+    assert keys <= set(rows[0])
+    assert "first_report" in rows[0]
     assert {row["topic"] for row in rows} == {"russia-dprk"}
 
 
 def test_flagged_filters_by_time_and_topic(demo) -> None:
     recent = json.loads(review(demo, "flagged", "--since", "6h", "--format", "json").out)
     everything = json.loads(review(demo, "flagged", "--since", "2d", "--format", "json").out)
-    assert 0 < len(recent) < len(everything) == 12
+    assert 0 < len(recent) < len(everything) == 14
     topic = json.loads(review(demo, "flagged", "--topic", "russia-dprk", "--format", "json").out)
-    assert len(topic) == 12
+    assert len(topic) == 14
 
 
 def test_flagged_csv_has_a_header_and_a_row_per_flag(demo) -> None:
     lines = review(demo, "flagged", "--format", "csv").out.splitlines()
-    assert lines[0] == "id,published,fetched,source,topic,score,title,url"
-    assert len(lines) == 13
+    assert lines[0] == (
+        "id,published,fetched,source,topic,score,outlets,first_report,label,title,url"
+    )
+    assert len(lines) == 15
 
 
 def test_flagged_limit_says_how_many_are_hidden(demo) -> None:
     out = review(demo, "flagged", "--limit", "3").out
-    assert "Showing 3 of 12; use --limit 0 for all, or --since." in out
+    assert "Showing 3 of 14; use --limit 0 for all, or --since." in out
 
 
 def test_an_unknown_topic_is_an_error_listing_the_topics(demo) -> None:
@@ -156,17 +163,17 @@ def test_show_of_a_missing_id_is_one_line_and_exit_1(demo) -> None:
 def test_export_jsonl_has_every_article_with_its_topics(demo) -> None:
     lines = review(demo, "export", "--format", "jsonl").out.splitlines()
     records = [json.loads(line) for line in lines]
-    assert len(records) == 36
+    assert len(records) == 45
     keys = {"id", "url", "source", "title", "published", "fetched", "language", "body", "topics"}
     assert keys <= set(records[0])
-    assert sum(record["topics"] == ["russia-dprk"] for record in records) == 12
+    assert sum(record["topics"] == ["russia-dprk"] for record in records) == 18
 
 
 def test_export_of_flagged_stories_to_a_file(demo) -> None:
     folder, _ = demo
     result = review(demo, "export", "--flagged", "--since", "7d", "-o", "flagged.jsonl")
     assert result.code == 0, result.err
-    assert result.err.strip() == "Wrote 12 stories to flagged.jsonl."
+    assert result.err.strip() == "Wrote 18 articles to flagged.jsonl."
     lines = (folder / "flagged.jsonl").read_text(encoding="utf-8").splitlines()
     assert all(json.loads(line)["topics"] == ["russia-dprk"] for line in lines)
 
@@ -183,4 +190,4 @@ def test_the_archive_option_reads_any_archive_without_a_config(demo, tmp_path: P
     archive = folder / "wirewatch-demo" / "demo.db"
     result = run_cli("--archive", str(archive), "flagged", "--format", "json", cwd=tmp_path)
     assert result.code == 0, result.err
-    assert len(json.loads(result.out)) == 12
+    assert len(json.loads(result.out)) == 14

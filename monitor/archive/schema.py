@@ -161,3 +161,91 @@ def _daemon(db: sqlite_utils.Database) -> None:
     )  # fmt: skip
     # When the daemon will next poll each source, by its schedule.
     db.table("schedule").create({"source": str, "next_run": str, "trigger": str}, pk="source")
+
+
+@migrations(name="0005_review")
+def _review(db: sqlite_utils.Database) -> None:
+    from monitor.searchtext import search_text
+
+    articles = db.table("articles")
+    # Normalised words (stems, Korean nouns without particles) for search; see searchtext.
+    articles.add_column("search", str)
+    # The story an article belongs to: the ID of its earliest copy; see monitor.clusters.
+    articles.add_column("cluster_id", int)
+    articles.create_index(["cluster_id"])
+    rows = db.execute("SELECT id, title, body FROM articles").fetchall()
+    db.conn.executemany(
+        "UPDATE articles SET search = ? WHERE id = ?",
+        [(search_text(title, body), article_id) for article_id, title, body in rows],
+    )
+    articles.disable_fts()
+    articles.enable_fts(
+        ["title", "body", "search"],
+        create_triggers=True,
+        tokenize="unicode61 remove_diacritics 2",
+        replace=True,
+    )
+    articles.rebuild_fts()
+    db.table("lsh").create({"band": int, "hash": int, "article_id": int})
+    db.table("lsh").create_index(["band", "hash"])
+    db.table("lsh").create_index(["article_id"])
+    # Triage: every mark is kept, so the history of a story's labels is preserved.
+    db.execute(
+        """
+        CREATE TABLE marks (
+          id INTEGER PRIMARY KEY,
+          article_id INTEGER NOT NULL REFERENCES articles(id),
+          label TEXT NOT NULL CHECK (label IN ('relevant', 'irrelevant', 'follow-up')),
+          note TEXT,
+          marked_by TEXT,
+          created TEXT NOT NULL
+        )
+        """
+    )
+    db.table("marks").create_index(["article_id", "created"])
+    # The browser marks through a canned query, on a connection without foreign keys.
+    db.execute(
+        """
+        CREATE TRIGGER marks_need_a_story BEFORE INSERT ON marks
+        WHEN NOT EXISTS (SELECT 1 FROM articles WHERE id = NEW.article_id)
+        BEGIN SELECT RAISE(ABORT, 'no story has this ID'); END
+        """
+    )
+    # Alerts: one per new flagged story and target; delivered once, retried until then.
+    db.table("alerts").create(
+        {"id": int, "topic": str, "cluster_id": int, "article_id": int, "target": str,
+         "status": str, "attempts": int, "last_error": str, "created": str, "sent": str},
+        pk="id",
+        not_null={"topic", "cluster_id", "article_id", "target", "status", "attempts", "created"},
+        defaults={"attempts": 0},
+    )  # fmt: skip
+    db.table("alerts").create_index(["topic", "cluster_id", "target"], unique=True)
+
+
+@migrations(name="0006_review_views")
+def _review_views(db: sqlite_utils.Database) -> None:
+    # One row per flagged story and topic, for the web view: its earliest flagged copy,
+    # outlets, first report, best score and latest mark. A story is its cluster.
+    db.execute(
+        """
+        CREATE VIEW flagged_stories AS
+        WITH hits AS (
+          SELECT a.id, a.title, a.url, a.source, a.language, f.topic, f.snippet,
+                 coalesce(a.published, a.fetched) AS date,
+                 coalesce(a.cluster_id, a.id) AS story,
+                 row_number() OVER (PARTITION BY f.topic, coalesce(a.cluster_id, a.id)
+                                    ORDER BY coalesce(a.published, a.fetched), a.id) AS rank,
+                 max(f.score) OVER (PARTITION BY f.topic, coalesce(a.cluster_id, a.id)) AS score
+          FROM flags f JOIN articles a ON a.id = f.article_id
+        )
+        SELECT h.id, substr(h.date, 1, 10) AS day, h.date, h.topic, h.source, h.language,
+               h.score,
+               (SELECT count(DISTINCT o.source) FROM articles o
+                WHERE coalesce(o.cluster_id, o.id) = h.story) AS outlets,
+               (SELECT m.label FROM marks m JOIN articles x ON x.id = m.article_id
+                WHERE coalesce(x.cluster_id, x.id) = h.story
+                ORDER BY m.created DESC, m.id DESC LIMIT 1) AS label,
+               h.title, h.snippet, h.url, h.story, h.id AS triage
+        FROM hits h WHERE h.rank = 1
+        """
+    )

@@ -23,6 +23,7 @@ from sqlite_utils.db import Table
 from monitor.archive.runs import RunBook
 from monitor.archive.schema import migrations
 from monitor.errors import ArchiveError
+from monitor.searchtext import search_text
 from monitor.timeutil import to_text
 
 BUSY_TIMEOUT_MS = 10_000
@@ -153,6 +154,9 @@ class Archive(RunBook):
         """
         record = dict(article)
         record.setdefault("content_hash", content_hash(record.get("body") or ""))
+        record.setdefault(
+            "search", search_text(record.get("title") or "", record.get("body") or "")
+        )
         source = record["source"]
         with self.writing():
             known = self.is_known(source, record.get("guid"), record["key"], *identifiers)

@@ -39,9 +39,10 @@ def run_demo(config: Config, directory: Path) -> None:
             {"name": BROKEN_SITE, "url": wire.url(f"/{BROKEN_SITE}/rss.xml"), "kind": "feed"}
         )
         demo_config = _write_config(directory, config, sources)
+        copies = sum(len(story.also) for story in stories)
         out.print(
-            f"Serving {len(stories)} sample stories from {len(sites)} sites (and one that is "
-            f"down) at {wire.base_url}"
+            f"Serving {len(stories)} sample stories and {copies} wire copies of them from "
+            f"{len(sites)} sites (and one that is down) at {wire.base_url}"
         )
         out.print(
             f"Crawling them with the topics of {config.path} into "
@@ -58,7 +59,7 @@ def run_demo(config: Config, directory: Path) -> None:
     out.print(Text("Flagged stories", style="bold"))
     print_flagged(rows, total)
     if LABELLED_TOPIC in config.topics:
-        _print_score(stories, urls, wire_base=wire.base_url)
+        _print_score(stories, urls)
     _print_next_steps(Path(display_path(directory / "config.yaml")))
 
 
@@ -75,10 +76,11 @@ def _write_config(directory: Path, config: Config, sources: list[dict[str, Any]]
     return load(path)
 
 
-def _print_score(stories: list[Any], flagged_urls: set[str], *, wire_base: str) -> None:
-    about = {wire_base + story.path() for story in stories if story.about}
-    caught = len(about & flagged_urls)
-    false_alarms = len(flagged_urls - about)
+def _print_score(stories: list[Any], flagged_urls: set[str]) -> None:
+    about = {story.slug for story in stories if story.about}
+    flagged = {url.rsplit("/", 1)[-1].removesuffix(".html") for url in flagged_urls}
+    caught = len(about & flagged)
+    false_alarms = len(flagged - about)
     console().print(
         f"\nThe newswire's labels say {len(about)} of its {len(stories)} stories are about "
         f"Russia–North Korea relations: {LABELLED_TOPIC} flagged {caught} of them, with "
@@ -92,6 +94,9 @@ def _print_next_steps(config_path: Path) -> None:
         "\nExplore the demo archive:\n"
         f"  {prefix} flagged                 the list above\n"
         f"  {prefix} show ID                 one story and why it was flagged\n"
-        f"  {prefix} export --flagged        the flagged stories as JSON lines\n"
+        f"  {prefix} mark ID relevant        triage a story\n"
+        f"  {prefix} search Пхеньян          full-text search, in any language\n"
+        f"  {prefix} digest                  the last 24 hours, by story\n"
+        f"  {prefix} serve                   all of it in a browser\n"
         f"  sqlite3 {config_path.parent / 'demo.db'}   the archive itself"
     )

@@ -30,9 +30,20 @@ class Story:
     summary: str
     paragraphs: tuple[str, ...]
     comments: tuple[str, ...]
+    also: tuple[str, ...] = ()  # other sites that run it as a wire copy
 
-    def path(self) -> str:
-        return f"/{self.site}/news/{self.slug}.html"
+    def path(self, site: str | None = None) -> str:
+        return f"/{site or self.site}/news/{self.slug}.html"
+
+    def copy_for(self, site: str, number: int) -> Story:
+        """Return the story as another site runs it: alternately a truncated lead, or the
+        whole text with a credit line; half an hour later than the original."""
+        if number % 2:
+            paragraphs = (*self.paragraphs[:2], f"This story first appeared on {self.site}.")
+        else:
+            paragraphs = (*self.paragraphs, f"Reporting by {self.site}; edited by {site} staff.")
+        return Story(self.slug, site, max(0.0, self.age - 1800), self.about, self.title,
+                     self.summary, paragraphs, (), ())  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,7 @@ class Site:
     name: str
     title: str
     format: str  # rss or atom
+    language: str = "en"
 
     def feed_path(self) -> str:
         return f"/{self.name}/{'atom.xml' if self.format == 'atom' else 'rss.xml'}"
@@ -49,7 +61,9 @@ def load_stories() -> tuple[list[Site], list[Story]]:
     """Read the bundled ``stories.yaml``."""
     text = resources.files("monitor.demo").joinpath("stories.yaml").read_text("utf-8")
     data: Any = yaml.safe_load(text)
-    sites = [Site(s["name"], s["title"], s["format"]) for s in data["sites"]]
+    sites = [
+        Site(s["name"], s["title"], s["format"], s.get("language", "en")) for s in data["sites"]
+    ]
     stories = [
         Story(
             slug=s["slug"],
@@ -60,6 +74,7 @@ def load_stories() -> tuple[list[Site], list[Story]]:
             summary=s["summary"],
             paragraphs=tuple(s["paragraphs"]),
             comments=tuple(s.get("comments") or ()),
+            also=tuple(s.get("also") or ()),
         )
         for s in data["stories"]
     ]
@@ -69,7 +84,14 @@ def load_stories() -> tuple[list[Site], list[Story]]:
 def publish(wire: Newswire, sites: list[Site], stories: list[Story], now: datetime) -> None:
     """Route every site's feed, every story's page and the broken site on *wire*."""
     for site in sites:
-        own = sorted((story for story in stories if story.site == site.name), key=lambda s: s.age)
+        copies = [
+            story.copy_for(site.name, number)
+            for number, story in enumerate(s for s in stories if site.name in s.also)
+        ]
+        own = sorted(
+            [story for story in stories if story.site == site.name] + copies,
+            key=lambda s: s.age,
+        )
         render = _atom if site.format == "atom" else _rss
         wire.route(site.feed_path(), Reply.xml(render(wire, site, own, now)))
         for story in own:
@@ -102,7 +124,8 @@ def _rss(wire: Newswire, site: Site, stories: list[Story], now: datetime) -> str
   <channel>
     <title>{escape(site.title)}</title>
     <link>{wire.url(f"/{site.name}/")}</link>
-    <description>Sample stories of the wirewatch offline newswire</description>{items}
+    <description>Sample stories of the wirewatch offline newswire</description>
+    <language>{site.language}</language>{items}
   </channel>
 </rss>
 """
@@ -145,7 +168,7 @@ def _page(wire: Newswire, site: Site, story: Story, others: list[Story], now: da
         f'      <div class="comment"><p>{escape(text)}</p></div>' for text in story.comments
     )
     return f"""<!DOCTYPE html>
-<html lang="en">
+<html lang="{site.language}">
 <head>
   <meta charset="utf-8">
   <title>{escape(story.title)} | {escape(site.title)}</title>

@@ -1,0 +1,265 @@
+"""Commands that collect: check, crawl, run, status and demo."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from monitor import alerts, review
+from monitor.cli import cli, format_option, state_of, stop_on_sigterm
+from monitor.config import Config, find_path
+from monitor.crawl import run_cycle, select_sources
+from monitor.errors import UsageError
+from monitor.lock import ArchiveLock, Locked
+from monitor.logs import configure as configure_logs
+from monitor.output import CrawlProgress, console, display_path, print_json
+from monitor.views import print_cycle, print_status
+
+
+@cli.command()
+@format_option("text", "json", default="text")
+@click.pass_context
+def check(ctx: click.Context, output_format: str) -> None:
+    """Validate the config file and summarise it.
+
+    Each problem is printed as one line naming the file, the key and the fix, and the exit
+    status is then 2.
+
+    \b
+    Example:
+      wirewatch --config config.yaml check
+    """
+    config = state_of(ctx).config()
+    kinds: dict[str, int] = {}
+    for source in config.sources:
+        kinds[source.kind] = kinds.get(source.kind, 0) + 1
+    topics = {
+        name: {
+            "entities": len(topic.entities),
+            "aliases": sum(len(a) for e in topic.entities.values() for a in e.values()),
+            "rules": topic.named_rules(),
+            "exclude": topic.exclude,
+            "threshold": topic.threshold,
+        }
+        for name, topic in config.topics.items()
+    }
+    if output_format == "json":
+        print_json(
+            {
+                "config": str(config.path),
+                "valid": True,
+                "archive": str(config.archive),
+                "sources": len(config.sources),
+                "kinds": kinds,
+                "topics": topics,
+            }
+        )
+        return
+    out = console()
+    out.print(f"{config.path}: valid")
+    out.print(f"  archive  {display_path(config.archive)}")
+    kind_text = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+    out.print(f"  sources  {len(config.sources)}" + (f" ({kind_text})" if kind_text else ""))
+    for name, info in topics.items():
+        rules: dict[str, str] = info["rules"]  # type: ignore[assignment]
+        described = (
+            f"rule {rules['rule']!r}" if list(rules) == ["rule"] else f"rules {', '.join(rules)}"
+        )
+        out.print(
+            f"  topic    {name}: {info['entities']} entities, {info['aliases']} aliases, "
+            f"{described}"
+            + (", an exclusion" if info["exclude"] else "")
+            + f", threshold {info['threshold']:g}"
+        )
+    if not config.topics:
+        out.print("  topics   none (nothing will be flagged; see the README to add one)")
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, metavar="[SOURCE]...")
+@click.option(
+    "--timeout",
+    type=float,
+    metavar="SECONDS",
+    help="Hard limit for the whole crawl. Default: crawl.cycle_timeout.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show the crawler's log on stderr.")
+@click.option(
+    "--wait", type=click.FloatRange(min=0), default=600, show_default=True, metavar="SECONDS",
+    help="How long to wait for another crawl of this archive (from cron, say) to finish.",
+)  # fmt: skip
+@format_option("table", "json", default="table")
+@click.pass_context
+def crawl(
+    ctx: click.Context,
+    sources: tuple[str, ...],
+    timeout: float | None,
+    verbose: bool,
+    wait: float,
+    output_format: str,
+) -> None:
+    """Collect every source (or the named ones) once, now.
+
+    Prints one line per source: new articles, how many were flagged, and the error if the
+    source failed. Exits 0 when the crawl ran, even if some sources failed. Only one crawl
+    writes an archive at a time: a second one (two cron runs that overlap) waits for the
+    first, up to --wait; while `wirewatch run` owns the archive, crawl refuses.
+
+    \b
+    Examples:
+      wirewatch crawl
+      wirewatch crawl yonhap-en-nk tass-en --format json
+    """
+    config = state_of(ctx).config()
+    chosen = select_sources(config, sources)
+    with _archive_lock(config, wait), stop_on_sigterm(), CrawlProgress(len(chosen)) as progress:
+        result = run_cycle(
+            config,
+            [source.name for source in chosen],
+            timeout=timeout,
+            on_event=progress,
+            log_level="INFO" if verbose else "WARNING",
+            log_stream=sys.stderr if verbose else None,
+        )
+    if output_format == "json":
+        print_json(result.to_dict())
+    else:
+        print_cycle(result)
+    if result.status == "timeout":
+        console(stderr=True).print(f"wirewatch: warning: {result.error}")
+
+
+@cli.command()
+@format_option("table", "json", default="table")
+@click.pass_context
+def status(ctx: click.Context, output_format: str) -> None:
+    """Show the daemon and each source's health: state, last success, next run, failures.
+
+    A failing source is retried later and later (up to every six hours) and is never
+    dropped; it recovers by itself when the site does. A silent one usually publishes but
+    has had nothing new for several times its usual gap.
+
+    \b
+    Examples:
+      wirewatch status
+      wirewatch status --format json
+    """
+    state = state_of(ctx)
+    names = [source.name for source in state.config().sources]
+    kinds = {source.name: source.kind for source in state.config().sources}
+    path = state.archive_path or state.config().archive
+    rows: list[dict[str, Any]] = []
+    daemon: dict[str, Any] = {"running": False, "pid": None, "since": None}
+    sent: dict[str, Any] | None = None
+    if path.exists():
+        with state.archive() as archive:
+            rows = review.sources_status(archive, names)
+            daemon = review.daemon(archive)
+            if state.config().alerts:
+                sent = alerts.summary(archive)
+    known = {row["name"] for row in rows}
+    rows += [
+        {"name": name, "kind": kinds[name], "url": None, "last_attempt": None,
+         "last_success": None, "next_due": None, "next_run": None, "failures": 0,
+         "articles": 0, "last_error": None, "state": "never read"}
+        for name in names
+        if name not in known
+    ]  # fmt: skip
+    rows.sort(key=lambda row: names.index(row["name"]))
+    if output_format == "json":
+        print_json({"daemon": daemon, "sources": rows, "alerts": sent})
+        return
+    print_status(rows, daemon, sent)
+
+
+@cli.command()
+@click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="Log lines for people, or JSON lines for log shippers.",
+)  # fmt: skip
+@click.option(
+    "--metrics-port", type=click.IntRange(1, 65535), metavar="PORT",
+    help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics.",
+)  # fmt: skip
+@click.option(
+    "--workers", type=click.IntRange(1, 64), metavar="N",
+    help="Crawl processes at once. Default: crawl.workers.",
+)  # fmt: skip
+@click.pass_context
+def run(ctx: click.Context, log_format: str, metrics_port: int | None, workers: int | None) -> int:
+    """Run the daemon: poll each source on its schedule until stopped.
+
+    Each source runs on its interval or cron line; due sources are crawled together in
+    child processes. SIGTERM or Ctrl-C stops it cleanly (running crawls get a few seconds,
+    then are killed); SIGHUP reloads the config file, keeping the old one if the new one is
+    invalid. One daemon per archive: a second one exits 2, naming the first's PID.
+
+    \b
+    Examples:
+      wirewatch run
+      wirewatch --config /etc/wirewatch/config.yaml run --log-format json --metrics-port 9108
+    """
+    from monitor.scheduler import Daemon
+
+    configure_logs(log_format)
+    state = state_of(ctx)
+    return Daemon(find_path(state.config_path), workers=workers, metrics_port=metrics_port).run()
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("wirewatch-demo"),
+    show_default=True,
+    help="Where to write the demo's config and archive.",
+)
+@click.pass_context
+def demo(ctx: click.Context, directory: Path) -> None:
+    """Crawl the bundled offline newswire with your topics and show what they flag.
+
+    A local server on 127.0.0.1 serves a few sources of sample stories, some about the
+    default topic and many hard ones that are not. The demo crawls them once into a fresh
+    archive in --dir, using the topics of your config file, and prints the flagged stories.
+
+    \b
+    Example:
+      wirewatch demo --dir /tmp/wirewatch-demo
+    """
+    from monitor.demo import run_demo
+
+    with stop_on_sigterm():
+        run_demo(state_of(ctx).config(), directory)
+
+
+@contextlib.contextmanager
+def _archive_lock(config: Config, wait: float) -> Iterator[None]:
+    """Hold the archive's lock for a crawl, waiting for another crawl but not for the daemon."""
+    lock = ArchiveLock(config.archive, "crawl")
+    try:
+        lock.acquire()
+    except Locked as locked:
+        if "wirewatch run" in locked.holder:
+            raise UsageError(
+                f"{config.archive}: {locked.holder} collects this archive already "
+                "(stop it to crawl by hand)"
+            ) from None
+        console(stderr=True).print(
+            f"wirewatch: waiting up to {wait:g}s for {locked.holder} to finish"
+        )
+        try:
+            lock.acquire(wait=wait)
+        except Locked as still:
+            raise Locked(
+                config.archive, f"{still.holder} (gave up waiting after {wait:g}s)"
+            ) from None
+    try:
+        yield
+    finally:
+        lock.release()

@@ -1,0 +1,285 @@
+"""Commands for the analyst's desk: flagged, show, mark, search, export, digest and serve."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from monitor import review
+from monitor.cli import cli, filter_options, filters_of, format_option, state_of
+from monitor.exports import digest as render_digest
+from monitor.exports import stories, write_atom, write_csv, write_markdown
+from monitor.output import console, print_csv, print_json, print_jsonl
+from monitor.review import LABELS, Filters
+from monitor.search import search as search_archive
+from monitor.timeutil import utcnow
+from monitor.views import print_article, print_flagged, print_search
+
+
+def limit_option(function: Any) -> Any:
+    return click.option(
+        "--limit", type=click.IntRange(min=0), default=50, show_default=True,
+        help="At most this many rows; 0 for all.",
+    )(function)  # fmt: skip
+
+
+def output_option(function: Any) -> Any:
+    return click.option(
+        "-o", "--output", "output_path", type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FILE",
+        help="Write to FILE instead of stdout.",
+    )(function)  # fmt: skip
+
+
+@cli.command()
+@filter_options
+@limit_option
+@format_option("table", "json", "csv", default="table")
+@click.pass_context
+def flagged(ctx: click.Context, /, limit: int, output_format: str, **values: Any) -> None:
+    """List flagged stories, newest first: one row per story, however many outlets ran it.
+
+    Each row shows the story's earliest flagged copy, how many outlets carried it, its
+    best score and its latest mark. Filter by topic, source, date, language, score, mark.
+
+    \b
+    Examples:
+      wirewatch flagged --since 24h
+      wirewatch flagged --unreviewed --min-score 10
+      wirewatch flagged --topic russia-dprk --since 2026-11-01 --format json
+    """
+    state = state_of(ctx)
+    with state.archive() as archive:
+        filters = filters_of(state, archive, **values)
+        rows, total = review.flagged(archive, filters, limit=limit or None)
+    if output_format == "json":
+        print_json(rows)
+    elif output_format == "csv":
+        print_csv(rows, ["id", "published", "fetched", "source", "topic", "score", "outlets",
+                         "first_report", "label", "title", "url"])  # fmt: skip
+    else:
+        print_flagged(rows, total, since=values.get("since"))
+
+
+@cli.command()
+@click.argument("article_id", type=int, metavar="ID")
+@format_option("text", "json", default="text")
+@click.pass_context
+def show(ctx: click.Context, article_id: int, output_format: str) -> None:
+    """Show one story: why it was flagged, its marks, the other outlets, and its text.
+
+    The matched terms are highlighted on a terminal.
+
+    \b
+    Example:
+      wirewatch show 12
+    """
+    with state_of(ctx).archive() as archive:
+        record = review.article(archive, article_id)
+    if output_format == "json":
+        print_json(record)
+        return
+    print_article(record)
+
+
+@cli.command()
+@click.argument("article_id", type=int, metavar="ID")
+@click.argument("label", type=click.Choice(LABELS), metavar="LABEL")
+@click.option("--note", metavar="TEXT", help="Why, for the record.")
+@format_option("text", "json", default="text")
+@click.pass_context
+def mark(
+    ctx: click.Context, article_id: int, label: str, note: str | None, output_format: str
+) -> None:
+    """Triage a story: relevant, irrelevant or follow-up.
+
+    Every mark is kept with its time and author, so a story's history of labels stays;
+    its label is the latest. `flagged --unreviewed` lists the stories not marked yet.
+
+    \b
+    Examples:
+      wirewatch mark 12 relevant
+      wirewatch mark 14 follow-up --note "ask Seoul desk about the train schedule"
+    """
+    with state_of(ctx).archive() as archive:
+        done = review.mark(archive, article_id, label, note=note, by=_analyst(), now=utcnow())
+    if output_format == "json":
+        print_json(done)
+        return
+    console().print(f"Marked #{article_id} {label}" + (f" ({note})" if note else "") + ".")
+
+
+def _analyst() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@cli.command()
+@click.argument("query")
+@filter_options
+@click.option("--flagged", "flagged_only", is_flag=True, help="Only stories a topic flagged.")
+@limit_option
+@format_option("table", "json", "csv", default="table")
+@click.pass_context
+def search(
+    ctx: click.Context, /, query: str, flagged_only: bool, limit: int, output_format: str,
+    **values: Any,
+) -> None:  # fmt: skip
+    """Search the whole archive, in every language, best match first.
+
+    QUERY has words (all must occur), "quoted phrases", prefix* words, AND, OR, NOT and
+    parentheses. Words are matched by their stem, and Korean nouns with their particles:
+    Пхеньян finds Пхеньяне, and 북한 finds 북한은.
+
+    \b
+    Examples:
+      wirewatch search 'Lavrov AND (Wonsan OR Kalma)'
+      wirewatch search '"Kim Jong Un" NOT missile' --since 30d --format json
+      wirewatch search Пхеньян --language ru
+    """
+    state = state_of(ctx)
+    with state.archive() as archive:
+        filters = filters_of(state, archive, **values)
+        rows, total = search_archive(
+            archive, query, filters, flagged_only=flagged_only, limit=limit or None
+        )
+    if output_format == "json":
+        print_json(rows)
+    elif output_format == "csv":
+        print_csv(rows, ["id", "published", "fetched", "source", "language", "topics", "label",
+                         "title", "url", "snippet"])  # fmt: skip
+    else:
+        print_search(rows, total)
+
+
+@cli.command()
+@format_option("jsonl", "csv", "atom", "md", default="jsonl")
+@click.option("--flagged", "flagged_only", is_flag=True, help="Only stories a topic flagged.")
+@filter_options
+@output_option
+@click.pass_context
+def export(
+    ctx: click.Context, /, output_format: str, flagged_only: bool, output_path: Path | None,
+    **values: Any,
+) -> None:  # fmt: skip
+    """Export stories: JSON lines, CSV, an Atom feed or Markdown.
+
+    jsonl and csv give every article (oldest first) with id, url, source, title,
+    published, fetched, language, topics, label, story, best sentence, summary and
+    body. atom and md give the flagged stories, one per story with its outlets:
+    subscribe to the Atom file in any feed reader.
+
+    \b
+    Examples:
+      wirewatch export --format jsonl --flagged --since 7d > flagged.jsonl
+      wirewatch export --format atom --topic russia-dprk -o flagged.atom
+      wirewatch export --format csv --label relevant -o relevant.csv
+    """
+    state = state_of(ctx)
+    with state.archive() as archive:
+        filters = filters_of(state, archive, **values)
+        stream: IO[str] = output_path.open("w", encoding="utf-8") if output_path else sys.stdout
+        try:
+            count = _write(archive, output_format, filters, flagged_only, stream)
+        finally:
+            if output_path:
+                stream.close()
+    if output_path:
+        what = "articles" if output_format in ("jsonl", "csv") else "stories"
+        console(stderr=True).print(f"Wrote {count} {what} to {output_path}.")
+
+
+def _write(
+    archive: Any, output_format: str, filters: Filters, flagged_only: bool, stream: Any
+) -> int:
+    if output_format == "jsonl":
+        return print_jsonl(review.export(archive, filters, flagged_only=flagged_only), stream)
+    if output_format == "csv":
+        return write_csv(review.export(archive, filters, flagged_only=flagged_only), stream)
+    rows = stories(archive, filters)
+    title = f"wirewatch: {filters.topic or 'flagged stories'}"
+    if output_format == "atom":
+        return write_atom(rows, stream, title=title, topic=filters.topic, now=utcnow())
+    return write_markdown(rows, stream, title=title)
+
+
+@cli.command()
+@click.option(
+    "--since", default="24h", show_default=True, metavar="WHEN",
+    help="Stories dated from then: 24h, 7d or a date.",
+)  # fmt: skip
+@click.option("--topic", metavar="TOPIC", help="Only this topic.")
+@format_option("md", "html", default="md")
+@output_option
+@click.pass_context
+def digest(
+    ctx: click.Context, since: str, topic: str | None, output_format: str, output_path: Path | None
+) -> None:
+    """Write the digest: flagged stories grouped by topic and by story.
+
+    Each story has its headline, its outlets, its first report and its best sentence.
+    Markdown for email or chat, HTML for a browser.
+
+    \b
+    Examples:
+      wirewatch digest
+      wirewatch digest --since 7d --format html -o week.html
+    """
+    state = state_of(ctx)
+    descriptions: dict[str, str] = {}
+    if state.archive_path is None:
+        descriptions = {name: t.description for name, t in state.config().topics.items()}
+    with state.archive() as archive:
+        filters = filters_of(state, archive, topic=topic, since=since)
+        text, count = render_digest(
+            archive, filters, descriptions, output_format=output_format, now=utcnow()
+        )
+    if output_path is None:
+        click.echo(text, nl=False)
+        return
+    output_path.write_text(text, encoding="utf-8")
+    console(stderr=True).print(f"Wrote a digest of {count} stories to {output_path}.")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8001,
+    show_default=True,
+    help="Port to listen on; 0 picks a free one.",
+)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Review in a browser: Datasette over the live archive.
+
+    The home page leads to the flagged stories, with facets, search and triage links;
+    canned queries list the last 24 hours, the unreviewed stories, the follow-ups and the
+    sources' health; /archive/flagged_atom.atom is an Atom feed of the flagged stories. It
+    listens on 127.0.0.1; on another address it needs WIREWATCH_SERVE_PASSWORD (user
+    analyst).
+
+    \b
+    Examples:
+      wirewatch serve
+      WIREWATCH_SERVE_PASSWORD=... wirewatch serve --host 0.0.0.0 --port 8001
+    """
+    from monitor.serve import serve as serve_archive
+
+    state = state_of(ctx)
+    path = state.archive_path or state.config().archive
+    with state.archive():  # brings the schema up to date, or says there is no archive
+        pass
+    err = console(stderr=True)
+
+    def announce(url: str) -> None:
+        err.print(f"Serving {path} at {url} (Ctrl-C to stop)", soft_wrap=True, highlight=False)
+
+    serve_archive(path, host, port, announce)

@@ -1,0 +1,153 @@
+"""Commands for topics: match, topic-test and rematch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from monitor.cli import (
+    cli,
+    format_option,
+    since_of,
+    since_option,
+    state_of,
+    stop_on_sigterm,
+    topic_option,
+)
+from monitor.config import Config
+from monitor.errors import TopicTestFailed, UsageError
+from monitor.matcher.engine import Matcher
+from monitor.output import Progress, console, print_json, print_jsonl
+from monitor.rematch import rematch as rematch_archive
+from monitor.timeutil import utcnow
+from monitor.topictest import LineError, evaluate_topic, read_stories, verdict
+from monitor.views import print_topic_report
+
+
+def one_topic(config: Config, topic: str | None) -> str:
+    """Return the topic to use: the one named, or the config's only one."""
+    names = list(config.topics)
+    if topic is not None:
+        if topic not in config.topics:
+            raise UsageError(
+                f"unknown topic {topic!r} (topics in {config.path}: {', '.join(names) or 'none'})"
+            )
+        return topic
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise UsageError(f"{config.path}: topics: no topics to match (add one under topics:)")
+    raise UsageError(
+        f"{config.path} has several topics; choose one with --topic ({', '.join(names)})"
+    )
+
+
+@cli.command()
+@click.argument("source", type=click.File("r", encoding="utf-8"), default="-", metavar="[FILE|-]")
+@topic_option
+@click.pass_context
+def match(ctx: click.Context, source: Any, topic: str | None) -> None:
+    """Match stories from JSON lines against a topic, with no archive involved.
+
+    Each input line is an object with id, title, body and an optional lang. Each output
+    line answers one input line: id, flagged, score, threshold, rules, terms (with their
+    positions) and snippet. A bad input line is reported on stderr with its line number;
+    the others are still answered, and the exit status is then 2.
+
+    \b
+    Examples:
+      wirewatch match stories.jsonl
+      echo '{"id": 1, "title": "Lavrov in Pyongyang", "body": "Talks began."}' | wirewatch match
+    """
+    config = state_of(ctx).config()
+    name = one_topic(config, topic)
+    matcher = Matcher(config.topics)
+    index = matcher.topics.index(name)
+    bad = 0
+    for story in read_stories(source):
+        if isinstance(story, LineError):
+            bad += 1
+            click.echo(f"wirewatch: {source.name}: {story}", err=True)
+            continue
+        result = matcher.match(story.title, story.body)[index]
+        print_jsonl([verdict(story, result)])
+    if bad:
+        raise UsageError(f"{bad} input line{'s' if bad > 1 else ''} could not be matched")
+
+
+@cli.command("topic-test")
+@click.argument("source", type=click.File("r", encoding="utf-8"), metavar="FILE")
+@topic_option
+@click.option("--set", "subset", metavar="NAME", help='Only lines whose "set" field is NAME.')
+@click.option("--fail-under", type=click.FloatRange(0, 1), metavar="F1",
+              help="Exit 1 when F1 is below this, for CI.")  # fmt: skip
+@format_option("text", "json", default="text")
+@click.pass_context
+def topic_test(
+    ctx: click.Context, source: Any, topic: str | None, subset: str | None,
+    fail_under: float | None, output_format: str,
+) -> None:  # fmt: skip
+    """Test a topic on labelled stories: precision, recall and F1, and every mistake.
+
+    Each line of FILE is an object with id, title, body, lang and label (true when the
+    story is about the topic). Run it after every topic edit.
+
+    \b
+    Examples:
+      wirewatch topic-test tests/data/russia_dprk_labelled.jsonl
+      wirewatch topic-test labelled.jsonl --set holdout --fail-under 0.9
+    """
+    config = state_of(ctx).config()
+    name = one_topic(config, topic)
+    stories = []
+    for story in read_stories(source, labelled=True):
+        if isinstance(story, LineError):
+            raise UsageError(f"{source.name}: {story}")
+        if subset is None or story.fields.get("set") == subset:
+            stories.append(story)
+    if not stories:
+        raise UsageError(
+            f"{source.name}: no labelled stories" + (f" in set {subset!r}" if subset else "")
+        )
+    report = evaluate_topic(Matcher(config.topics), name, stories)
+    if output_format == "json":
+        print_json(report.to_dict())
+    else:
+        print_topic_report(report, source.name)
+    if fail_under is not None and report.overall.f1 < fail_under:
+        raise TopicTestFailed(f"F1 {report.overall.f1:.3f} is below --fail-under {fail_under}")
+
+
+@cli.command()
+@topic_option
+@since_option
+@format_option("text", "json", default="text")
+@click.pass_context
+def rematch(ctx: click.Context, topic: str | None, since: str | None, output_format: str) -> None:
+    """Re-run the topics over the archive after you changed them.
+
+    Flags are added where a topic now matches, removed where it no longer does, and
+    updated where the score or evidence changed; none is ever duplicated.
+
+    \b
+    Examples:
+      wirewatch rematch
+      wirewatch rematch --topic russia-dprk --since 30d
+    """
+    state = state_of(ctx)
+    config = state.config()
+    topics = [one_topic(config, topic)] if topic else list(config.topics)
+    with state.archive() as archive, stop_on_sigterm(), Progress("Rematching") as progress:
+        counts = rematch_archive(
+            archive, Matcher(config.topics), topics, since=since_of(since), now=utcnow(),
+            progress=progress,
+        )  # fmt: skip
+    if output_format == "json":
+        print_json({topic: dict(count) for topic, count in counts.items()})
+        return
+    for name, count in counts.items():
+        console().print(
+            f"{name}: {count['added']} flags added, {count['removed']} removed, "
+            f"{count['updated']} updated, {count['kept']} unchanged"
+        )

@@ -1,0 +1,103 @@
+"""``wirewatch serve``: Datasette over the live archive, set up for review.
+
+The home page leads to the flagged stories (one row per story, with facets by topic,
+source, language, mark and day, and full-text search); canned queries give the last 24
+hours, the unreviewed stories, the follow-ups and the sources' health; each story can be
+marked relevant, irrelevant or follow-up from the browser (a writable canned query); and
+the flagged stories are an Atom feed at /archive/flagged_atom.atom.
+
+The archive is served as it is written (never immutable). It binds 127.0.0.1; on any other
+address it refuses to start unless WIREWATCH_SERVE_PASSWORD is set, and then asks for it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import signal
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import uvicorn
+from datasette.app import Datasette
+from datasette.database import Database
+from datasette.plugins import pm
+
+from monitor.errors import UsageError
+from monitor.serve import triage
+from monitor.serve.metadata import metadata
+
+PASSWORD_ENV = "WIREWATCH_SERVE_PASSWORD"  # noqa: S105 - the name of a variable
+DATABASE = "archive"  # the stable name in every URL, whatever the file is called
+
+
+def loopback(host: str) -> bool:
+    """Return True for an address only this machine can reach."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def build(archive: Path, *, password: str | None = None) -> Datasette:
+    """Return the Datasette app for *archive*, asking for *password* when one is given."""
+    if not pm.has_plugin("wirewatch-triage"):
+        pm.register(triage, name="wirewatch-triage")
+    config = metadata(DATABASE)
+    if password is not None:
+        from datasette_auth_passwords.utils import hash_password
+
+        config["plugins"] = {
+            "datasette-auth-passwords": {"analyst_password_hash": hash_password(password)}
+        }
+        config["allow"] = {"id": "analyst"}
+    datasette = Datasette(
+        metadata=config,
+        template_dir=str(Path(__file__).parent / "templates"),
+        settings={"default_page_size": 50, "facet_time_limit_ms": 500, "sql_time_limit_ms": 3000},
+    )
+    datasette.add_database(Database(datasette, path=str(archive), is_mutable=True), name=DATABASE)
+    return datasette
+
+
+def serve(archive: Path, host: str, port: int, announce: Callable[[str], None]) -> None:
+    """Serve the archive until interrupted; refuse a public address without a password.
+
+    Port 0 picks a free port; *announce* is given the URL once the socket listens.
+    """
+    password = os.environ.get(PASSWORD_ENV) or None
+    if not loopback(host) and password is None:
+        raise UsageError(
+            f"--host {host} is reachable from other machines: set {PASSWORD_ENV} to require a "
+            "password (user: analyst), or serve on 127.0.0.1"
+        )
+    app = build(archive, password=password).app()
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        raise UsageError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    listener.listen(128)
+    bound = listener.getsockname()[1]
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    announce(f"http://{shown}:{bound}/")
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    # uvicorn stops gracefully on SIGTERM or Ctrl-C, then raises the signal again for the
+    # handler it found; with these, that is a no-op and the command ends with status 0.
+    previous = {sig: signal.signal(sig, _stopped) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        server.run(sockets=[listener])
+    finally:
+        listener.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stopped(signum: int, frame: object) -> None:
+    """Nothing to do: uvicorn has already shut the server down."""

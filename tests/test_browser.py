@@ -1,0 +1,114 @@
+"""An analyst's morning in a real browser: headless Chromium (Debian's chromium and
+chromium-driver) against ``wirewatch serve`` on the demo archive. It opens the flagged
+stories, searches, triages one story from the page, and finds the mark in the archive."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO, run_cli
+from .serving import Served
+
+selenium = pytest.importorskip("selenium", reason="the browser test needs selenium (dev extra)")
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+APT_TIMEOUT = 900  # seconds to install Chromium when it is missing
+WAIT = 30  # seconds for a page to load
+
+
+def chromium() -> tuple[str, str]:
+    """Return the paths of chromium and chromedriver, installing Debian's when missing."""
+    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if browser and driver:
+        return browser, driver
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        pytest.skip("chromium and chromium-driver are missing and cannot be installed here")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-qq"],
+                    ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"]):  # fmt: skip
+        done = subprocess.run(command, env=env, capture_output=True, text=True,
+                              timeout=APT_TIMEOUT)  # fmt: skip
+        assert done.returncode == 0, f"{' '.join(command)} failed: {done.stderr[-2000:]}"
+    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    assert browser and driver, "apt-get installed chromium but it is not on PATH"
+    return browser, driver
+
+
+@pytest.fixture(scope="module")
+def browser():
+    binary, driver_path = chromium()
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-default-apps", "--disable-sync", "--no-first-run",
+                 "--window-size=1400,1000"):  # fmt: skip
+        options.add_argument(flag)
+    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium fetch a driver
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_page_load_timeout(WAIT)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def served(tmp_path_factory: pytest.TempPathFactory):
+    folder = tmp_path_factory.mktemp("browser")
+    shutil.copy(REPO / "config.yaml", folder / "config.yaml")
+    result = run_cli("demo", cwd=folder)
+    assert result.code == 0, result.err
+    with Served(folder) as server:
+        yield server
+
+
+def test_an_analyst_reviews_searches_and_triages_in_the_browser(
+    browser, served, tmp_path: Path
+) -> None:
+    wait = WebDriverWait(browser, WAIT)
+    browser.get(served.url)
+    browser.find_element(By.LINK_TEXT, "Flagged stories").click()
+    wait.until(expected_conditions.url_contains("/archive/flagged_stories"))
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.rows-and-columns tbody tr")
+    assert len(rows) == 14
+    facets = {
+        el.text.split("\n")[0] for el in browser.find_elements(By.CSS_SELECTOR, ".facet-info")
+    }
+    assert {"topic", "source", "language", "day"} <= {f.split(" ")[0] for f in facets}
+    browser.save_screenshot(str(tmp_path / "flagged.png"))
+
+    box = browser.find_element(By.CSS_SELECTOR, "input[name=_search]")
+    box.send_keys("Vostochny")
+    box.submit()
+    wait.until(expected_conditions.url_contains("_search=Vostochny"))
+    found = browser.find_elements(By.CSS_SELECTOR, "table.rows-and-columns tbody tr")
+    assert len(found) == 1 and "Vostochny" in found[0].text
+    story_id = int(found[0].find_element(By.CSS_SELECTOR, "td.col-id").text)
+
+    found[0].find_element(By.LINK_TEXT, "follow-up").click()
+    wait.until(expected_conditions.presence_of_element_located((By.NAME, "note")))
+    browser.find_element(By.NAME, "note").send_keys("check the launch schedule")
+    browser.find_element(By.CSS_SELECTOR, "form.sql input[type=submit]").click()
+    wait.until(expected_conditions.url_contains("/archive/unreviewed"))
+    assert "Marked." in browser.page_source
+    browser.save_screenshot(str(tmp_path / "triaged.png"))
+
+    with sqlite3.connect(served.folder / "wirewatch-demo" / "demo.db") as db:
+        marks = db.execute("SELECT article_id, label, note, marked_by FROM marks").fetchall()
+    assert marks == [(story_id, "follow-up", "check the launch schedule", "web")]
+    unreviewed = browser.find_elements(By.CSS_SELECTOR, "table.rows-and-columns tbody tr")
+    assert len(unreviewed) == 13
+    for name in ("flagged.png", "triaged.png"):
+        assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")

@@ -1,0 +1,163 @@
+"""``wirewatch serve``: Datasette over the live demo archive, as a real server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from .conftest import REPO, run_cli
+from .serving import Served
+
+DEMO_STORIES = 14
+
+
+@pytest.fixture(scope="module")
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("serve")
+    shutil.copy(REPO / "config.yaml", folder / "config.yaml")
+    result = run_cli("demo", cwd=folder)
+    assert result.code == 0, result.err
+    return folder
+
+
+@pytest.fixture
+def served(demo_folder: Path, tmp_path: Path):
+    shutil.copytree(demo_folder / "wirewatch-demo", tmp_path / "wirewatch-demo")
+    with Served(tmp_path) as server:
+        yield server
+
+
+def marks(folder: Path) -> list[tuple]:
+    with sqlite3.connect(folder / "wirewatch-demo" / "demo.db") as db:
+        return db.execute("SELECT article_id, label, note, marked_by FROM marks").fetchall()
+
+
+def rows(served: Served, path: str, **params: str) -> list[dict]:
+    status, body, _ = served.get(path, _shape="array", **params)
+    assert status == 200, body
+    return json.loads(body)
+
+
+def test_the_home_page_leads_to_the_flagged_stories(served) -> None:
+    status, page, _ = served.get("/")
+    assert status == 200
+    for link in ("/archive/flagged_stories", "/archive/unreviewed", "/archive/last_24h",
+                 "/archive/follow_ups", "/archive/source_health",
+                 "/archive/flagged_atom.atom"):  # fmt: skip
+        assert f'href="{link}"' in page
+
+
+def test_the_flagged_view_has_one_row_per_story_and_the_facets(served) -> None:
+    stories = rows(served, "/archive/flagged_stories.json")
+    assert len(stories) == DEMO_STORIES
+    status, body, _ = served.get("/archive/flagged_stories.json")
+    assert set(json.loads(body)["facet_results"]) == {"topic", "source", "language", "label", "day"}
+    putin = next(s for s in stories if s["title"].startswith("Putin lands in Pyongyang"))
+    assert putin["outlets"] == 3
+    status, page, _ = served.get("/archive/flagged_stories")
+    assert status == 200
+    assert f"mark_story?article_id={putin['id']}&amp;label=relevant" in page
+
+
+def test_the_flagged_view_has_full_text_search(served) -> None:
+    found = rows(served, "/archive/flagged_stories.json", _search="Vostochny")
+    assert [s["title"] for s in found] == [
+        "Kim Jong Un meets Putin at Russia's Vostochny space launch site"
+    ]
+    assert len(rows(served, "/archive/flagged_stories.json", _search="Пхеньян")) == 1
+
+
+def test_the_canned_queries_run(served) -> None:
+    assert len(rows(served, "/archive/unreviewed.json")) == DEMO_STORIES
+    assert len(rows(served, "/archive/last_24h.json")) >= 1
+    assert rows(served, "/archive/follow_ups.json") == []
+    health = {row["name"]: row for row in rows(served, "/archive/source_health.json")}
+    assert health["gone-gazette"]["failures"] == 1
+    assert health["harbour-wire"]["articles"] > 0
+
+
+def test_triage_from_the_browser_writes_a_mark_to_the_archive(served) -> None:
+    story = rows(served, "/archive/unreviewed.json")[0]
+    status, _, headers = served.post(
+        "/archive/mark_story",
+        {"article_id": story["id"], "label": "follow-up", "note": "ask the Seoul desk"},
+    )
+    assert status == 302 and headers["location"].endswith("/archive/unreviewed")
+    assert marks(served.folder) == [(story["id"], "follow-up", "ask the Seoul desk", "web")]
+    assert story["id"] not in {row["id"] for row in rows(served, "/archive/unreviewed.json")}
+    (follow_up,) = rows(served, "/archive/follow_ups.json")
+    assert follow_up["id"] == story["id"]
+
+
+def test_a_bad_mark_from_the_browser_is_refused_and_nothing_is_written(served) -> None:
+    for form in ({"article_id": 9999, "label": "relevant", "note": ""},
+                 {"article_id": 1, "label": "maybe", "note": ""}):  # fmt: skip
+        status, _, headers = served.post("/archive/mark_story", form)
+        assert status == 302 and headers["location"].endswith("/archive/mark_story")
+    assert marks(served.folder) == []
+
+
+def test_the_view_is_live_a_mark_from_the_cli_shows_at_once(served) -> None:
+    story = rows(served, "/archive/flagged_stories.json")[0]
+    result = run_cli(
+        "--config", "wirewatch-demo/config.yaml", "mark", str(story["id"]), "relevant",
+        cwd=served.folder,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    again = rows(served, "/archive/flagged_stories.json", label="relevant")
+    assert [row["id"] for row in again] == [story["id"]]
+
+
+def test_the_atom_feed_of_flagged_stories_is_served_at_a_stable_url(served) -> None:
+    status, body, headers = served.get("/archive/flagged_atom.atom")
+    assert status == 200 and "xml" in headers["content-type"]
+    feed = feedparser.parse(body.encode("utf-8"))
+    assert not feed.bozo, feed.get("bozo_exception")
+    assert len(feed.entries) == DEMO_STORIES
+    assert len({entry.id for entry in feed.entries}) == DEMO_STORIES
+
+
+def test_serve_stops_cleanly_on_sigterm(served) -> None:
+    assert served.get("/")[0] == 200
+    assert served.stop() == 0
+
+
+def test_serving_beyond_loopback_needs_a_password(demo_folder: Path) -> None:
+    result = run_cli(
+        "--config", "wirewatch-demo/config.yaml", "serve", "--host", "0.0.0.0", "--port", "0",
+        cwd=demo_folder, env={"WIREWATCH_SERVE_PASSWORD": ""}, timeout=60,
+    )  # fmt: skip
+    assert result.code == 2
+    assert "--host 0.0.0.0 is reachable from other machines: set WIREWATCH_SERVE_PASSWORD" in (
+        result.err
+    )
+    assert "Traceback" not in result.err
+
+
+def test_with_a_password_the_archive_is_closed_until_one_logs_in(demo_folder, tmp_path) -> None:
+    shutil.copytree(demo_folder / "wirewatch-demo", tmp_path / "wirewatch-demo")
+    secret = "correct horse battery staple"
+    # Listening on all addresses, but the test talks to it on loopback only.
+    with Served(tmp_path, "--host", "0.0.0.0", env={"WIREWATCH_SERVE_PASSWORD": secret}) as web:
+        web.url = web.url.replace("0.0.0.0", "127.0.0.1")
+        assert web.get("/archive/flagged_stories.json")[0] == 403
+        web.post("/-/login", {"username": "analyst", "password": "wrong"})
+        assert web.get("/archive/flagged_stories.json")[0] == 403
+        status, _, _ = web.post("/-/login", {"username": "analyst", "password": secret})
+        assert status == 302
+        assert web.get("/archive/flagged_stories.json")[0] == 200
+
+
+def test_a_port_in_use_is_a_clear_error(served) -> None:
+    port = served.url.rsplit(":", 1)[1].strip("/")
+    result = run_cli(
+        "--config", "wirewatch-demo/config.yaml", "serve", "--port", port,
+        cwd=served.folder, timeout=60,
+    )  # fmt: skip
+    assert result.code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.err
