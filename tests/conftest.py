@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -26,6 +27,25 @@ def newswire() -> Iterator[Newswire]:
     """A started local HTTP server on 127.0.0.1 with no routes yet."""
     with Newswire() as wire:
         yield wire
+
+
+@pytest.fixture(scope="session")
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder where ``wirewatch demo`` has run once with the repository's config.yaml.
+
+    Read it only; a test that writes (marks, alerts) works on ``copy_demo`` of it.
+    """
+    folder = tmp_path_factory.mktemp("demo-archive")
+    shutil.copy(REPO / "config.yaml", folder / "config.yaml")
+    result = run_cli("demo", cwd=folder)
+    assert result.code == 0, result.err
+    return folder
+
+
+def copy_demo(demo_folder: Path, destination: Path) -> Path:
+    """Copy the demo's config and archive into *destination*, for a test that writes."""
+    shutil.copytree(demo_folder / "wirewatch-demo", destination / "wirewatch-demo")
+    return destination
 
 
 @dataclass

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, run_cli
+from .conftest import copy_demo
 from .serving import Served
 
 selenium = pytest.importorskip("selenium", reason="the browser test needs selenium (dev extra)")
@@ -65,12 +65,8 @@ def browser():
 
 
 @pytest.fixture
-def served(tmp_path_factory: pytest.TempPathFactory):
-    folder = tmp_path_factory.mktemp("browser")
-    shutil.copy(REPO / "config.yaml", folder / "config.yaml")
-    result = run_cli("demo", cwd=folder)
-    assert result.code == 0, result.err
-    with Served(folder) as server:
+def served(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory):
+    with Served(copy_demo(demo_folder, tmp_path_factory.mktemp("browser"))) as server:
         yield server
 
 

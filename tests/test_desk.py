@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -16,26 +15,16 @@ import pytest
 
 from monitor.demo.newswire import load_stories
 
-from .conftest import REPO, Result, run_cli
+from .conftest import Result, copy_demo, run_cli
 
 DEMO_STORIES = 14  # the demo's stories about the topic, carried as 18 articles
 DEMO_FLAGGED_ARTICLES = 18
 
 
-@pytest.fixture(scope="module")
-def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("desk")
-    shutil.copy(REPO / "config.yaml", folder / "config.yaml")
-    result = run_cli("demo", cwd=folder)
-    assert result.code == 0, result.err
-    return folder
-
-
 @pytest.fixture
 def desk(demo_folder: Path, tmp_path: Path) -> Path:
     """A fresh copy of the demo folder, for tests that write marks."""
-    shutil.copytree(demo_folder / "wirewatch-demo", tmp_path / "wirewatch-demo")
-    return tmp_path
+    return copy_demo(demo_folder, tmp_path)
 
 
 def cli(folder: Path, *args: str) -> Result:

@@ -3,32 +3,21 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 
 import feedparser
 import pytest
 
-from .conftest import REPO, run_cli
+from .conftest import copy_demo, run_cli
 from .serving import Served
 
 DEMO_STORIES = 14
 
 
-@pytest.fixture(scope="module")
-def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("serve")
-    shutil.copy(REPO / "config.yaml", folder / "config.yaml")
-    result = run_cli("demo", cwd=folder)
-    assert result.code == 0, result.err
-    return folder
-
-
 @pytest.fixture
 def served(demo_folder: Path, tmp_path: Path):
-    shutil.copytree(demo_folder / "wirewatch-demo", tmp_path / "wirewatch-demo")
-    with Served(tmp_path) as server:
+    with Served(copy_demo(demo_folder, tmp_path)) as server:
         yield server
 
 
@@ -140,7 +129,7 @@ def test_serving_beyond_loopback_needs_a_password(demo_folder: Path) -> None:
 
 
 def test_with_a_password_the_archive_is_closed_until_one_logs_in(demo_folder, tmp_path) -> None:
-    shutil.copytree(demo_folder / "wirewatch-demo", tmp_path / "wirewatch-demo")
+    copy_demo(demo_folder, tmp_path)
     secret = "correct horse battery staple"
     # Listening on all addresses, but the test talks to it on loopback only.
     with Served(tmp_path, "--host", "0.0.0.0", env={"WIREWATCH_SERVE_PASSWORD": secret}) as web:
