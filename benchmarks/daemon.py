@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import signal
 import sqlite3
 import subprocess
@@ -20,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import yaml
@@ -40,11 +42,20 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def crawl_processes() -> int:
-    found = subprocess.run(
-        ["pgrep", "-f", "crawler --config - --run-id"], capture_output=True, text=True, timeout=10
-    )
-    return len(found.stdout.split())
+def crawl_processes(mark: str) -> int:
+    """Count live crawl processes started by this run's daemon (they inherit MARK)."""
+    count = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            environ = (proc / "environ").read_bytes()
+            command = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if f"WIREWATCH_SOAK={mark}".encode() in environ.split(b"\0") and b"crawler" in command:
+            count += 1
+    return count
 
 
 def runs_done(archive: Path) -> int:
@@ -93,7 +104,9 @@ def main() -> None:
         config = {"archive": "archive.db", "crawl": {"delay": 0, "timeout": 10},
                   "sources": sources, "topics": topics}  # fmt: skip
         (folder / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
+        mark = uuid.uuid4().hex  # tells this soak's crawls from any other wirewatch on the host
         daemon = subprocess.Popen([sys.executable, "-m", "monitor", "run"], cwd=folder,
+                                  env={**os.environ, "WIREWATCH_SOAK": mark},
                                   stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
         started = time.monotonic()
         print(f"{'cycles':>8}{'minutes':>10}{'daemon RSS (MiB)':>19}{'crawl processes':>17}")
@@ -103,7 +116,7 @@ def main() -> None:
                 done = runs_done(folder / "archive.db")
                 if done >= next_report:
                     print(f"{done:>8}{(time.monotonic() - started) / 60:>10.1f}"
-                          f"{rss_kib(daemon.pid) / 1024:>19.1f}{crawl_processes():>17}",
+                          f"{rss_kib(daemon.pid) / 1024:>19.1f}{crawl_processes(mark):>17}",
                           flush=True)  # fmt: skip
                     next_report += args.step
                 time.sleep(0.5)
@@ -114,7 +127,7 @@ def main() -> None:
         with sqlite3.connect(folder / "archive.db") as db:
             (articles,) = db.execute("SELECT count(*) FROM articles").fetchone()
             (integrity,) = db.execute("PRAGMA integrity_check").fetchone()
-    print(f"\ndaemon exit status {code}; crawl processes left after it: {crawl_processes()}")
+    print(f"\ndaemon exit status {code}; crawl processes left after it: {crawl_processes(mark)}")
     print(f"articles archived: {articles}; integrity_check: {integrity}")
 
 
