@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint check venv clean
+.PHONY: demo test reliability lint check venv clean
 
 $(STAMP): pyproject.toml .ci/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ demo: venv  ## crawl the bundled offline newswire and show what is flagged
 
 test: lint  ## lint, type-check, then run the tests
 	$(BIN)/python -m pytest
+
+reliability: venv  ## run only the reliability suite (faults, hostile servers, disk, clocks)
+	$(BIN)/python -m pytest -m reliability
 
 lint: venv
 	$(BIN)/ruff check .

@@ -22,9 +22,16 @@ STOP_TIMEOUT = 15
 class Served:
     """A running ``wirewatch serve``; use it as a context manager."""
 
-    def __init__(self, folder: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        config: str = "wirewatch-demo/config.yaml",
+    ) -> None:
         self.folder = folder
         self.args = args
+        self.config = config
         self.env = {key: value for key, value in os.environ.items() if key != "WIREWATCH_CONFIG"}
         self.env.update(env or {})
         self.url = ""
@@ -36,7 +43,7 @@ class Served:
 
     def __enter__(self) -> Served:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "--config", "wirewatch-demo/config.yaml", "serve",
+            [sys.executable, "-m", "monitor", "--config", self.config, "serve",
              "--port", "0", *self.args],
             cwd=self.folder, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             text=True,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
-from datetime import UTC, datetime
+import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -140,3 +142,33 @@ def test_a_file_that_is_not_sqlite_is_a_clear_error(tmp_path: Path) -> None:
     path.write_text("these are not the droids" * 100)
     with pytest.raises(ArchiveError, match="cannot open the archive"):
         Archive.open(path)
+
+
+def test_a_run_left_running_by_a_dead_process_is_settled_interrupted_by_the_next(
+    tmp_path: Path,
+) -> None:
+    ended = subprocess.Popen(["true"])
+    ended.wait(timeout=10)  # its PID now names no process
+    wire = [SourceRef("wire", "feed", "http://x/")]
+    with Archive.open(tmp_path / "a.db") as archive:
+        abandoned = archive.start_run(wire, NOW, ended.pid)
+        alive = archive.start_run(wire, NOW, 1)  # PID 1 is always alive
+        mine = archive.start_run(wire, NOW, os.getpid())  # the caller's own runs stay open
+        archive.start_run(wire, NOW, os.getpid())
+        runs = dict(archive.db.execute("SELECT id, status FROM runs").fetchall())
+        sources = archive.db.execute(
+            "SELECT status FROM run_sources WHERE run_id = ?", [abandoned]
+        ).fetchall()
+        (error,) = archive.db.execute("SELECT error FROM runs WHERE id = ?", [abandoned]).fetchone()
+    assert runs[abandoned] == "interrupted" and sources == [("interrupted",)]
+    assert f"(PID {ended.pid}) ended before the run finished" in error
+    assert runs[alive] == "running" and runs[mine] == "running"
+
+
+def test_the_next_poll_counts_from_the_start_of_a_long_run(tmp_path: Path) -> None:
+    with Archive.open(tmp_path / "a.db") as archive:
+        run = archive.start_run([SourceRef("wire", "feed", "http://x/")], NOW, 1)
+        archive.record_feed(run, "wire", 1)
+        archive.finish_run(run, "ok", NOW + timedelta(minutes=7), intervals={"wire": 600})
+        (due,) = archive.db.execute("SELECT next_due FROM sources").fetchone()
+    assert due == "2026-11-27T12:10:00Z"  # start + interval, not the end of the run + interval

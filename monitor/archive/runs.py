@@ -9,12 +9,13 @@ count up and back off exponentially to a cap; a source the run never finished is
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from monitor.timeutil import to_text
+from monitor.timeutil import from_text, to_text
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -61,6 +62,16 @@ class SourceOutcome:
         }
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process has that PID
+    return True
+
+
 def next_poll(status: str, *, interval: float, failures: int, hint: float | None) -> float:
     """Return the seconds until a source is due again after a run with this outcome.
 
@@ -87,7 +98,11 @@ class RunBook:
         raise NotImplementedError
 
     def start_run(self, sources: Sequence[SourceRef], now: datetime, pid: int) -> int:
-        """Record the start of a crawl over *sources* and return the run's ID."""
+        """Record the start of a crawl over *sources* and return the run's ID.
+
+        Runs left ``running`` by a process that no longer exists are settled first.
+        """
+        self.settle_abandoned(now, pid)
         with self.writing():
             for source in sources:
                 self.db.execute(
@@ -105,6 +120,30 @@ class RunBook:
                 [(run_id, source.name) for source in sources],
             )
         return run_id
+
+    def settle_abandoned(self, now: datetime, pid: int) -> list[int]:
+        """Mark as interrupted the runs still ``running`` whose process is gone.
+
+        A crawl killed with SIGKILL, or a machine that lost power, leaves its run
+        ``running`` with nobody to finish it. Such a run is neither a success nor a failure
+        of its sources: they are due again at once. Runs of *pid* (the caller) are left
+        alone. Returns the IDs of the runs settled.
+        """
+        rows = self.db.execute(
+            "SELECT id, pid FROM runs WHERE status = 'running' AND pid IS NOT ?", [pid]
+        ).fetchall()
+        settled = []
+        for run_id, owner in rows:
+            if owner is not None and _alive(owner):
+                continue
+            self.finish_run(
+                run_id,
+                "interrupted",
+                now,
+                error=f"its process (PID {owner}) ended before the run finished",
+            )
+            settled.append(run_id)
+        return settled
 
     def validators(self, source: str) -> tuple[str | None, str | None]:
         """Return the ETag and Last-Modified saved after the source's last complete read."""
@@ -262,7 +301,9 @@ class RunBook:
             return
         failures = failures + 1 if outcome == "failed" else 0
         wait = next_poll(outcome, interval=interval, failures=failures, hint=hint)
-        due = to_text(now + timedelta(seconds=wait))
+        # Counted from the start of the attempt, as the daemon's schedule is: counted from
+        # the end, a crawl that ran for half an interval would put its sources off a whole one.
+        due = to_text(from_text(attempt) + timedelta(seconds=wait))
         if outcome == "failed":
             self.db.execute(
                 "UPDATE sources SET last_attempt = ?, failures = ?, last_error_class = ?, "

@@ -14,7 +14,7 @@ from monitor import alerts, review
 from monitor.cli import cli, format_option, state_of, stop_on_sigterm
 from monitor.config import Config, find_path
 from monitor.crawl import run_cycle, select_sources
-from monitor.errors import UsageError
+from monitor.errors import CrawlError, UsageError
 from monitor.lock import ArchiveLock, Locked
 from monitor.logs import configure as configure_logs
 from monitor.output import CrawlProgress, console, display_path, print_json
@@ -106,7 +106,8 @@ def crawl(
     """Collect every source (or the named ones) once, now.
 
     Prints one line per source: new articles, how many were flagged, and the error if the
-    source failed. Exits 0 when the crawl ran, even if some sources failed. Only one crawl
+    source failed. Exits 0 when the crawl ran, even if some sources failed, and 1 when its
+    crawl process was killed (the run is then recorded as interrupted). Only one crawl
     writes an archive at a time: a second one (two cron runs that overlap) waits for the
     first, up to --wait; while `wirewatch run` owns the archive, crawl refuses.
 
@@ -132,6 +133,11 @@ def crawl(
         print_cycle(result)
     if result.status == "timeout":
         console(stderr=True).print(f"wirewatch: warning: {result.error}")
+    elif result.status == "interrupted":
+        raise CrawlError(
+            f"the crawl was interrupted: {result.error}; the run is recorded as interrupted, "
+            "and the next crawl collects what it missed"
+        )
 
 
 @cli.command()
