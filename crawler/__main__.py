@@ -3,7 +3,8 @@
 wirewatch starts this in its own process group for each crawl (see monitor.crawl), passing
 the validated config as JSON on stdin with ``--config -``. It writes progress events on
 stdout (monitor.events) and Scrapy's log on stderr, and exits 0 when the crawl ran, even if
-some sources failed; their errors are in the archive.
+some sources failed; their errors are in the archive. It stops at once, with DiskFull's
+status, when the archive's disk is full.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import sys
 from pathlib import Path
 
 from crawler.context import CrawlContext
+from crawler.orphan import stop_when_orphaned
 from crawler.runner import crawl
 from monitor import events
 from monitor.archive import Archive
 from monitor.config import Config, load
-from monitor.errors import WirewatchError
+from monitor.errors import DiskFull, WirewatchError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,14 +46,20 @@ def main(argv: list[str] | None = None) -> int:
         archive = Archive.open(config.archive)
     except WirewatchError as error:
         events.emit(sys.stdout, "fatal", error=str(error))
-        return 1
+        return DiskFull.CHILD_STATUS if isinstance(error, DiskFull) else 1
     limit_memory(config.crawl.memory_mb)
+    stop_when_orphaned()
     context = CrawlContext(config=config, run_id=args.run_id, archive=archive)
     try:
         crawl(context, sources, log_level=args.log_level)
+    except DiskFull as error:  # outside a callback, e.g. while the spider starts
+        events.emit(sys.stdout, "fatal", error=str(error))
+        return DiskFull.CHILD_STATUS
     finally:
         archive.close()
-    return 0
+        events.emit(sys.stdout, "finished", peak_rss_mb=round(peak_rss_mb(), 1))
+    # A full disk stopped the crawl (crawler.extensions.diskfull): not a run that went well.
+    return DiskFull.CHILD_STATUS if context.disk_full else 0
 
 
 def limit_memory(megabytes: int) -> None:
@@ -65,6 +73,23 @@ def limit_memory(megabytes: int) -> None:
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def peak_rss_mb() -> float:
+    """Return the most resident memory this process has held, in MiB.
+
+    Linux's VmHWM counts from this program's start. ``ru_maxrss`` is the fallback: on Linux
+    it also counts the parent's memory at the fork that started this process.
+    """
+    try:
+        with Path("/proc/self/status").open(encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # in kB
+    except (OSError, ValueError, IndexError):
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # bytes or KiB
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ class CrawlContext:
     archive: Archive
     clock: Callable[[], datetime] = utcnow
     progress: TextIO = field(default_factory=lambda: sys.stdout)
+    disk_full: bool = False  # set when a write found the archive's disk full; the crawl stops
 
     def emit(self, event: str, **fields: Any) -> None:
         """Tell the parent process about progress (see monitor.events)."""

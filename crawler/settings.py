@@ -10,20 +10,38 @@ SPIDER_MODULES = ["crawler.spiders"]
 ROBOTSTXT_OBEY = True  # a source may opt out with obey_robots: false
 COOKIES_ENABLED = False  # feeds and articles need no session, and cookies cost time
 TELNETCONSOLE_ENABLED = False  # a crawl child must not open a port
+REMOTE_CONTROL_ENABLED = False  # nor Scrapy 2.19's code-running HTTP server, on by default
 CONCURRENT_REQUESTS = 64  # many hosts at once; each host is limited by its download slot
 CONCURRENT_ITEMS = 1  # the default starts ~100 tasks per response and is slower here
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024  # no feed or article is bigger; the default is 1 GiB
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 DNS_TIMEOUT = 15
 RETRY_TIMES = 1  # the next cycle polls again; more retries only delay this one
+# Scrapy's list without DownloadTimeoutError: a source's timeout bounds how long it may hold
+# a crawl, and retrying a server that did not answer in time only doubled that.
+RETRY_EXCEPTIONS = [
+    "scrapy.exceptions.CannotResolveHostError",
+    "scrapy.exceptions.DownloadConnectionRefusedError",
+    "scrapy.exceptions.DownloadFailedError",
+    "scrapy.exceptions.ResponseDataLossError",
+    "twisted.internet.error.ConnectionDone",
+    "twisted.internet.error.ConnectError",
+    "twisted.internet.error.ConnectionLost",
+    OSError,  # raised by HttpCompressionMiddleware for an empty compressed body
+    "scrapy.core.downloader.handlers.http11.TunnelError",
+]
 REDIRECT_MAX_TIMES = 5
 LOG_LEVEL = "WARNING"
 DOWNLOADER_MIDDLEWARES = {
     # Before the robots.txt middleware (100), so its headers are on every source request.
     "crawler.middlewares.conditional.ConditionalGetMiddleware": 90,
+    # robots.txt within the source's timeout, and no fetching when it is unreachable.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.robots.RobotsMiddleware": 100,
 }
 EXTENSIONS = {
     "crawler.extensions.crawldelay.CrawlDelay": 500,
+    "crawler.extensions.diskfull.StopWhenDiskFull": 500,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.dedupe.DedupePipeline": 100,

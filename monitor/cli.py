@@ -8,6 +8,7 @@ export, digest, serve).
 
 from __future__ import annotations
 
+import errno
 import signal
 import sys
 from collections.abc import Callable
@@ -221,6 +222,15 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as error:
         if _Boundary.debug:
             raise
+        if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+            # e.g. stdout redirected to a log file on a full disk
+            where = f"{error.filename}: " if error.filename else ""
+            click.echo(
+                f"wirewatch: {where}no space left on the device: free some space on it and "
+                "run the command again",
+                err=True,
+            )
+            sys.exit(ExitStatus.ERROR)
         click.echo(
             f"wirewatch: internal error: {type(error).__name__}: {error} "
             "(run with --debug for the traceback, and please report it)",

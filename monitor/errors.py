@@ -63,6 +63,25 @@ class ArchiveError(WirewatchError):
     """Raised by monitor.archive when the archive file cannot be opened or written."""
 
 
+class DiskFull(ArchiveError):
+    """Raised by monitor.archive when the archive's filesystem has no room left for a write.
+
+    SQLite rolls the write back, so what the archive held before stays whole.
+    """
+
+    # The exit status of a crawl child that stopped for a full disk (28 is ENOSPC).
+    CHILD_STATUS = 28
+
+    def __init__(self, path: Path | str, free: int | None = None) -> None:
+        self.path = path
+        room = f" ({free // 1024} KiB free)" if free is not None else ""
+        super().__init__(
+            f"{path}: the disk is full{room}: free some space on it and run the command "
+            "again; nothing already archived was lost, and the next crawl collects the "
+            "stories this one could not store"
+        )
+
+
 class CrawlError(WirewatchError):
     """Raised by monitor.crawl when a crawl could not run at all."""
 

@@ -3,8 +3,10 @@
 ``{"event": "feed", "source": S, "entries": N, "new": K}`` once a source's feed is read;
 ``{"event": "source_error", "source": S, "error_class": C, "error": M}`` when a source fails;
 ``{"event": "article", "source": S, "id": I, "flagged": [topics]}`` for each archived article;
-``{"event": "fatal", "error": M}`` when the crawl cannot run at all.
-The archive, not these events, is the record of a run: they only drive progress displays.
+``{"event": "fatal", "error": M}`` when the crawl cannot run at all;
+``{"event": "finished", "peak_rss_mb": F}`` as a crawl child ends, with its peak memory.
+The archive, not these events, is the record of a run: they drive progress displays, and
+the peak memory in a crawl's report.
 """
 
 from __future__ import annotations

@@ -50,11 +50,13 @@ class ArchiveLock:
                     os.close(handle)
                     raise Locked(self.path.with_suffix(""), holder) from None
                 time.sleep(0.2)
-        os.ftruncate(handle, 0)
-        os.write(
-            handle,
-            f"wirewatch {self.role} (PID {os.getpid()}) since {to_text(utcnow())}\n".encode(),
-        )
+        # Who holds the lock is only for messages: a full disk must not stop the holder.
+        with contextlib.suppress(OSError):
+            os.ftruncate(handle, 0)
+            os.write(
+                handle,
+                f"wirewatch {self.role} (PID {os.getpid()}) since {to_text(utcnow())}\n".encode(),
+            )
         self._handle = handle
         return self
 

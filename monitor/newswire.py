@@ -8,12 +8,15 @@ request (with a POST's body) so tests can see what was fetched and sent.
 
 from __future__ import annotations
 
+import socket
+import struct
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass
@@ -25,6 +28,13 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering
     drip: float = 0.0  # seconds between bytes of the body: a server that never quite finishes
+    # A body made on the fly, never held whole (e.g. a gigabyte): sent with Content-Length
+    # when *length* is given, else chunked. It replaces *body*.
+    stream: Callable[[], Iterable[bytes]] | None = None
+    length: int | None = None
+    # Reset the connection (RST): "at_once" before any answer, "mid_body" after the headers
+    # and half the body, as a crashed server or a middlebox does.
+    reset: Literal["at_once", "mid_body"] | None = None
 
     @classmethod
     def xml(cls, text: str, **kwargs: Any) -> Reply:
@@ -56,6 +66,11 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     newswire: Newswire
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up (a killed crawl, a timeout) is routine here, not a fault.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
@@ -84,14 +99,24 @@ class _Handler(BaseHTTPRequestHandler):
             headers = {k: v for k, v in reply.headers.items() if k.lower() in kept}
             reply = Reply(status=304, headers=headers)
         try:
+            if reply.reset == "at_once":
+                self._reset()
+                return
             self.send_response(reply.status)
             for name, value in reply.headers.items():
                 self.send_header(name, value)
+            if reply.stream is not None:
+                self._send_stream(reply, include_body=include_body)
+                return
             self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
             if not include_body:
                 return
-            if reply.drip:
+            if reply.reset == "mid_body":
+                self.wfile.write(reply.body[: len(reply.body) // 2])
+                self.wfile.flush()
+                self._reset()
+            elif reply.drip:
                 for index in range(len(reply.body)):
                     self.wfile.write(reply.body[index : index + 1])
                     self.wfile.flush()
@@ -100,6 +125,29 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(reply.body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up, e.g. after its own timeout
+
+    def _send_stream(self, reply: Reply, *, include_body: bool) -> None:
+        assert reply.stream is not None
+        chunked = reply.length is None
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(reply.length))
+        self.end_headers()
+        if not include_body:
+            return
+        for piece in reply.stream():
+            if piece:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+
+    def _reset(self) -> None:
+        """Close the connection with a TCP RST instead of an orderly FIN."""
+        self.wfile.flush()
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: tests and the demo read the request log instead

@@ -36,7 +36,7 @@ _MONTHS_RU = {  # stems of the genitive month names
 }  # fmt: skip
 _RFC822_NAMED = re.compile(
     r"^\s*(?:[A-Za-z]{3},?\s*)?(\d{1,2})\s+([A-Za-z]{3})[a-z]*\.?\s+(\d{2,4})\s+"
-    r"(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([A-Za-z]{1,5})\s*$"
+    r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([A-Za-z]{1,5}))?\s*$"
 )
 _KOREAN = re.compile(
     r"(\d{4})\s*[년.-]\s*(\d{1,2})\s*[월.-]\s*(\d{1,2})\s*일?"
@@ -53,11 +53,17 @@ def _struct(when: datetime) -> time.struct_time:
 
 
 def _named_zone(text: str) -> time.struct_time | None:
-    """RFC 822 dates with a zone name feedparser does not know, e.g. ``... 08:00:00 KST``."""
+    """RFC 822 dates with a zone name feedparser does not know, e.g. ``... 08:00:00 KST``.
+
+    A date with no zone at all, which feedparser drops when it starts with a day name, is
+    read as UTC, as feedparser reads ISO 8601 times without an offset: never in the host's
+    zone, so the stored time is the same on every machine.
+    """
     match = _RFC822_NAMED.match(text)
     if not match:
         return None
-    day, month, year, hour, minute, second, zone = match.groups()
+    day, month, year, hour, minute, second, named = match.groups()
+    zone = named or "UTC"
     if zone.upper() not in ZONES or month.lower() not in _MONTHS_EN:
         return None
     full_year = int(year) + (2000 if len(year) == 2 else 0)

@@ -7,6 +7,7 @@ writing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -22,7 +23,8 @@ from sqlite_utils.db import Table
 
 from monitor.archive.runs import RunBook
 from monitor.archive.schema import migrations
-from monitor.errors import ArchiveError
+from monitor.archive.space import free_bytes, is_disk_full
+from monitor.errors import ArchiveError, DiskFull
 from monitor.searchtext import search_text
 from monitor.timeutil import to_text
 
@@ -67,8 +69,12 @@ class Archive(RunBook):
             db.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
             migrations.apply(db)
         except sqlite3.DatabaseError as error:
+            if is_disk_full(error, path):
+                raise DiskFull(path, free_bytes(path)) from None
             raise ArchiveError(f"{path}: cannot open the archive: {error}") from None
         except OSError as error:
+            if is_disk_full(error, path):
+                raise DiskFull(path, free_bytes(path)) from None
             raise ArchiveError(f"{path}: cannot create the archive: {error.strerror}") from None
         return cls(db, path)
 
@@ -86,7 +92,8 @@ class Archive(RunBook):
 
         Readers that never pause would otherwise let the WAL grow without bound.
         """
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with self._disk_full_is_one_error():
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def table(self, name: str) -> Table:
         return self.db.table(name)
@@ -97,16 +104,30 @@ class Archive(RunBook):
 
         ``BEGIN IMMEDIATE`` rather than sqlite-utils' deferred ``BEGIN``: a deferred transaction
         that reads first and then writes fails at once with SQLITE_BUSY when another process
-        wrote in between, instead of waiting for the busy timeout.
+        wrote in between, instead of waiting for the busy timeout. A write that finds the
+        disk full is rolled back whole and raises DiskFull.
         """
-        self.db.execute("BEGIN IMMEDIATE")
+        with self._disk_full_is_one_error():
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                with self.db.atomic():
+                    yield self.db
+                self.db.commit()
+            except BaseException:
+                # After a failed COMMIT (SQLITE_FULL) SQLite may already have rolled back.
+                with contextlib.suppress(sqlite3.Error):
+                    self.db.rollback()
+                raise
+
+    @contextmanager
+    def _disk_full_is_one_error(self) -> Iterator[None]:
+        """Turn SQLite's and the system's ways of saying "no space left" into DiskFull."""
         try:
-            with self.db.atomic():
-                yield self.db
-        except BaseException:
-            self.db.rollback()
+            yield
+        except (sqlite3.Error, OSError) as error:
+            if is_disk_full(error, self.path):
+                raise DiskFull(self.path, free_bytes(self.path)) from error
             raise
-        self.db.commit()
 
     # Articles and tombstones ---------------------------------------------------------------
 
