@@ -249,3 +249,17 @@ def _review_views(db: sqlite_utils.Database) -> None:
         FROM hits h WHERE h.rank = 1
         """
     )
+
+
+@migrations(name="0007_story_and_date_indexes")
+def _story_and_date_indexes(db: sqlite_utils.Database) -> None:
+    # Review finds the copies of a story by coalesce(cluster_id, id) and dates a story by
+    # coalesce(published, fetched). SQLite uses an index on an expression only for that very
+    # expression, so without these each story listed read every article (issue 7).
+    db.execute(
+        "CREATE INDEX idx_articles_story ON articles "
+        "(coalesce(cluster_id, id), coalesce(published, fetched), source)"
+    )
+    db.execute("CREATE INDEX idx_articles_date ON articles (coalesce(published, fetched))")
+    # The browser lists the articles table newest fetched first.
+    db.table("articles").create_index(["fetched"])

@@ -57,7 +57,12 @@ def build(archive: Path, *, password: str | None = None) -> Datasette:
     datasette = Datasette(
         metadata=config,
         template_dir=str(Path(__file__).parent / "templates"),
-        settings={"default_page_size": 50, "facet_time_limit_ms": 500, "sql_time_limit_ms": 3000},
+        settings={
+            "default_page_size": 50,
+            "facet_time_limit_ms": 500,
+            "sql_time_limit_ms": 3000,
+            "suggest_facets": False,
+        },
     )
     datasette.add_database(Database(datasette, path=str(archive), is_mutable=True), name=DATABASE)
     return datasette

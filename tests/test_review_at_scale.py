@@ -1,0 +1,180 @@
+"""Review queries that stay fast on a big archive (issue 7, load and scale).
+
+A story's copies are found through an index on ``coalesce(cluster_id, id)`` and stories are
+dated through one on ``coalesce(published, fetched)``; without them each story in a list
+scanned every article (benchmarks/archive_scale.py: minutes on a million articles). Search
+ranks its matches in the FTS index and reads the text, topics and label of only the rows
+it shows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor import review
+from monitor.archive import Archive
+from monitor.review import Filters
+from monitor.search import search
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+WORDS = ["troops", "treaty", "railway", "shells", "tourists", "bridge", "workers", "flights"]
+
+
+def stamp(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def archive(tmp_path: Path):
+    """An archive of 240 stories about Pyongyang, every fourth flagged and every third with
+    a copy at another outlet, clustered as monitor.clusters leaves them."""
+    with Archive.open(tmp_path / "archive.db") as opened:
+        for name in ("wire", "echo"):
+            opened.db.execute(
+                "INSERT INTO sources (name, kind, url) VALUES (?, 'feed', ?)",
+                [name, f"http://127.0.0.1/{name}.xml"],
+            )
+        for number in range(240):
+            when = NOW - timedelta(hours=number)
+            words = " ".join(WORDS[: 1 + number % len(WORDS)])
+            body = f"Pyongyang and Moscow: {words}. Story {number}. " + "More text. " * (number % 7)
+            flags = [
+                {"topic": "russia-dprk", "score": 5.0 + number % 3, "threshold": 4.0,
+                 "rule": "rule", "rules": ["rule"], "terms": [], "snippet": body[:40]}
+            ] if number % 4 == 0 else []  # fmt: skip
+            original = opened.add_article(article(number, "wire", body, when), flags)
+            if number % 3 == 0:
+                copy = opened.add_article(
+                    article(number, "echo", body, when + timedelta(minutes=30)), flags
+                )
+                opened.db.execute(
+                    "UPDATE articles SET cluster_id = ? WHERE id = ?", [original, copy]
+                )
+            opened.db.execute(
+                "UPDATE articles SET cluster_id = id WHERE cluster_id IS NULL AND id = ?",
+                [original],
+            )
+        opened.db.conn.commit()
+        yield opened
+
+
+def article(number: int, source: str, body: str, when: datetime) -> dict[str, object]:
+    url = f"http://127.0.0.1/{source}/{number}"
+    return {"source": source, "key": url, "url": url, "guid": url, "title": f"Story {number}",
+            "summary": body[:20], "body": body, "published": stamp(when), "published_raw": None,
+            "fetched": stamp(when), "language": "en", "extract_error": None}  # fmt: skip
+
+
+def plans_of(archive: Archive, run) -> list[str]:
+    """Run *run* and return the query plan of each statement it executed, one text each."""
+    statements: list[str] = []
+    archive.db.conn.set_trace_callback(statements.append)
+    try:
+        run()
+    finally:
+        archive.db.conn.set_trace_callback(None)
+    return [
+        "\n".join(row[3] for row in archive.db.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall())
+        for sql in statements
+        if sql.lstrip().upper().startswith(("SELECT", "WITH"))
+    ]
+
+
+def scans_of_articles(plan: str) -> list[str]:
+    """Return the lines of a plan that read the articles table from end to end."""
+    return [
+        line
+        for line in plan.splitlines()
+        if line.startswith("SCAN ") and " USING " not in line and "(" not in line.split()[1]
+        and line.split()[1] in {"a", "o", "x", "articles"}
+    ]  # fmt: skip
+
+
+def test_flagged_finds_each_story_s_copies_through_an_index(archive) -> None:
+    since = Filters(since=NOW - timedelta(days=2))
+    plans = plans_of(archive, lambda: review.flagged(archive, since, limit=10))
+    assert any("idx_articles_story" in plan for plan in plans)
+    assert not [line for plan in plans for line in scans_of_articles(plan)]
+    rows, total = review.flagged(archive, since, limit=0)
+    assert total == len(rows) == 13  # one row per story in two days, copies folded in
+    assert {row["outlets"] for row in rows} == {1, 2}
+
+
+def test_flagged_since_reads_only_the_recent_articles(archive) -> None:
+    since = Filters(since=NOW - timedelta(hours=6))
+    plans = plans_of(archive, lambda: review.flagged(archive, since, limit=10))
+    listing = [plan for plan in plans if "CO-ROUTINE hits" in plan]
+    assert listing and all("idx_articles_date" in plan for plan in listing)
+    rows, _ = review.flagged(archive, since, limit=0)
+    everything, _ = review.flagged(archive, Filters(), limit=0)
+    recent = [
+        row
+        for row in everything
+        if (row["published"] or row["fetched"]) >= stamp(NOW - timedelta(hours=6))
+    ]
+    assert [row["id"] for row in rows] == [row["id"] for row in recent] != []
+
+
+def test_the_flagged_stories_view_finds_copies_through_an_index(archive) -> None:
+    plan = "\n".join(
+        row[3] for row in archive.db.execute("EXPLAIN QUERY PLAN SELECT * FROM flagged_stories")
+    )
+    assert "idx_articles_story" in plan
+    assert scans_of_articles(plan) == []
+
+
+def test_a_story_s_outlets_come_from_an_index(archive) -> None:
+    plans = plans_of(archive, lambda: review.article(archive, 1))
+    assert any("idx_articles_story" in plan for plan in plans)
+    assert not [line for plan in plans for line in scans_of_articles(plan)]
+
+
+def test_search_reads_the_text_of_only_the_matches_it_shows(archive) -> None:
+    everything, total = search(archive, "Pyongyang Moscow", limit=None)
+    assert total == len(everything) == 320
+    steps = {}
+    for limit in (5, None):
+        counted = [0]
+
+        def step(counted: list[int] = counted) -> int:
+            counted[0] += 1
+            return 0
+
+        archive.db.conn.set_progress_handler(step, 100)
+        try:
+            rows, found = search(archive, "Pyongyang Moscow", limit=limit)
+        finally:
+            archive.db.conn.set_progress_handler(None, 100)
+        steps[limit] = counted[0]
+        assert found == total
+        assert [row["id"] for row in rows] == [row["id"] for row in everything][: limit or None]
+    assert steps[5] * 2 < steps[None]
+
+
+def test_search_keeps_tied_matches_in_date_order_across_the_limit(archive) -> None:
+    everything, _ = search(archive, "railway", limit=None)
+    for limit in (1, 2, 3, 7, 20):
+        rows, _ = search(archive, "railway", limit=limit)
+        assert [row["id"] for row in rows] == [row["id"] for row in everything][:limit]
+
+
+def test_the_articles_table_lists_newest_fetched_first_from_an_index(archive) -> None:
+    plan = "\n".join(
+        row[3]
+        for row in archive.db.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM articles ORDER BY fetched DESC LIMIT 51"
+        )
+    )
+    assert "idx_articles_fetched" in plan
+    assert "TEMP B-TREE" not in plan
+
+
+def test_the_browser_runs_no_facet_suggestion_queries(archive) -> None:
+    from monitor.serve import build  # Datasette is slow to import: only here
+
+    # Datasette would otherwise try every column of a page as a facet, each try a query
+    # over the whole view, before the page is sent.
+    assert build(archive.path).setting("suggest_facets") is False
