@@ -17,12 +17,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import signal
 import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.archive import Archive
 from monitor.config import Config, Source, load
 from monitor.crawl import CycleResult, run_cycle
-from monitor.errors import ConfigError, CrawlError
+from monitor.errors import ConfigError, CrawlError, WirewatchError
 from monitor.lock import ArchiveLock
 from monitor.timeutil import from_text, to_text, utcnow
 
@@ -48,12 +49,47 @@ HEARTBEAT = 30.0
 STOP_GRACE = 8.0  # seconds running crawls get to finish when the daemon stops
 
 
+class ZonedCronTrigger(CronTrigger):  # type: ignore[misc]  # APScheduler 3 is untyped
+    """A cron trigger in a time zone with DST that never goes back in time.
+
+    On the night clocks fall back, APScheduler 3.11's CronTrigger turns a wall time of the
+    repeated hour into its first occurrence, even after that has passed: ``30 2 * * *`` in
+    Europe/Berlin gave 00:30Z, 01:30Z, then 01:30Z again, and ``*/30 * * * *`` went from
+    01:00Z back to 00:30Z. The scheduler asks for fire times until one is in the future, so
+    that loop froze the daemon. Here a wall time of a repeated hour fires at each of its
+    two occurrences, once, and a time skipped when clocks spring forward fires an hour late.
+    """
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        fire: datetime | None = super().get_next_fire_time(previous_fire_time, now)
+        if previous_fire_time is None:
+            return fire
+        floor = previous_fire_time.astimezone(UTC)
+        for _ in range(3):
+            if fire is None or fire.astimezone(UTC) > floor:
+                return fire
+            second = fire.replace(fold=1)  # the wall time's later occurrence
+            if second.astimezone(UTC) > floor:
+                return second
+            fire = super().get_next_fire_time(None, floor + timedelta(microseconds=1))
+        return fire if fire is not None and fire.astimezone(UTC) > floor else None
+
+
+def cron_trigger(expression: str, timezone: str) -> ZonedCronTrigger:
+    """Return the trigger of a 5-field cron line read in *timezone* (never the host's)."""
+    trigger = ZonedCronTrigger.from_crontab(expression, timezone=timezone)
+    assert isinstance(trigger, ZonedCronTrigger)
+    return trigger
+
+
 def cron_problem(expression: str, timezone: str) -> str | None:
     """Return what is wrong with a 5-field cron line, or None when it is usable."""
     if len(expression.split()) != 5:
         return f"{expression!r} is not a 5-field cron line (use e.g. '*/15 * * * *')"
     try:
-        CronTrigger.from_crontab(expression, timezone=timezone)
+        cron_trigger(expression, timezone)
     except ValueError as error:
         return f"{expression!r} is not a valid cron line ({error})"
     return None
@@ -67,11 +103,38 @@ def adaptive_interval(items_last_week: int) -> float:
     return min(high, max(low, WEEK / items_last_week))
 
 
+class SteadyIntervalTrigger(IntervalTrigger):  # type: ignore[misc]  # APScheduler 3 is untyped
+    """An interval trigger whose jitter does not add up from one run to the next.
+
+    APScheduler 3.11's IntervalTrigger adds the interval to the previous *jittered* fire
+    time, so the jitter is a random walk: each source drifts by half its jitter a round on
+    average, and sources on the same interval spread further apart every round (at 2,000
+    sources, 9 s of jitter spread a round over 25 s by the fifth). Here the n-th fire is
+    the start plus n intervals, plus fresh jitter: sources due together stay together.
+    """
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        if previous_fire_time is None:
+            first: datetime | None = super().get_next_fire_time(None, now)
+            return first
+        start = self.start_date.timestamp()
+        length = float(self.interval_length)
+        # The jitter is below one interval, so the previous fire lies in its own slot.
+        slot = (previous_fire_time.timestamp() - start) // length + 1
+        jitter = random.uniform(0, self.jitter) if self.jitter else 0.0  # noqa: S311 - not secret
+        fire = start + slot * length + jitter
+        if self.end_date and fire > self.end_date.timestamp():
+            return None
+        return datetime.fromtimestamp(fire, tz=self.timezone)
+
+
 def _trigger(source: Source, interval: float) -> Any:
     jitter = min(interval * JITTER_SHARE, MAX_JITTER)
     if source.cron:
-        return CronTrigger.from_crontab(source.cron, timezone=source.timezone)
-    return IntervalTrigger(seconds=interval, jitter=int(jitter) or None)
+        return cron_trigger(source.cron, source.timezone)
+    return SteadyIntervalTrigger(seconds=interval, jitter=int(jitter) or None)
 
 
 def _describe(source: Source, interval: float) -> str:
@@ -286,15 +349,37 @@ class Daemon:
         waiting = self.due - set(self.running)
         if not waiting or free <= 0:
             return
-        ready = sorted(self._ready(waiting))
+        taken = self._ready(waiting | (self._due_soon() - set(self.running)))
+        ready = sorted(taken)
         if not ready:
             return
-        self.due -= set(ready)
-        hosts = {source.url.split("/")[2] for source in self.config.sources if source.name in ready}
+        self.due -= taken
+        hosts = {source.url.split("/")[2] for source in self.config.sources if source.name in taken}
         slots = max(1, min(free, len(hosts)))
         crawl = _Crawl(ready, slots, asyncio.create_task(self._crawl(ready, slots)))
         for name in ready:
             self.running[name] = crawl
+
+    def _due_soon(self) -> set[str]:
+        """Return the sources whose jobs fire within their jitter from now.
+
+        Jitter spreads one round of sources over up to MAX_JITTER seconds. Launched as they
+        fire, the first few would take every worker and the rest wait for that crawl to end:
+        measured at 2,000 sources, a round became 2 to 3 crawls one after another, each
+        starting processes and reading robots.txt again. Taking them now moves a poll earlier
+        by no more than its jitter; their jobs, when they fire, find them polled.
+        """
+        now = self.clock()
+        soon = set()
+        for job in self.scheduler.get_jobs():
+            name = job.id.removeprefix("source:")
+            interval = self.intervals.get(name)
+            next_run = getattr(job, "next_run_time", None)  # unset until the start
+            if interval is None or next_run is None or isinstance(job.trigger, CronTrigger):
+                continue  # the heartbeat, or a cron line, which has no jitter
+            if (next_run - now).total_seconds() <= min(interval * JITTER_SHARE, MAX_JITTER):
+                soon.add(name)
+        return soon
 
     def _ready(self, names: set[str]) -> set[str]:
         """Return the sources that neither backoff nor a server hint puts off for now."""
@@ -306,8 +391,9 @@ class Daemon:
                 ).fetchall()
             )
         ready = set()
+        sources = {source.name: source for source in self.config.sources}  # not a scan per name
         for name in names:
-            source = self.config.source(name)
+            source = sources.get(name)
             if source is None:
                 continue
             if due.get(name) is None:
@@ -330,6 +416,8 @@ class Daemon:
             self._log_result(result)
         except CrawlError as error:
             logger.error("crawl of %s could not run: %s", ", ".join(names), error)
+        except WirewatchError as error:  # an expected failure, such as a full disk: one line
+            logger.error("crawl of %s failed: %s", ", ".join(names), error)
         except Exception:
             logger.exception("crawl of %s failed", ", ".join(names))
         finally:

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from monitor.newswire import Hit, Newswire, Reply
-from monitor.scheduler import adaptive_interval, cron_problem
+from monitor.scheduler import SteadyIntervalTrigger, adaptive_interval, cron_problem
 
 from .conftest import article_page, rss, run_cli, write_config
 
@@ -146,6 +146,27 @@ def test_each_source_runs_on_its_interval_and_a_new_story_is_flagged_promptly(
     fast.add("Putin and Kim Jong Un sign a new agreement in Pyongyang")
     wait_for(lambda: flagged_titles(tmp_path), 2 + 10, "the new story to be flagged")
     assert time.monotonic() - added <= 2 + 10
+    assert daemon.process.poll() is None, daemon.output()
+
+
+def test_sources_due_within_their_jitter_are_crawled_in_one_run(
+    tmp_path: Path, newswire: Newswire, daemons
+) -> None:
+    # Issue 7: jitter spreads a round of sources over a second here (up to 30 s in use). The
+    # first to fire took every worker and the rest waited for that crawl, so one round took
+    # two or three crawls in a row; at 2,000 sources that doubled a cycle's time.
+    names = [f"wire-{number}" for number in range(12)]
+    for name in names:
+        LiveFeed(newswire, f"/{name}.xml").add(f"Story of {name}")
+    write_config(
+        tmp_path, [{"name": name, "url": newswire.url(f"/{name}.xml"), "interval": "10s"}
+                   for name in names],
+    )  # fmt: skip
+    daemon = daemons(tmp_path)
+    finished = "SELECT sources FROM runs WHERE status != 'running' ORDER BY id"
+    wait_for(lambda: len(query(tmp_path, finished)) >= 3, 60, "two rounds after the first")
+    rounds = [sorted(json.loads(sources)) for (sources,) in query(tmp_path, finished)]
+    assert rounds[:3] == [sorted(names)] * 3, rounds
     assert daemon.process.poll() is None, daemon.output()
 
 
@@ -335,6 +356,18 @@ def test_an_adaptive_interval_follows_the_publishing_rate_within_bounds() -> Non
     assert adaptive_interval(7 * 24) == 3600  # an item an hour: poll hourly
     assert adaptive_interval(10_000) == 300  # never more often than every 5 minutes
     assert adaptive_interval(0) == 86400  # never less often than daily
+
+
+def test_interval_jitter_does_not_add_up_over_rounds() -> None:
+    # Issue 7: APScheduler's IntervalTrigger adds each round's jitter to the next, so sources
+    # on one interval drifted apart and a 2,000-source round became several crawls.
+    start = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+    trigger = SteadyIntervalTrigger(seconds=600, jitter=30, start_date=start)
+    fire = trigger.get_next_fire_time(None, start)
+    for round_ in range(1, 1001):
+        fire = trigger.get_next_fire_time(fire, fire)
+        offset = (fire - start).total_seconds() - round_ * 600
+        assert 0 <= offset <= 30, (round_, offset)
 
 
 def test_a_source_that_stops_publishing_is_shown_as_silent(tmp_path: Path) -> None:
