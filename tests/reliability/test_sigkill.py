@@ -72,7 +72,7 @@ def wire_of_300() -> Iterator[Newswire]:
                 path = f"/story/{n}.html"
                 # A little latency per page spreads a crawl over seconds to kill it in.
                 page = article_page(title_of(n), paragraphs_of(n))
-                wire.route(path, Reply.html(page, delay=0.03))
+                wire.route(path, Reply.html(page, delay=0.15))
                 items.append({"title": title_of(n), "link": wire.url(path), "guid": f"s{n}",
                               "pubDate": format_datetime(now - timedelta(minutes=n))})  # fmt: skip
             wire.route(f"/feed/{feed}.xml", Reply.xml(rss(items)))
@@ -93,6 +93,15 @@ def start_crawl(folder: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
 def query(folder: Path, sql: str) -> list[tuple]:
     with sqlite3.connect(folder / "archive.db", timeout=30) as db:
         return db.execute(sql).fetchall()
+
+
+def wait_for_crawl_process(parent: subprocess.Popen[bytes], env: dict[str, str]) -> None:
+    """Wait until *parent* has started its crawl process (or has ended)."""
+    deadline = time.monotonic() + 60
+    while parent.poll() is None and not [pid for pid in marked(env) if pid != parent.pid]:
+        if time.monotonic() > deadline:
+            raise AssertionError("the crawl process did not start within 60 s")
+        time.sleep(0.02)
 
 
 def wait_until_gone(env: dict[str, str], timeout: float) -> float:
@@ -118,7 +127,9 @@ def test_random_sigkills_lose_nothing_duplicate_nothing_and_never_claim_success(
         for _ in range(KILLS):
             target = chances.choice(["crawler", "parent", "both"])
             parent = start_crawl(tmp_path, env)
-            time.sleep(chances.uniform(0.3, 5.0))
+            # Any moment from the crawl process's start to well into its fetching and writing.
+            wait_for_crawl_process(parent, env)
+            time.sleep(chances.uniform(0.0, 1.5))
             children = [pid for pid in marked(env) if pid != parent.pid]
             alive = parent.poll() is None
             if target in ("crawler", "both"):
