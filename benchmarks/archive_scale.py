@@ -481,11 +481,52 @@ def measure(archive: Path, queries: list[str], repeat: int) -> Figures:
 
             values[f"sql:search {query}"] = median_of(repeat, searching)
             matches[f"search {query}"] = search(opened, query, Filters(), limit=50)[1]
+        # The seven queries a Datasette page of flagged stories runs (rows, count, five
+        # facets), on the view as it is and on the view as it was before flag_stories.
+        for name, view in (("now", "SELECT * FROM flagged_stories"), ("ranked", RANKED_VIEW)):
+            statements = page_queries(view)
+
+            def page_of(statements: list[str] = statements) -> object:
+                return [opened.db.execute(sql).fetchall() for sql in statements]
+
+            values[f"sql:stories page {name}"] = median_of(repeat, page_of)
         source = opened.db.execute("SELECT min(name) FROM sources").fetchone()[0]
     with served(archive) as base:
         for name, path in web_pages(queries[0], source):
             values[f"web:{name}"] = median_of(repeat, page(base + path, failures, name))
     return Figures(values, matches, failures)
+
+
+# flagged_stories as migration 0006 defined it: every flag ranked by story on each read.
+RANKED_VIEW = """
+    WITH hits AS (
+      SELECT a.id, a.title, a.url, a.source, a.language, f.topic, f.snippet,
+             coalesce(a.published, a.fetched) AS date, coalesce(a.cluster_id, a.id) AS story,
+             row_number() OVER (PARTITION BY f.topic, coalesce(a.cluster_id, a.id)
+                                ORDER BY coalesce(a.published, a.fetched), a.id) AS rank,
+             max(f.score) OVER (PARTITION BY f.topic, coalesce(a.cluster_id, a.id)) AS score
+      FROM flags f JOIN articles a ON a.id = f.article_id
+    )
+    SELECT h.id, substr(h.date, 1, 10) AS day, h.date, h.topic, h.source, h.language, h.score,
+           (SELECT count(DISTINCT o.source) FROM articles o
+            WHERE coalesce(o.cluster_id, o.id) = h.story) AS outlets,
+           (SELECT m.label FROM marks m JOIN articles x ON x.id = m.article_id
+            WHERE coalesce(x.cluster_id, x.id) = h.story
+            ORDER BY m.created DESC, m.id DESC LIMIT 1) AS label,
+           h.title, h.snippet, h.url, h.story, h.id AS triage
+    FROM hits h WHERE h.rank = 1
+"""
+
+
+def page_queries(view: str) -> list[str]:
+    """The statements of one flagged-stories page over *view*: rows, count and facets."""
+    facets = ("topic", "source", "language", "label", "day")
+    return [
+        f"SELECT * FROM ({view}) ORDER BY date DESC LIMIT 51",
+        f"SELECT count(*) FROM ({view})",
+        *(f"SELECT {c}, count(*) FROM ({view}) GROUP BY {c} ORDER BY 2 DESC LIMIT 31"
+          for c in facets),
+    ]  # fmt: skip
 
 
 def web_pages(query: str, source: str) -> list[tuple[str, str]]:
@@ -523,6 +564,8 @@ def report(big: Figures, small: Figures | None, sizes: tuple[int, int | None]) -
         "cli:flagged": "CLI: flagged --since 24h",
         "sql:count": "query: SELECT count(*) FROM articles (baseline)",
         "sql:flagged": "query: review.flagged, since 24h",
+        "sql:stories page now": "query: a flagged-stories page's 7 queries, flag_stories",
+        "sql:stories page ranked": "query: the same, ranking every flag (before 0008)",
         "web:/-/versions.json": "web: /-/versions.json (baseline)",
     }
     for key, seconds in big.values.items():

@@ -126,6 +126,49 @@ def test_the_flagged_stories_view_finds_copies_through_an_index(archive) -> None
     assert scans_of_articles(plan) == []
 
 
+# The ranking that flag_stories keeps, computed from scratch over every flag.
+RANKED = """
+    SELECT topic, story, id, date, score FROM (
+      SELECT f.topic, coalesce(a.cluster_id, a.id) AS story, a.id,
+             coalesce(a.published, a.fetched) AS date,
+             row_number() OVER (PARTITION BY f.topic, coalesce(a.cluster_id, a.id)
+                                ORDER BY coalesce(a.published, a.fetched), a.id) AS rank,
+             max(f.score) OVER (PARTITION BY f.topic, coalesce(a.cluster_id, a.id)) AS score
+      FROM flags f JOIN articles a ON a.id = f.article_id
+    ) WHERE rank = 1 ORDER BY topic, story
+"""
+
+
+def kept(archive: Archive) -> list[tuple]:
+    return archive.db.execute("SELECT * FROM flag_stories ORDER BY topic, story").fetchall()
+
+
+def test_each_story_s_earliest_flagged_copy_is_kept_through_moves_rematches_and_new_copies(
+    archive,
+) -> None:
+    assert kept(archive) == archive.db.execute(RANKED).fetchall() != []
+    with archive.writing() as db:
+        # A copy joins another story, an article's date is corrected, a flag is taken back.
+        first, second = [row[0] for row in db.execute("SELECT id FROM articles LIMIT 2 OFFSET 8")]
+        db.execute("UPDATE articles SET cluster_id = ? WHERE id = ?", [first, second])
+        db.execute("UPDATE articles SET published = '2020-01-01T00:00:00Z' WHERE id = ?", [16])
+        db.execute("DELETE FROM flags WHERE article_id = (SELECT min(article_id) FROM flags)")
+        db.execute(
+            "INSERT INTO flags (article_id, topic, score, threshold, rule, rules, terms, snippet, "
+            "created) SELECT id, 'second-topic', 9.5, 1, 'r', '[]', '[]', 's', ? FROM articles "
+            "WHERE id % 5 = 0",
+            [stamp(NOW)],
+        )
+    assert kept(archive) == archive.db.execute(RANKED).fetchall()
+
+
+def test_the_newest_flagged_stories_are_read_from_their_date_index(archive) -> None:
+    sql = "SELECT * FROM flagged_stories ORDER BY date DESC LIMIT 50"
+    plan = "\n".join(row[3] for row in archive.db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "idx_flag_stories_date" in plan, plan
+    assert "flags f" not in plan.split("SEARCH s")[0]  # no ranking of every flag first
+
+
 def test_a_story_s_outlets_come_from_an_index(archive) -> None:
     plans = plans_of(archive, lambda: review.article(archive, 1))
     assert any("idx_articles_story" in plan for plan in plans)
@@ -178,3 +221,13 @@ def test_the_browser_runs_no_facet_suggestion_queries(archive) -> None:
     # Datasette would otherwise try every column of a page as a facet, each try a query
     # over the whole view, before the page is sent.
     assert build(archive.path).setting("suggest_facets") is False
+
+
+def test_writing_a_flag_ranks_only_the_copies_of_its_story(archive) -> None:
+    from monitor.archive.schema import _refresh
+
+    stories = "SELECT coalesce(cluster_id, id) FROM articles WHERE id = 8"
+    insert = _refresh(stories, "'russia-dprk'").split(";\n")[1].rstrip(";")
+    plan = "\n".join(row[3] for row in archive.db.execute(f"EXPLAIN QUERY PLAN {insert}"))
+    assert "SEARCH a USING INDEX idx_articles_story" in plan, plan
+    assert "SCAN a" not in plan and "SCAN f" not in plan

@@ -263,3 +263,82 @@ def _story_and_date_indexes(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_articles_date ON articles (coalesce(published, fetched))")
     # The browser lists the articles table newest fetched first.
     db.table("articles").create_index(["fetched"])
+
+
+# The representative of each flagged story and topic: its earliest flagged copy and its
+# best score. Kept by triggers whenever flags change or an article changes story or date,
+# so the web view reads it instead of ranking every flag of the archive on each page.
+_STORY_HITS = """
+    SELECT topic, story, id, date, score FROM (
+      SELECT f.topic, coalesce(a.cluster_id, a.id) AS story, a.id,
+             coalesce(a.published, a.fetched) AS date,
+             row_number() OVER (PARTITION BY f.topic, coalesce(a.cluster_id, a.id)
+                                ORDER BY coalesce(a.published, a.fetched), a.id) AS rank,
+             max(f.score) OVER (PARTITION BY f.topic, coalesce(a.cluster_id, a.id)) AS score
+      FROM articles a CROSS JOIN flags f ON f.article_id = a.id  -- a story's copies first
+      WHERE {where}
+    ) WHERE rank = 1
+"""
+
+
+def _refresh(stories: str, topics: str) -> str:
+    """SQL that recomputes the rows of flag_stories for the given stories and topics."""
+    return (
+        f"DELETE FROM flag_stories WHERE story IN ({stories}) AND topic IN ({topics});\n"
+        "INSERT INTO flag_stories (topic, story, article_id, date, score) "
+        + _STORY_HITS.format(
+            where=f"coalesce(a.cluster_id, a.id) IN ({stories}) AND f.topic IN ({topics})"
+        )
+        + ";"
+    )
+
+
+@migrations(name="0008_flag_stories")
+def _flag_stories(db: sqlite_utils.Database) -> None:
+    db.execute(
+        "CREATE TABLE flag_stories (topic TEXT NOT NULL, story INTEGER NOT NULL, "
+        "article_id INTEGER NOT NULL, date TEXT, score REAL, PRIMARY KEY (topic, story))"
+    )
+    db.execute("CREATE INDEX idx_flag_stories_date ON flag_stories (date)")
+    db.execute("CREATE INDEX idx_flag_stories_article ON flag_stories (article_id)")
+    db.execute(
+        "INSERT INTO flag_stories (topic, story, article_id, date, score) "
+        + _STORY_HITS.format(where="1")
+    )
+    story_of = "SELECT coalesce(cluster_id, id) FROM articles WHERE id = {row}.article_id"
+    db.executescript(
+        f"""
+        CREATE TRIGGER flag_stories_on_flag AFTER INSERT ON flags BEGIN
+        {_refresh(story_of.format(row="NEW"), "NEW.topic")}
+        END;
+        CREATE TRIGGER flag_stories_on_unflag AFTER DELETE ON flags BEGIN
+        {_refresh(story_of.format(row="OLD"), "OLD.topic")}
+        END;
+        CREATE TRIGGER flag_stories_on_move AFTER UPDATE OF cluster_id, published, fetched
+        ON articles WHEN EXISTS (SELECT 1 FROM flags WHERE article_id = NEW.id) BEGIN
+        {
+            _refresh(
+                "coalesce(OLD.cluster_id, OLD.id), coalesce(NEW.cluster_id, NEW.id)",
+                "SELECT topic FROM flags WHERE article_id = NEW.id",
+            )
+        }
+        END;
+        """
+    )
+    db.execute("DROP VIEW flagged_stories")
+    db.execute(
+        """
+        CREATE VIEW flagged_stories AS
+        SELECT a.id, substr(s.date, 1, 10) AS day, s.date, s.topic, a.source, a.language,
+               s.score,
+               (SELECT count(DISTINCT o.source) FROM articles o
+                WHERE coalesce(o.cluster_id, o.id) = +s.story) AS outlets,
+               (SELECT m.label FROM marks m JOIN articles x ON x.id = m.article_id
+                WHERE coalesce(x.cluster_id, x.id) = +s.story
+                ORDER BY m.created DESC, m.id DESC LIMIT 1) AS label,
+               a.title, f.snippet, a.url, s.story, a.id AS triage
+        FROM flag_stories s
+        JOIN articles a ON a.id = s.article_id
+        JOIN flags f ON f.article_id = s.article_id AND f.topic = s.topic
+        """
+    )
