@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.archive import Archive, content_hash
+from monitor.archive.schema import RANKED_FLAGGED_STORIES
 from monitor.clusters import BANDS
 from monitor.demo.newswire import load_stories
 from monitor.review import Filters, flagged
@@ -483,7 +484,10 @@ def measure(archive: Path, queries: list[str], repeat: int) -> Figures:
             matches[f"search {query}"] = search(opened, query, Filters(), limit=50)[1]
         # The seven queries a Datasette page of flagged stories runs (rows, count, five
         # facets), on the view as it is and on the view as it was before flag_stories.
-        for name, view in (("now", "SELECT * FROM flagged_stories"), ("ranked", RANKED_VIEW)):
+        for name, view in (
+            ("now", "SELECT * FROM flagged_stories"),
+            ("ranked", RANKED_FLAGGED_STORIES),
+        ):
             statements = page_queries(view)
 
             def page_of(statements: list[str] = statements) -> object:
@@ -495,27 +499,6 @@ def measure(archive: Path, queries: list[str], repeat: int) -> Figures:
         for name, path in web_pages(queries[0], source):
             values[f"web:{name}"] = median_of(repeat, page(base + path, failures, name))
     return Figures(values, matches, failures)
-
-
-# flagged_stories as migration 0006 defined it: every flag ranked by story on each read.
-RANKED_VIEW = """
-    WITH hits AS (
-      SELECT a.id, a.title, a.url, a.source, a.language, f.topic, f.snippet,
-             coalesce(a.published, a.fetched) AS date, coalesce(a.cluster_id, a.id) AS story,
-             row_number() OVER (PARTITION BY f.topic, coalesce(a.cluster_id, a.id)
-                                ORDER BY coalesce(a.published, a.fetched), a.id) AS rank,
-             max(f.score) OVER (PARTITION BY f.topic, coalesce(a.cluster_id, a.id)) AS score
-      FROM flags f JOIN articles a ON a.id = f.article_id
-    )
-    SELECT h.id, substr(h.date, 1, 10) AS day, h.date, h.topic, h.source, h.language, h.score,
-           (SELECT count(DISTINCT o.source) FROM articles o
-            WHERE coalesce(o.cluster_id, o.id) = h.story) AS outlets,
-           (SELECT m.label FROM marks m JOIN articles x ON x.id = m.article_id
-            WHERE coalesce(x.cluster_id, x.id) = h.story
-            ORDER BY m.created DESC, m.id DESC LIMIT 1) AS label,
-           h.title, h.snippet, h.url, h.story, h.id AS triage
-    FROM hits h WHERE h.rank = 1
-"""
 
 
 def page_queries(view: str) -> list[str]:

@@ -21,12 +21,12 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import yaml
 
 from monitor.newswire import Hit, Newswire, Reply
+from monitor.procmark import marked, new_mark
 
 REPO = Path(__file__).resolve().parent.parent
 PAGE = (
@@ -42,20 +42,9 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def crawl_processes(mark: str) -> int:
-    """Count live crawl processes started by this run's daemon (they inherit MARK)."""
-    count = 0
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            environ = (proc / "environ").read_bytes()
-            command = (proc / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if f"WIREWATCH_SOAK={mark}".encode() in environ.split(b"\0") and b"crawler" in command:
-            count += 1
-    return count
+def crawl_processes(mark: dict[str, str]) -> int:
+    """Count live crawl processes started by this run's daemon (they inherit its mark)."""
+    return len(marked(mark, command=b"crawler"))
 
 
 def runs_done(archive: Path) -> int:
@@ -104,9 +93,9 @@ def main() -> None:
         config = {"archive": "archive.db", "crawl": {"delay": 0, "timeout": 10},
                   "sources": sources, "topics": topics}  # fmt: skip
         (folder / "config.yaml").write_text(yaml.safe_dump(config, allow_unicode=True))
-        mark = uuid.uuid4().hex  # tells this soak's crawls from any other wirewatch on the host
+        mark = new_mark()  # tells this soak's crawls from any other wirewatch on the host
         daemon = subprocess.Popen([sys.executable, "-m", "monitor", "run"], cwd=folder,
-                                  env={**os.environ, "WIREWATCH_SOAK": mark},
+                                  env={**os.environ, **mark},
                                   stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
         started = time.monotonic()
         print(f"{'cycles':>8}{'minutes':>10}{'daemon RSS (MiB)':>19}{'crawl processes':>17}")

@@ -41,7 +41,6 @@ import sys
 import tempfile
 import textwrap
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -52,6 +51,7 @@ from typing import Any
 import yaml
 
 from monitor.newswire import Hit, Newswire, Reply
+from monitor.procmark import marked, new_mark
 
 REPO = Path(__file__).resolve().parent.parent
 # The politeness of the README's defaults: one second between requests to a host (Scrapy
@@ -238,21 +238,6 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-def marked_processes(mark: str) -> list[int]:
-    """PIDs of the processes this run's daemon started (they inherit its MARK)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            environ = (proc / "environ").read_bytes()
-        except OSError:
-            continue
-        if f"WIREWATCH_SCALE={mark}".encode() in environ.split(b"\0"):
-            found.append(int(proc.name))
-    return found
-
-
 @dataclass
 class Cycle:
     number: int
@@ -372,7 +357,7 @@ def main() -> None:
         seconds, cpu = bare_fetch(by_host(wanted, workers), folder)
         return seconds, cpu, [b - a for a, b in zip(before, snapshot(), strict=True)]
 
-    mark = uuid.uuid4().hex
+    mark = new_mark()
     daemon: subprocess.Popen[bytes] | None = None
     rows: list[tuple[Cycle, float, float, list[int]]] = []
     try:
@@ -394,7 +379,7 @@ def main() -> None:
             daemon = subprocess.Popen(
                 [sys.executable, "-m", "monitor", "run"],
                 cwd=folder,
-                env={**os.environ, "WIREWATCH_SCALE": mark},
+                env={**os.environ, **mark},
                 stdout=subprocess.DEVNULL,
                 stderr=log,
                 start_new_session=True,
@@ -435,7 +420,7 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 os.killpg(daemon.pid, signal.SIGKILL)
                 daemon.wait(timeout=30)
-        for pid in marked_processes(mark):  # crawl children left by a daemon that was killed
+        for pid in marked(mark):  # crawl children left by a daemon that was killed
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         stop.set()

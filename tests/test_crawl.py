@@ -18,6 +18,7 @@ import pytest
 from monitor.config import load
 from monitor.crawl import CycleResult, run_cycle
 from monitor.newswire import Newswire, Reply
+from monitor.procmark import marked, new_mark
 
 from .conftest import article_page, rss, run_cli, write_config
 
@@ -281,7 +282,8 @@ def test_a_hung_crawl_is_killed_at_the_hard_timeout(tmp_path: Path, newswire: Ne
         crawl={"cycle_timeout": 3},
     )
     started = time.monotonic()
-    result = run_cli("crawl", "--format", "json", cwd=tmp_path, timeout=60)
+    mark = new_mark()
+    result = run_cli("crawl", "--format", "json", cwd=tmp_path, timeout=60, env=mark)
     elapsed = time.monotonic() - started
     assert result.code == 0, result.err
     report = json.loads(result.out)
@@ -290,13 +292,7 @@ def test_a_hung_crawl_is_killed_at_the_hard_timeout(tmp_path: Path, newswire: Ne
     hang = next(source for source in report["sources"] if source["source"] == "hang")
     assert hang["status"] == "interrupted"
     assert "killed after the 3s cycle_timeout" in result.err
-    left = subprocess.run(
-        ["pgrep", "-f", f"crawler --config - --run-id {report['run_id']} "],
-        capture_output=True,
-        text=True,
-        timeout=10,
-    )
-    assert left.stdout == "", "a crawl child outlived its timeout"
+    assert marked(mark) == [], "a crawl child outlived its timeout"
     (status,) = query(
         tmp_path / "config.yaml", "SELECT status FROM runs WHERE id = ?", report["run_id"]
     )
@@ -345,9 +341,11 @@ def test_sigterm_stops_a_crawl_cleanly_and_the_next_crawl_completes(
             {"name": "slow", "url": newswire.url("/slow/feed.xml"), "timeout": 120},
         ],
     )
+    mark = new_mark()
     crawl = subprocess.Popen(
         [sys.executable, "-m", "monitor", "crawl"],
         cwd=tmp_path,
+        env={**os.environ, **mark},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -365,13 +363,7 @@ def test_sigterm_stops_a_crawl_cleanly_and_the_next_crawl_completes(
     assert crawl.returncode == 130
     assert time.monotonic() - started < 15
     assert err == "wirewatch: crawl interrupted; the run is recorded as interrupted\n"
-    left = subprocess.run(
-        ["pgrep", "-f", "crawler --config - --run-id 1 "],
-        capture_output=True,
-        text=True,
-        timeout=10,
-    )
-    assert left.stdout == "", "the crawl child outlived the SIGTERM"
+    assert marked(mark) == [], "the crawl child outlived the SIGTERM"
     assert query(config, "SELECT status FROM runs") == [("interrupted",)]
     assert query(config, "PRAGMA integrity_check") == [("ok",)]
 

@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from monitor.newswire import Hit, Newswire, Reply
+from monitor.procmark import marked, new_mark
 from monitor.scheduler import SteadyIntervalTrigger, adaptive_interval, cron_problem
 
 from .conftest import article_page, rss, run_cli, write_config
@@ -57,10 +58,16 @@ class Daemon:
     def __init__(self, folder: Path, *args: str) -> None:
         self.folder = folder
         self.log = (folder / "daemon.log").open("w+", encoding="utf-8")
+        self.mark = new_mark()  # its crawl processes inherit it
         self.process = subprocess.Popen(
             [sys.executable, "-m", "monitor", "run", *args],
             cwd=folder, stdout=subprocess.DEVNULL, stderr=self.log, start_new_session=True,
+            env={**os.environ, **self.mark},
         )  # fmt: skip
+
+    def crawl_processes(self) -> list[int]:
+        """Return the daemon's crawl processes still alive, orphans included."""
+        return marked(self.mark, command=b"crawler")
 
     def signal(self, signum: int) -> None:
         self.process.send_signal(signum)
@@ -113,13 +120,6 @@ def query(folder: Path, sql: str, *params: object) -> list[tuple]:
         if "no such table" in str(error):
             return []
         raise
-
-
-def children_of(pid: int) -> list[str]:
-    """Return the command lines of crawl processes still alive (none should be)."""
-    found = subprocess.run(["pgrep", "-f", "-a", "-m", "crawler --config - --run-id"],
-                           capture_output=True, text=True, timeout=10)  # fmt: skip
-    return [line for line in found.stdout.splitlines() if line.strip()]
 
 
 def flagged_titles(folder: Path) -> set[str]:
@@ -186,7 +186,7 @@ def test_sigterm_during_a_crawl_stops_cleanly_within_15_seconds(
     daemon.signal(signal.SIGTERM)
     assert daemon.wait(timeout=20) == 0, daemon.output()
     assert time.monotonic() - sent < 15
-    assert children_of(daemon.process.pid) == []
+    assert daemon.crawl_processes() == []
     assert query(tmp_path, "PRAGMA integrity_check") == [("ok",)]
     assert ("interrupted",) in query(tmp_path, "SELECT status FROM runs")
     assert "wirewatch run stopped" in daemon.output()
@@ -209,7 +209,7 @@ def test_a_hung_source_is_killed_at_the_hard_timeout_and_the_next_cycle_runs(
     wait_for(lambda: newswire.requests_for("/hang.xml") >= 2, 20, "the next cycle's request")
     daemon.signal(signal.SIGTERM)
     assert daemon.wait(timeout=20) == 0
-    assert children_of(daemon.process.pid) == []
+    assert daemon.crawl_processes() == []
 
 
 def test_sighup_applies_a_new_source_and_refuses_a_broken_config(

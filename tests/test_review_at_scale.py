@@ -16,6 +16,7 @@ import pytest
 
 from monitor import review
 from monitor.archive import Archive
+from monitor.archive.schema import RANKED_FLAGGED_STORIES, STORY_HITS, refresh_sql
 from monitor.review import Filters
 from monitor.search import search
 
@@ -127,16 +128,7 @@ def test_the_flagged_stories_view_finds_copies_through_an_index(archive) -> None
 
 
 # The ranking that flag_stories keeps, computed from scratch over every flag.
-RANKED = """
-    SELECT topic, story, id, date, score FROM (
-      SELECT f.topic, coalesce(a.cluster_id, a.id) AS story, a.id,
-             coalesce(a.published, a.fetched) AS date,
-             row_number() OVER (PARTITION BY f.topic, coalesce(a.cluster_id, a.id)
-                                ORDER BY coalesce(a.published, a.fetched), a.id) AS rank,
-             max(f.score) OVER (PARTITION BY f.topic, coalesce(a.cluster_id, a.id)) AS score
-      FROM flags f JOIN articles a ON a.id = f.article_id
-    ) WHERE rank = 1 ORDER BY topic, story
-"""
+RANKED = STORY_HITS.format(where="1") + " ORDER BY topic, story"
 
 
 def kept(archive: Archive) -> list[tuple]:
@@ -160,6 +152,9 @@ def test_each_story_s_earliest_flagged_copy_is_kept_through_moves_rematches_and_
             [stamp(NOW)],
         )
     assert kept(archive) == archive.db.execute(RANKED).fetchall()
+    # The web view gives what the view that ranked every flag on each read gave.
+    view = sorted(archive.db.execute("SELECT * FROM flagged_stories").fetchall())
+    assert view == sorted(archive.db.execute(RANKED_FLAGGED_STORIES).fetchall())
 
 
 def test_the_newest_flagged_stories_are_read_from_their_date_index(archive) -> None:
@@ -224,10 +219,8 @@ def test_the_browser_runs_no_facet_suggestion_queries(archive) -> None:
 
 
 def test_writing_a_flag_ranks_only_the_copies_of_its_story(archive) -> None:
-    from monitor.archive.schema import _refresh
-
     stories = "SELECT coalesce(cluster_id, id) FROM articles WHERE id = 8"
-    insert = _refresh(stories, "'russia-dprk'").split(";\n")[1].rstrip(";")
+    insert = refresh_sql(stories, "'russia-dprk'").split(";\n")[1].rstrip(";")
     plan = "\n".join(row[3] for row in archive.db.execute(f"EXPLAIN QUERY PLAN {insert}"))
     assert "SEARCH a USING INDEX idx_articles_story" in plan, plan
     assert "SCAN a" not in plan and "SCAN f" not in plan
