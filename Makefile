@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test reliability lint check venv clean
+.PHONY: demo test reliability security lint check venv clean
 
 $(STAMP): pyproject.toml .ci/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ test: lint  ## lint, type-check, then run the tests
 
 reliability: venv  ## run only the reliability suite (faults, hostile servers, disk, clocks)
 	$(BIN)/python -m pytest -m reliability
+
+security: venv  ## run only the security suite (hostile feeds, pages, configs, web sites)
+	$(BIN)/python -m pytest -m security
 
 lint: venv
 	$(BIN)/ruff check .
