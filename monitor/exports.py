@@ -3,11 +3,14 @@
 JSON lines come straight from monitor.review; the formats here are for people and for
 feed readers. The Atom feed holds one entry per flagged story (not per copy), so analysts
 can subscribe to what wirewatch flags in any feed reader.
+
+Archive text is hostile until shown otherwise: HTML and Markdown show it as text (see
+monitor.escaping), only http(s) addresses become links, in the Atom feed too, and no CSV
+cell starts a spreadsheet formula.
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import IO, Any
@@ -17,6 +20,15 @@ from feedgen.feed import FeedGenerator
 
 from monitor import __version__
 from monitor.archive import Archive
+from monitor.escaping import (
+    html_finalize,
+    html_link,
+    markdown_finalize,
+    markdown_link,
+    markdown_text,
+    web_url,
+)
+from monitor.output import csv_writer, printable
 from monitor.review import Filters, flagged, outlets
 from monitor.timeutil import from_text
 
@@ -25,12 +37,17 @@ CSV_COLUMNS = ["id", "url", "source", "title", "published", "fetched", "language
 
 
 def write_csv(rows: Iterable[dict[str, Any]], stream: IO[str]) -> int:
-    """Write articles as CSV (topics joined by ';'); return how many."""
-    writer = csv.DictWriter(stream, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
+    """Write articles as CSV (topics joined by ';'); return how many.
+
+    A text cell that a spreadsheet would run as a formula (it starts with ``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return) is written with a leading ``'``, so a title
+    ``=HYPERLINK(...)`` opens as text. On a terminal, control characters are shown, not
+    obeyed; to a file the text is kept as it is.
+    """
+    write = csv_writer(stream, CSV_COLUMNS)
     count = 0
     for row in rows:
-        writer.writerow({**row, "topics": ";".join(row.get("topics") or [])})
+        write({**row, "topics": ";".join(row.get("topics") or [])})
         count += 1
     return count
 
@@ -49,7 +66,9 @@ def write_atom(
     """Write flagged stories (of *topic*, or all) as an Atom 1.0 feed; return how many entries.
 
     The feed's ID depends only on the topic, and each entry's on its topic and story, so a
-    feed reader that reads a newer export sees only the new stories as new.
+    feed reader that reads a newer export sees only the new stories as new. Texts are Atom
+    text (never HTML) with control characters shown, and an entry links to its story only
+    when the story's address is http(s); otherwise the address is in its text content.
     """
     feed = FeedGenerator()
     feed.id(f"tag:wirewatch,2026:flagged/{topic or 'all'}")
@@ -63,32 +82,42 @@ def write_atom(
     for row in reversed(rows):  # feedgen puts the last added first
         entry = feed.add_entry()
         entry.id(f"tag:wirewatch,2026:story/{row['topic']}/{row['story']}")
-        entry.title(row["title"])
-        entry.link(href=row["url"])
+        entry.title(printable(row["title"]))
+        sources = ", ".join(outlet["source"] for outlet in row.get("outlets", [])) or row["source"]
+        summary = printable(f"{row['snippet']} ({sources}; score {row['score']:g})")
+        if web_url(row["url"]):
+            entry.link(href=row["url"])
+        else:  # Atom wants a link or content: the address is shown, not followed
+            entry.content(printable(f"{row['url']} (not a web address)\n\n{summary}"))
         when = from_text(row["published"] or row["fetched"])
         entry.published(when)
         entry.updated(when)
-        sources = ", ".join(outlet["source"] for outlet in row.get("outlets", [])) or row["source"]
-        entry.author({"name": row["source"]})
+        entry.author({"name": printable(row["source"])})
         entry.category(term=row["topic"])
-        entry.summary(f"{row['snippet']} ({sources}; score {row['score']:g})")
+        entry.summary(summary)
     stream.write(feed.atom_str(pretty=True).decode("utf-8"))
     return len(rows)
 
 
 def write_markdown(rows: Sequence[dict[str, Any]], stream: IO[str], *, title: str) -> int:
-    """Write flagged stories as a Markdown list; return how many."""
-    stream.write(f"# {title}\n\n")
+    """Write flagged stories as a Markdown list; return how many.
+
+    Titles and snippets are escaped to show as text (no HTML, no markup), and only http(s)
+    addresses become links.
+    """
+    stream.write(f"# {markdown_text(title)}\n\n")
     for row in rows:
         outlets_text = ", ".join(
-            f"[{outlet['source']}]({outlet['url']})" for outlet in row.get("outlets", [])
+            markdown_link(outlet["source"], outlet["url"]) for outlet in row.get("outlets", [])
         )
-        stream.write(
-            f"## [{row['title']}]({row['url']})\n\n"
+        meta = (
             f"{row['first_report'].replace('T', ' ')[:16]} UTC · {row['source']} · "
             f"{row['topic']}, score {row['score']:g}"
             + (f" · marked {row['label']}" if row.get("label") else "")
-            + f"\n\n> {row['snippet']}\n\n"
+        )
+        stream.write(
+            f"## {markdown_link(row['title'], row['url'])}\n\n"
+            f"{markdown_text(meta)}\n\n> {markdown_text(row['snippet'] or '')}\n\n"
             + (f"Outlets: {outlets_text}\n\n" if outlets_text else "")
         )
     return len(rows)
@@ -109,12 +138,7 @@ def digest(
     for row in rows:
         row["first_report"] = row["first_report"].replace("T", " ")[:16]
         topics.setdefault(row["topic"], []).append(row)
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("monitor", "templates"),
-        autoescape=jinja2.select_autoescape(["html"]),
-        keep_trailing_newline=True,
-    )
-    template = environment.get_template(f"digest.{output_format}.j2")
+    template = _environment(output_format).get_template(f"digest.{output_format}")
     since = filters.since.strftime("%Y-%m-%d %H:%M") if filters.since else "the start"
     text = template.render(
         topics=[
@@ -126,3 +150,22 @@ def digest(
         until=now.strftime("%Y-%m-%d %H:%M"),
     )
     return text, len(rows)
+
+
+def _environment(output_format: str) -> jinja2.Environment:
+    """Return the jinja2 environment for the digest in *output_format* (html or md).
+
+    Escaping is set by the output, not guessed from the template's name: HTML is always
+    autoescaped, and Markdown escapes every printed value (see monitor.escaping). Each
+    has a ``link(text, url)`` that links only http(s) addresses.
+    """
+    html = output_format == "html"
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("monitor", "templates"),
+        # Markdown is not HTML: its escaping is the finalize below, for every printed value.
+        autoescape=html,  # noqa: S701
+        finalize=html_finalize if html else markdown_finalize,
+        keep_trailing_newline=True,
+    )
+    environment.globals["link"] = html_link if html else markdown_link
+    return environment
