@@ -24,6 +24,7 @@ from monitor import __version__, review
 from monitor.archive import Archive
 from monitor.config import ENV_VAR, Config, find_path, load
 from monitor.errors import ConfigError, ExitStatus, Interrupted, UsageError, WirewatchError
+from monitor.output import printable
 from monitor.review import LABELS, Filters
 from monitor.timeutil import parse_since, utcnow
 
@@ -206,8 +207,9 @@ def main(argv: list[str] | None = None) -> None:
             raise
         # Config problems name their file first; other errors get the program's name.
         prefix = "" if isinstance(error, ConfigError) else "wirewatch: "
+        # A message may quote a feed, a page or a server: shown, never obeyed by the terminal.
         for line in str(error).splitlines():
-            click.echo(prefix + line, err=True)
+            click.echo(printable(prefix + line), err=True)
         sys.exit(error.exit_status)
     except click.ClickException as error:
         error.show()
@@ -232,8 +234,10 @@ def main(argv: list[str] | None = None) -> None:
             )
             sys.exit(ExitStatus.ERROR)
         click.echo(
-            f"wirewatch: internal error: {type(error).__name__}: {error} "
-            "(run with --debug for the traceback, and please report it)",
+            printable(
+                f"wirewatch: internal error: {type(error).__name__}: {error} "
+                "(run with --debug for the traceback, and please report it)"
+            ),
             err=True,
         )
         sys.exit(ExitStatus.ERROR)

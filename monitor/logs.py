@@ -7,6 +7,8 @@ import logging
 import sys
 from typing import Any
 
+from monitor.output import JSON_ESCAPES, printable
+
 # Attributes every LogRecord has; anything else was passed with extra= and is data.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -24,7 +26,19 @@ class JsonFormatter(logging.Formatter):
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             entry["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        # json escapes C0 controls; to_json's table escapes C1 and bidi ones too.
+        return json.dumps(entry, ensure_ascii=False, default=str).translate(JSON_ESCAPES)
+
+
+class PrintableFormatter(logging.Formatter):
+    """Log lines for people, with control characters shown rather than obeyed.
+
+    A message may quote a feed or a server (an error, a URL), and the log is often a
+    terminal: an ESC sequence in it must not reach the terminal.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
 
 
 def configure(log_format: str = "text", level: int = logging.INFO) -> None:
@@ -34,7 +48,7 @@ def configure(log_format: str = "text", level: int = logging.INFO) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
+            PrintableFormatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
         )
     root = logging.getLogger()
     root.handlers[:] = [handler]

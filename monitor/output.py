@@ -111,7 +111,7 @@ def display_path(path: Path) -> str:
 
 
 # json escapes C0 controls itself; these it would write raw, and a terminal may obey them.
-_JSON_ESCAPES = {code: f"\\u{code:04x}" for code in _UNPRINTABLE if code >= 0x7F}
+JSON_ESCAPES = {code: f"\\u{code:04x}" for code in _UNPRINTABLE if code >= 0x7F}
 
 
 def to_json(data: Any, *, indent: int | None = None) -> str:
@@ -120,7 +120,7 @@ def to_json(data: Any, *, indent: int | None = None) -> str:
     The data is exactly the same once parsed; only the text on the screen is safe.
     """
     # Such characters can only be inside JSON strings, where \uXXXX means the same.
-    return json.dumps(data, indent=indent, ensure_ascii=False).translate(_JSON_ESCAPES)
+    return json.dumps(data, indent=indent, ensure_ascii=False).translate(JSON_ESCAPES)
 
 
 def print_json(data: Any) -> None:
