@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from http import HTTPStatus
 
+from crawler.middlewares.linkpolicy import LinkRefused
 from crawler.middlewares.robots import RobotsTxtUnreachable
 
 # Exception class names, from Scrapy, Twisted and pyOpenSSL, by the error class wirewatch
@@ -45,6 +46,8 @@ def classify(error: BaseException | None) -> tuple[str, str]:
     response = getattr(error, "response", None)
     if response is not None and type(error).__name__ == "HttpError":
         return "http", describe_status(response.status)
+    if isinstance(error, LinkRefused):
+        return "policy", str(error)
     if isinstance(error, RobotsTxtUnreachable) and error.__cause__ is not None:
         error_class, message = classify(error.__cause__)
         return error_class, f"robots.txt unreachable, so the site is not crawled: {message}"

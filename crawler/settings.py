@@ -4,6 +4,8 @@ Per-source politeness (delay, concurrency, timeout, User-Agent, robots.txt) come
 ``config.yaml`` and is applied by :mod:`crawler.runner` on top of these.
 """
 
+from crawler.urlpolicy import MAX_LENGTH
+
 BOT_NAME = "wirewatch"
 SPIDER_MODULES = ["crawler.spiders"]
 
@@ -31,8 +33,15 @@ RETRY_EXCEPTIONS = [
     "scrapy.core.downloader.handlers.http11.TunnelError",
 ]
 REDIRECT_MAX_TIMES = 5
+# Scrapy fetches file:, data:, ftp: and s3: URLs out of the box: a feed item linking to
+# file:/etc/passwd put that file in the archive. Only http and https have a handler here;
+# crawler.urlpolicy and the link policy middleware refuse the rest before they get here.
+DOWNLOAD_HANDLERS = {"file": None, "data": None, "ftp": None, "s3": None}
+URLLENGTH_LIMIT = MAX_LENGTH  # the spider counts longer links instead of scheduling them
 LOG_LEVEL = "WARNING"
 DOWNLOADER_MIDDLEWARES = {
+    # First: no request, robots.txt or redirect outside its source's link policy.
+    "crawler.middlewares.linkpolicy.LinkPolicyMiddleware": 40,
     # Before the robots.txt middleware (100), so its headers are on every source request.
     "crawler.middlewares.conditional.ConditionalGetMiddleware": 90,
     # robots.txt within the source's timeout, and no fetching when it is unreachable.

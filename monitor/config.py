@@ -80,6 +80,9 @@ class Politeness(_Model):
     obey_robots: bool = Field(True, description="Obey robots.txt.")
     timeout: Seconds = Field(30.0, description="Seconds before one request is abandoned.")
     user_agent: str = Field(DEFAULT_USER_AGENT, min_length=1, description="User-Agent header.")
+    allow_private: bool = Field(
+        False, description="Follow links to private and loopback addresses of other hosts."
+    )
 
 
 class CrawlSettings(Politeness):
@@ -126,6 +129,7 @@ class Source(_Model):
     obey_robots: bool | None = None
     timeout: Seconds | None = None
     user_agent: str | None = Field(None, min_length=1)
+    allow_private: bool | None = None
 
     @field_validator("name")
     @classmethod

@@ -3,6 +3,8 @@
 ``{"event": "feed", "source": S, "entries": N, "new": K}`` once a source's feed is read;
 ``{"event": "source_error", "source": S, "error_class": C, "error": M}`` when a source fails;
 ``{"event": "article", "source": S, "id": I, "flagged": [topics]}`` for each archived article;
+``{"event": "links_skipped", "source": S, "warning": W, KIND: N, ...}`` as a crawl ends, for
+each source some of whose links it did not fetch (crawler.urlpolicy names the kinds);
 ``{"event": "fatal", "error": M}`` when the crawl cannot run at all;
 ``{"event": "finished", "peak_rss_mb": F}`` as a crawl child ends, with its peak memory.
 The archive, not these events, is the record of a run: they drive progress displays, and

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,12 +16,14 @@ from crawler.extract import Page, build_article, extract_page
 from crawler.failures import classify
 from crawler.identity import Identity, identify
 from crawler.items import ArticleItem
+from crawler.middlewares.linkpolicy import POLICY_KEY, LinkRefused
 from crawler.parsing import hints
 from crawler.parsing.botwall import bot_wall
 from crawler.parsing.feeds import parse_feed
 from crawler.parsing.listing import parse_listing
 from crawler.parsing.model import Feed, FeedEntry
-from crawler.parsing.sitemaps import parse_sitemap
+from crawler.parsing.sitemaps import MAX_DEPTH, MAX_SITEMAPS, parse_sitemap
+from crawler.urlpolicy import LinkPolicy, describe, summary
 from monitor.config import Politeness, Source
 
 
@@ -42,6 +45,16 @@ class SourcesSpider(scrapy.Spider):
         self._taken: set[str] = set()
         # Items older than max_age are skipped on a source's first read (sitemaps: always).
         self._first = {s.name: context.archive.is_first_fetch(s.name) for s in sources}
+        self._policies = {
+            s.name: LinkPolicy.for_source(
+                s.url, allow_private=s.politeness(context.config.crawl).allow_private
+            )
+            for s in sources
+        }
+        # Per source, the links this crawl left alone by kind (crawler.urlpolicy), and the
+        # further sitemaps it requested: reported as the source's warning when the crawl ends.
+        self._left: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self._sitemaps: Counter[str] = Counter()
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for source in self.sources:
@@ -63,6 +76,7 @@ class SourcesSpider(scrapy.Spider):
             "download_timeout": politeness.timeout,
             "dont_obey_robotstxt": not politeness.obey_robots,
             "wirewatch_source": source.name,
+            POLICY_KEY: self._policies[source.name],  # for crawler.middlewares.linkpolicy
         }
         if conditional:
             meta["wirewatch_conditional"] = True
@@ -137,10 +151,24 @@ class SourcesSpider(scrapy.Spider):
         )
 
     def _follow(self, source: Source, document: Feed, depth: int) -> Iterator[scrapy.Request]:
-        """Request a sitemap index's children, or a listing's next page up to ``depth``."""
+        """Request a sitemap index's children, or a listing's next page up to ``depth``.
+
+        Only links the source's policy allows; a sitemap index tree is read at most
+        MAX_DEPTH levels deep, and at most MAX_SITEMAPS of its sitemaps per crawl.
+        """
         if source.kind == "page" and depth >= source.depth:
             return
+        left = self._left[source.name]
         for url in document.children:
+            refusal = self._policies[source.name].check(url)
+            if refusal is not None:
+                left[refusal] += 1
+                continue
+            if source.kind == "sitemap":
+                if depth >= MAX_DEPTH or self._sitemaps[source.name] >= MAX_SITEMAPS:
+                    left["sitemap_depth" if depth >= MAX_DEPTH else "sitemap_count"] += 1
+                    continue
+                self._sitemaps[source.name] += 1
             yield self._request(
                 source,
                 url,
@@ -167,6 +195,8 @@ class SourcesSpider(scrapy.Spider):
 
     def more_failed(self, failure: Failure) -> None:
         source: Source = failure.request.cb_kwargs["source"]  # type: ignore[attr-defined]
+        if isinstance(failure.value, LinkRefused):
+            self._left[source.name][failure.value.kind] += 1
         error_class, message = classify(failure.value)
         url = failure.request.url  # type: ignore[attr-defined]
         self.logger.warning("source %s: %s: %s: %s", source.name, url, error_class, message)
@@ -198,17 +228,32 @@ class SourcesSpider(scrapy.Spider):
     def _take(
         self, source: Source, new: Iterable[tuple[FeedEntry, Identity]]
     ) -> Iterator[scrapy.Request | ArticleItem]:
+        """Yield a request for each new entry's page, or its article when none is fetched.
+
+        An entry whose link is no http(s) URL is skipped: neither fetched nor archived. A
+        page the policy does not fetch (too long a link, a private address) leaves the
+        entry's summary as its body, as a page that failed does.
+        """
         for entry, identity in new:
-            if source.full_text and identity.fetch:
-                yield self._request(
-                    source,
-                    identity.fetch,
-                    callback=self.parse_article,
-                    errback=self.article_failed,
-                    cb_kwargs={"source": source, "entry": entry, "identity": identity},
-                )
-            else:
+            if identity.refused is not None:
+                self._left[source.name][identity.refused] += 1
+                continue
+            if not (source.full_text and identity.fetch):
                 yield self._article(source, entry, identity, None)
+                continue
+            refusal = self._policies[source.name].check(identity.fetch)
+            if refusal is not None:
+                self._left[source.name][refusal] += 1
+                reason = f"article page not fetched (policy: {describe(refusal, identity.fetch)})"
+                yield self._article(source, entry, identity, None, error=reason)
+                continue
+            yield self._request(
+                source,
+                identity.fetch,
+                callback=self.parse_article,
+                errback=self.article_failed,
+                cb_kwargs={"source": source, "entry": entry, "identity": identity},
+            )
 
     def parse_article(
         self, response: Response, source: Source, entry: FeedEntry, identity: Identity
@@ -226,6 +271,8 @@ class SourcesSpider(scrapy.Spider):
 
     def article_failed(self, failure: Failure) -> Iterator[ArticleItem]:
         kwargs = failure.request.cb_kwargs  # type: ignore[attr-defined]
+        if isinstance(failure.value, LinkRefused):  # a redirect, or a name's address
+            self._left[kwargs["source"].name][failure.value.kind] += 1
         error_class, message = classify(failure.value)
         reason = f"article page not fetched ({error_class}: {message})"
         yield self._article(
@@ -286,6 +333,16 @@ class SourcesSpider(scrapy.Spider):
         self.context.emit(
             "source_error", source=source.name, error_class=error_class, error=message
         )
+
+    def closed(self, reason: str) -> None:
+        """Report, as each source's warning, the links this crawl left alone."""
+        for name, left in self._left.items():
+            warning = summary(left)
+            if not warning:
+                continue
+            self.logger.warning("source %s: %s", name, warning)
+            self.context.archive.add_warning(self.context.run_id, name, warning)
+            self.context.emit("links_skipped", source=name, warning=warning, **left)
 
 
 def _headers(response: Response) -> dict[str, str]:

@@ -183,6 +183,15 @@ class RunBook:
                 [entries, warning, http_status, hint, etag, last_modified, run_id, source],
             )
 
+    def add_warning(self, run_id: int, source: str, warning: str) -> None:
+        """Add *warning* to what the run records of a source, after any warning already there."""
+        with self.writing():
+            self.db.execute(
+                "UPDATE run_sources SET warning = CASE WHEN warning IS NULL OR warning = '' "
+                "THEN ? ELSE warning || '; ' || ? END WHERE run_id = ? AND source = ?",
+                [warning, warning, run_id, source],
+            )
+
     def record_not_modified(self, run_id: int, source: str, hint: float | None) -> None:
         """Record a 304: the source has nothing new and nothing was parsed."""
         with self.writing():
