@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         wanted = set(args.sources)
         sources = [s for s in config.sources if not wanted or s.name in wanted]
         archive = Archive.open(config.archive)
+        archive.verify()  # a damaged archive gets no article: the run stops here, saying so
     except WirewatchError as error:
         events.emit(sys.stdout, "fatal", error=str(error))
         return DiskFull.CHILD_STATUS if isinstance(error, DiskFull) else 1

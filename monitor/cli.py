@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import click
 
@@ -29,6 +29,8 @@ from monitor.review import LABELS, Filters
 from monitor.timeutil import parse_since, utcnow
 
 F = TypeVar("F", bound=Callable[..., Any])
+# SQLite keeps integers in 64 bits: no article can have an ID beyond this.
+MAX_ID = 2**63 - 1
 
 
 @dataclass
@@ -61,6 +63,45 @@ def format_option(*choices: str, default: str) -> Callable[[F], F]:
         show_default=True,
         help="Output for people (table, text) or for scripts (json, jsonl, csv).",
     )
+
+
+class ArticleId(click.ParamType[int, Any]):
+    """An article ID argument; one too large for SQLite is a usage error in one line."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is not a valid integer.", param, ctx)
+        if abs(number) > MAX_ID:
+            raise UsageError(
+                f"ID {value}: no article has an ID this large (the IDs are in 'wirewatch "
+                "flagged' and 'wirewatch search')"
+            )
+        return number
+
+
+ARTICLE_ID = ArticleId()
+
+
+def open_output(path: Path) -> IO[str]:
+    """Open the file of ``-o/--output`` for writing; a place it cannot go is one line."""
+    try:
+        return path.open("w", encoding="utf-8")
+    except OSError as error:
+        if isinstance(error, FileNotFoundError):
+            problem = f"the folder {path.parent} does not exist: create it, or write somewhere else"
+        elif isinstance(error, IsADirectoryError):
+            problem = "it is a folder: give the name of a file to write"
+        elif isinstance(error, PermissionError):
+            problem = "this user may not write there: choose a folder you can write"
+        else:
+            problem = f"cannot write it ({error.strerror}): write somewhere else"
+        raise UsageError(f"--output {path}: {problem}") from None
 
 
 def since_option(function: F) -> F:

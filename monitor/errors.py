@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -61,6 +62,33 @@ class NotFoundError(WirewatchError):
 
 class ArchiveError(WirewatchError):
     """Raised by monitor.archive when the archive file cannot be opened or written."""
+
+
+class ArchiveDamaged(ArchiveError):
+    """Raised by monitor.archive when the archive file is corrupt; nothing more is written to it."""
+
+    def __init__(self, path: Path | str, detail: str) -> None:
+        self.path = path
+        self.detail = detail
+        archive = Path(path)
+        salvaged = archive.with_name(f"{archive.stem}-recovered{archive.suffix or '.db'}")
+        super().__init__(
+            f"{path}: the archive file is damaged ({detail}), so wirewatch will neither write "
+            "to it nor trust what it reads: restore it from a backup, or salvage what it holds "
+            f"with `sqlite3 {shlex.quote(str(path))} .recover | sqlite3 "
+            f"{shlex.quote(str(salvaged))}` and point archive: at the new file"
+        )
+
+
+class ArchiveReadOnly(ArchiveError):
+    """Raised by monitor.archive when a command must write an archive it may only read."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path}: cannot write the archive: {reason}; run the command as the user who "
+            "owns the archive, or make the file and its folder writable for this user"
+        )
 
 
 class DiskFull(ArchiveError):

@@ -7,13 +7,14 @@ process however that ends; the file says who holds it, for the error message.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import time
 from pathlib import Path
 from types import TracebackType
 
-from monitor.errors import ExitStatus, WirewatchError
+from monitor.errors import ArchiveReadOnly, DiskFull, ExitStatus, WirewatchError
 from monitor.timeutil import to_text, utcnow
 
 
@@ -36,9 +37,21 @@ class ArchiveLock:
         self._handle: int | None = None
 
     def acquire(self, wait: float = 0.0) -> ArchiveLock:
-        """Take the lock, waiting up to *wait* seconds; raise Locked naming the holder."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        """Take the lock, waiting up to *wait* seconds; raise Locked naming the holder.
+
+        A folder where this user may not create the lock file is an archive it may not
+        write: ArchiveReadOnly.
+        """
+        archive = self.path.with_suffix("")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            if error.errno == errno.ENOSPC:
+                raise DiskFull(archive) from None
+            raise ArchiveReadOnly(
+                archive, f"this user may not create its lock file {self.path} ({error.strerror})"
+            ) from None
         deadline = time.monotonic() + wait
         while True:
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +21,8 @@ def parse_duration(text: str) -> float:
         raise ValueError(f"{text!r} is not a duration ({DURATION_HINT})")
     value, unit = match.groups()
     seconds = float(value) * _UNITS[unit.lower()]
+    if not math.isfinite(seconds):
+        raise ValueError(f"{text!r} is too long to be a duration ({DURATION_HINT})")
     if seconds <= 0:
         raise ValueError(f"{text!r} is not a positive duration ({DURATION_HINT})")
     return seconds
@@ -40,10 +43,14 @@ def parse_since(text: str, now: datetime) -> datetime:
     ``2026-11-01T08:00`` and ``2026-11-01T08:00+09:00`` are read as ISO 8601 (UTC when no
     offset is given). Raises ValueError with a hint for anything else.
     """
-    try:
-        return now - timedelta(seconds=parse_duration(text))
-    except ValueError:
-        pass
+    if _DURATION.match(text):
+        seconds = parse_duration(text)  # says why a zero or endless duration is no use
+        try:
+            return now - timedelta(seconds=seconds)
+        except OverflowError:
+            raise ValueError(
+                f"{text!r} reaches back before the year 1 (use e.g. 24h, 7d, 2026-11-01)"
+            ) from None
     try:
         when = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -52,7 +59,10 @@ def parse_since(text: str, now: datetime) -> datetime:
         ) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC)
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is in the year 10000 in UTC
+        raise ValueError(f"{text!r} is out of the range of dates (years 1 to 9999)") from None
 
 
 def to_text(when: datetime) -> str:

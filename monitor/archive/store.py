@@ -2,7 +2,9 @@
 
 It runs in WAL mode with a busy timeout, so analysts can read while a crawl writes, and each
 write is one short transaction: a crawl killed part-way loses at most the article it was
-writing.
+writing. The first write of an open archive checks that the file is sound (see
+monitor.archive.integrity), so nothing is written into a damaged archive, and an archive
+whose folder this user cannot write is read as an immutable snapshot.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.db import Table
 
+from monitor.archive.integrity import CheckRecord, file_state, is_damage, problems_of
 from monitor.archive.runs import RunBook
 from monitor.archive.schema import migrations
 from monitor.archive.space import free_bytes, is_disk_full
-from monitor.errors import ArchiveError, DiskFull
+from monitor.errors import ArchiveDamaged, ArchiveError, ArchiveReadOnly, DiskFull
 from monitor.searchtext import search_text
 from monitor.timeutil import to_text
 
@@ -35,6 +38,62 @@ JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
 # A page text shorter than this (a paywall notice, a one-line brief) says too little to
 # identify a story by its text alone.
 MIN_TEXT_FOR_IDENTITY = 500
+# Why a write to an archive opened as a snapshot is refused.
+READ_ONLY_FOLDER = "this user may not write its folder, so it is open read-only"
+
+
+def _connect(path: Path) -> sqlite_utils.Database:
+    """Open *path* for reading and writing, in WAL mode with a busy timeout."""
+    connection = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        db = sqlite_utils.Database(connection)
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
+    except BaseException:
+        connection.close()
+        raise
+    return db
+
+
+def _connect_snapshot(path: Path) -> sqlite_utils.Database:
+    """Open *path* read-only as an immutable file, for a user who cannot write its folder.
+
+    SQLite reads a WAL archive through an index file (``-shm``) beside it, which only a
+    user who may write the folder can create; ``immutable=1`` reads the file alone, without
+    locks. That is the whole archive when no WAL holds writes the file lacks, which is the
+    case once every writer has closed it (the last one moves the WAL into the file); a
+    writer that starts during the read can make it fail, and running the command again
+    then reads the new state.
+    """
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise ArchiveError(
+            f"{path}: cannot read the archive: this user may not write its folder, and its "
+            f"WAL ({wal.name}) holds writes not yet in the file; run the command again when "
+            f"its writer has finished, or copy {path.name} and {wal.name} together into a "
+            "folder you can write and read the copy"
+        )
+    uri = path.resolve().as_uri() + "?immutable=1"
+    connection = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        db = sqlite_utils.Database(connection)
+        db.execute("PRAGMA query_only = ON")
+        db.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        connection.close()
+        raise
+    return db
+
+
+def _is_read_only(error: sqlite3.Error) -> bool:
+    """Return True when SQLite could not write (or create beside) the archive for this user."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is None:
+        return "readonly" in str(error)
+    return code & 0xFF in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
 
 
 def content_hash(text: str) -> str:
@@ -46,13 +105,21 @@ def content_hash(text: str) -> str:
 class Archive(RunBook):
     """An open archive file; use :meth:`open`. Run bookkeeping comes from RunBook."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
+    def __init__(self, db: sqlite_utils.Database, path: Path, *, read_only: bool = False) -> None:
         self.db = db
         self.path = path
+        self.read_only = read_only
+        self._verified = False
+        self._record = CheckRecord(path)
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> Archive:
-        """Open the archive at *path*, creating it (when *create*) and applying migrations."""
+        """Open the archive at *path*, creating it (when *create*) and applying migrations.
+
+        Where this user may read the archive but not write its folder, SQLite cannot make
+        the WAL's index beside it; the archive is then read as an immutable snapshot (see
+        _connect_snapshot), and a write to it raises ArchiveReadOnly.
+        """
         if not create and not path.exists():
             raise ArchiveError(
                 f"{path}: no archive here yet (run 'wirewatch crawl' first, or check 'archive:' "
@@ -60,39 +127,109 @@ class Archive(RunBook):
             )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
-            db = sqlite_utils.Database(connection)
-            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = NORMAL")
-            db.execute("PRAGMA foreign_keys = ON")
-            db.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
-            migrations.apply(db)
+            try:
+                archive = cls(_connect(path), path)
+            except sqlite3.OperationalError as error:
+                # Tried rather than asked: os.access says yes to root on a read-only mount.
+                if not (path.exists() and _is_read_only(error)):
+                    raise
+                archive = cls(_connect_snapshot(path), path, read_only=True)
+            try:
+                archive._migrate()
+            except BaseException:
+                archive.db.close()
+                raise
         except sqlite3.DatabaseError as error:
             if is_disk_full(error, path):
                 raise DiskFull(path, free_bytes(path)) from None
+            # A file that is no database at all is more likely the wrong file than a damaged one.
+            not_sqlite = getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_NOTADB
+            if is_damage(error) and not not_sqlite:
+                raise ArchiveDamaged(path, str(error)) from None
+            if _is_read_only(error):
+                raise ArchiveReadOnly(path, f"it is read-only for this user ({error})") from None
             raise ArchiveError(f"{path}: cannot open the archive: {error}") from None
         except OSError as error:
             if is_disk_full(error, path):
                 raise DiskFull(path, free_bytes(path)) from None
             raise ArchiveError(f"{path}: cannot create the archive: {error.strerror}") from None
-        return cls(db, path)
+        return archive
+
+    def _migrate(self) -> None:
+        """Bring the schema up to date; never in a damaged file, nor in a read-only one."""
+        if not migrations.pending(self.db):
+            return
+        if self.read_only:
+            raise ArchiveReadOnly(
+                self.path,
+                f"it needs upgrading for this version of wirewatch, and {READ_ONLY_FOLDER}",
+            )
+        self.verify()
+        with self._changing():
+            migrations.apply(self.db)
 
     def close(self) -> None:
-        self.db.close()
+        with self._changing():  # the last connection to close moves the WAL into the file
+            self.db.close()
 
     def __enter__(self) -> Archive:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: object
+    ) -> None:
+        if error is None:
+            self.close()
+            return
+        with contextlib.suppress(sqlite3.Error):
+            self.close()
+        # A reader that meets a damaged page says so in one line, as a writer would.
+        if is_damage(error):
+            raise ArchiveDamaged(self.path, str(error)) from error
+
+    def verify(self) -> None:
+        """Raise ArchiveDamaged unless the archive file is sound; the first write calls it.
+
+        ``PRAGMA quick_check`` reads every page; its answer is remembered for the file's
+        current state (monitor.archive.integrity), so a writer pays for it only after a
+        change made outside wirewatch.
+        """
+        if self._verified:
+            return
+        with self._record.held(create=True) as record:
+            state = file_state(self.path)
+            if record is None or state is None or record.read() != state:
+                problems = problems_of(self.db.conn)
+                if problems:
+                    raise ArchiveDamaged(self.path, problems[0])
+                if record is not None:
+                    record.write(state)
+        self._verified = True
+
+    @contextmanager
+    def _changing(self) -> Iterator[None]:
+        """Keep the record of the sound file state current across a change of our own.
+
+        Only a change from the recorded state is recorded: one from a state nobody checked
+        (bytes written by something else) leaves the record behind, for the next writer
+        to check.
+        """
+        if self.read_only:
+            yield
+            return
+        with self._record.held() as record:
+            before = file_state(self.path) if record is not None else None
+            trusted = record is not None and before is not None and record.read() == before
+            yield
+            if record is not None and trusted:
+                record.write(file_state(self.path))
 
     def checkpoint(self) -> None:
         """Write the WAL back into the database and truncate it (after each crawl).
 
         Readers that never pause would otherwise let the WAL grow without bound.
         """
-        with self._disk_full_is_one_error():
+        with self._one_line_errors(), self._changing():
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def table(self, name: str) -> Table:
@@ -105,14 +242,20 @@ class Archive(RunBook):
         ``BEGIN IMMEDIATE`` rather than sqlite-utils' deferred ``BEGIN``: a deferred transaction
         that reads first and then writes fails at once with SQLITE_BUSY when another process
         wrote in between, instead of waiting for the busy timeout. A write that finds the
-        disk full is rolled back whole and raises DiskFull.
+        disk full is rolled back whole and raises DiskFull. The first write checks that the
+        file is sound (verify); a damaged or read-only archive raises ArchiveDamaged or
+        ArchiveReadOnly before anything is written.
         """
-        with self._disk_full_is_one_error():
+        if self.read_only:
+            raise ArchiveReadOnly(self.path, READ_ONLY_FOLDER)
+        with self._one_line_errors():
+            self.verify()
             self.db.execute("BEGIN IMMEDIATE")
             try:
                 with self.db.atomic():
                     yield self.db
-                self.db.commit()
+                with self._changing():
+                    self.db.commit()
             except BaseException:
                 # After a failed COMMIT (SQLITE_FULL) SQLite may already have rolled back.
                 with contextlib.suppress(sqlite3.Error):
@@ -120,13 +263,19 @@ class Archive(RunBook):
                 raise
 
     @contextmanager
-    def _disk_full_is_one_error(self) -> Iterator[None]:
-        """Turn SQLite's and the system's ways of saying "no space left" into DiskFull."""
+    def _one_line_errors(self) -> Iterator[None]:
+        """Turn a full disk, a damaged file and a read-only one into their one-line errors."""
         try:
             yield
         except (sqlite3.Error, OSError) as error:
             if is_disk_full(error, self.path):
                 raise DiskFull(self.path, free_bytes(self.path)) from error
+            if is_damage(error):
+                raise ArchiveDamaged(self.path, str(error)) from error
+            if isinstance(error, sqlite3.Error) and _is_read_only(error):
+                raise ArchiveReadOnly(
+                    self.path, f"it is read-only for this user ({error})"
+                ) from error
             raise
 
     # Articles and tombstones ---------------------------------------------------------------

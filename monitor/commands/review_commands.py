@@ -10,7 +10,15 @@ from typing import IO, Any
 import click
 
 from monitor import review
-from monitor.cli import cli, filter_options, filters_of, format_option, state_of
+from monitor.cli import (
+    ARTICLE_ID,
+    cli,
+    filter_options,
+    filters_of,
+    format_option,
+    open_output,
+    state_of,
+)
 from monitor.exports import digest as render_digest
 from monitor.exports import stories, write_atom, write_csv, write_markdown
 from monitor.output import console, print_csv, print_json, print_jsonl
@@ -66,7 +74,7 @@ def flagged(ctx: click.Context, /, limit: int, output_format: str, **values: Any
 
 
 @cli.command()
-@click.argument("article_id", type=int, metavar="ID")
+@click.argument("article_id", type=ARTICLE_ID, metavar="ID")
 @format_option("text", "json", default="text")
 @click.pass_context
 def show(ctx: click.Context, article_id: int, output_format: str) -> None:
@@ -87,7 +95,7 @@ def show(ctx: click.Context, article_id: int, output_format: str) -> None:
 
 
 @cli.command()
-@click.argument("article_id", type=int, metavar="ID")
+@click.argument("article_id", type=ARTICLE_ID, metavar="ID")
 @click.argument("label", type=click.Choice(LABELS), metavar="LABEL")
 @click.option("--note", metavar="TEXT", help="Why, for the record.")
 @format_option("text", "json", default="text")
@@ -184,7 +192,7 @@ def export(
     state = state_of(ctx)
     with state.archive() as archive:
         filters = filters_of(state, archive, **values)
-        stream: IO[str] = output_path.open("w", encoding="utf-8") if output_path else sys.stdout
+        stream: IO[str] = open_output(output_path) if output_path else sys.stdout
         try:
             count = _write(archive, output_format, filters, flagged_only, stream)
         finally:
@@ -243,7 +251,8 @@ def digest(
     if output_path is None:
         click.echo(text, nl=False)
         return
-    output_path.write_text(text, encoding="utf-8")
+    with open_output(output_path) as stream:
+        stream.write(text)
     console(stderr=True).print(f"Wrote a digest of {count} stories to {output_path}.")
 
 
