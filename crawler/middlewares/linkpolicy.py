@@ -10,7 +10,9 @@ A DNS name other than the source's own host is looked up through Scrapy's own ca
 resolver (``DNS_TIMEOUT``, ``DNSCACHE_SIZE``) before the request goes on, and refused when
 its address is not public. The download then connects to the cached address, so a name
 cannot answer a public address to the check and a private one to the connection. A name
-that does not resolve goes on, and fails in the downloader as a ``dns`` error.
+that does not resolve goes on, and fails in the downloader as a ``dns`` error (or is
+resolved by a proxy, in the proxy's network). Only IPv4 is looked up, as Scrapy's default
+resolver connects over IPv4 only.
 """
 
 from __future__ import annotations
@@ -106,8 +108,13 @@ class LinkPolicyMiddleware:
         if host not in self._private:
             from twisted.internet import reactor  # the reactor Scrapy installed
 
-            resolving = cast(Any, reactor).resolve(host)
-            address = str(await maybe_deferred_to_future(resolving))
+            try:
+                resolving = cast(Any, reactor).resolve(host)
+                address = str(await maybe_deferred_to_future(resolving))
+            except Exception:  # DNSLookupError, a timeout: nothing is cached
+                # The download looks the name up again and fails as a dns error, or goes
+                # through a proxy (HTTP_PROXY) that resolves it in its own network.
+                return None
             parsed = literal_address(address)
             self._private[host] = address if parsed is None or not public_address(parsed) else None
         return self._private[host]

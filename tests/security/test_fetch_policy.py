@@ -277,6 +277,28 @@ def test_links_and_redirects_to_another_private_host_need_the_source_to_opt_in(
     assert outcome(report, "wire")["warning"] is None
 
 
+def test_a_private_address_is_refused_in_every_spelling(
+    tmp_path: Path, newswire: Newswire, second_wire: Newswire
+) -> None:
+    """issue 10 item 6: the shorthand, numeric, IPv6-mapped and localhost spellings of a
+    loopback address, and the cloud metadata address, are all another private host."""
+    port = newswire.base_url.rsplit(":", 1)[1]
+    newswire.route_prefix("/", Reply.html(article_page("Inside", STORY)))
+    hosts = ["127.1", "2130706433", "0x7f.1", "0177.0.0.1", "[::ffff:127.0.0.1]", "0.0.0.0",
+             "localhost", "LOCALHOST.", "app.localhost", "[::1]", "169.254.169.254"]  # fmt: skip
+    feed = [item(f"Via {host}", f"http://{host}:{port}/{n}.html") for n, host in enumerate(hosts)]
+    second_wire.route("/feed.xml", Reply.xml(rss(feed)))
+    write_config(tmp_path, [{"name": "wire", "url": second_wire.url("/feed.xml"), "timeout": 3}])
+
+    report, _ = crawl(tmp_path)
+
+    assert newswire.hits == []
+    stored = articles(tmp_path)
+    assert len(stored) == len(hosts)
+    assert all("private or loopback address" in row["extract_error"] for row in stored), stored
+    assert f"{len(hosts)} link(s) to private addresses" in outcome(report, "wire")["warning"]
+
+
 def test_a_dns_name_that_resolves_to_a_private_address_is_refused(
     tmp_path: Path, newswire: Newswire, second_wire: Newswire
 ) -> None:
@@ -396,7 +418,10 @@ def test_an_over_long_link_is_counted_reported_and_kept_from_its_summary(
     """issue 10 item 18: a link over 2,083 characters is not dropped in silence: the source's
     warning and the crawl's events count it, and its story is kept from the feed's summary."""
     wire = newswire
-    long_link = wire.url("/long.html?id=" + "x" * MAX_LENGTH)
+    # Under the limit as written, over it as requested: each Cyrillic letter is six characters
+    # once percent-escaped, which is what Scrapy's URLLENGTH_LIMIT measured.
+    long_link = wire.url("/long/" + "Пхеньян-" * (MAX_LENGTH // 20))
+    assert len(long_link) < MAX_LENGTH
     wire.route("/short.html", Reply.html(article_page("Short link", STORY)))
     feed = [item("Long", long_link, "Kept from the feed."), item("Short", wire.url("/short.html"))]
     wire.route("/feed.xml", Reply.xml(rss(feed)))
