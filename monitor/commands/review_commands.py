@@ -265,8 +265,16 @@ def digest(
     show_default=True,
     help="Port to listen on; 0 picks a free one.",
 )
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    metavar="NAME",
+    multiple=True,
+    help="Also answer to this host name, e.g. behind a proxy (repeat for more). Requests "
+    "for any other name get 421.",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int) -> None:
+def serve(ctx: click.Context, host: str, port: int, allow_hosts: tuple[str, ...]) -> None:
     """Review in a browser: Datasette over the live archive.
 
     The home page leads to the flagged stories, with facets, search and triage links;
@@ -275,10 +283,16 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     listens on 127.0.0.1; on another address it needs WIREWATCH_SERVE_PASSWORD (user
     analyst).
 
+    It answers only to the address it listens on (and localhost on loopback; any of the
+    machine's addresses on 0.0.0.0), and to each --allow-host NAME, so a web page cannot
+    reach it under a name of its own (DNS rebinding). Marks are taken only from its own
+    pages: a POST from another origin, or without the page's CSRF token, gets 403.
+
     \b
     Examples:
       wirewatch serve
       WIREWATCH_SERVE_PASSWORD=... wirewatch serve --host 0.0.0.0 --port 8001
+      wirewatch serve --allow-host wire.example.org   # behind a reverse proxy
     """
     from monitor.serve import serve as serve_archive
 
@@ -291,4 +305,4 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     def announce(url: str) -> None:
         err.print(f"Serving {path} at {url} (Ctrl-C to stop)", soft_wrap=True, highlight=False)
 
-    serve_archive(path, host, port, announce)
+    serve_archive(path, host, port, announce, allow_hosts)

@@ -8,44 +8,36 @@ the flagged stories are an Atom feed at /archive/flagged_atom.atom.
 
 The archive is served as it is written (never immutable). It binds 127.0.0.1; on any other
 address it refuses to start unless WIREWATCH_SERVE_PASSWORD is set, and then asks for it.
+It answers only to the host names it was started for, takes changes only from its own
+pages (``guard``), and caps what one query may build (``limits``).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import uvicorn
 from datasette.app import Datasette
-from datasette.database import Database
 from datasette.plugins import pm
 
 from monitor.errors import UsageError
-from monitor.serve import triage
+from monitor.serve import limits, triage
+from monitor.serve.guard import allowed_hosts, guard, loopback
 from monitor.serve.metadata import metadata
 
 PASSWORD_ENV = "WIREWATCH_SERVE_PASSWORD"  # noqa: S105 - the name of a variable
 DATABASE = "archive"  # the stable name in every URL, whatever the file is called
 
 
-def loopback(host: str) -> bool:
-    """Return True for an address only this machine can reach."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def build(archive: Path, *, password: str | None = None) -> Datasette:
     """Return the Datasette app for *archive*, asking for *password* when one is given."""
-    if not pm.has_plugin("wirewatch-triage"):
-        pm.register(triage, name="wirewatch-triage")
+    for name, plugin in (("wirewatch-triage", triage), ("wirewatch-limits", limits)):
+        if not pm.has_plugin(name):
+            pm.register(plugin, name=name)
     config = metadata(DATABASE)
     if password is not None:
         from datasette_auth_passwords.utils import hash_password
@@ -60,18 +52,29 @@ def build(archive: Path, *, password: str | None = None) -> Datasette:
         settings={
             "default_page_size": 50,
             "facet_time_limit_ms": 500,
-            "sql_time_limit_ms": 3000,
             "suggest_facets": False,
+            **limits.SETTINGS,
         },
     )
-    datasette.add_database(Database(datasette, path=str(archive), is_mutable=True), name=DATABASE)
+    # Datasette adds an in-memory database when given no files; it would take SQL outside
+    # the caps of BoundedDatabase, and nothing here needs it.
+    datasette.remove_database("_memory")
+    database = limits.BoundedDatabase(datasette, path=str(archive), is_mutable=True)
+    datasette.add_database(database, name=DATABASE)
     return datasette
 
 
-def serve(archive: Path, host: str, port: int, announce: Callable[[str], None]) -> None:
+def serve(
+    archive: Path,
+    host: str,
+    port: int,
+    announce: Callable[[str], None],
+    allow_hosts: Sequence[str] = (),
+) -> None:
     """Serve the archive until interrupted; refuse a public address without a password.
 
-    Port 0 picks a free port; *announce* is given the URL once the socket listens.
+    Port 0 picks a free port; *announce* is given the URL once the socket listens. Requests
+    are answered only for *host*, the loopback names when it is one, and *allow_hosts*.
     """
     password = os.environ.get(PASSWORD_ENV) or None
     if not loopback(host) and password is None:
@@ -79,7 +82,8 @@ def serve(archive: Path, host: str, port: int, announce: Callable[[str], None]) 
             f"--host {host} is reachable from other machines: set {PASSWORD_ENV} to require a "
             "password (user: analyst), or serve on 127.0.0.1"
         )
-    app = build(archive, password=password).app()
+    app = guard(build(archive, password=password).app(), allowed_hosts(host, allow_hosts))
+    limits.cap_process()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
