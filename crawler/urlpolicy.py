@@ -66,7 +66,7 @@ class LinkPolicy:
     @classmethod
     def for_source(cls, url: str, *, allow_private: bool) -> LinkPolicy:
         """Return the policy of a source whose own document is at *url*."""
-        return cls(_host(url) or "", allow_private)
+        return cls((_host(url) or "").lower(), allow_private)
 
     def check(self, url: str) -> Refusal | None:
         """Return why *url* may not be fetched, or None.
@@ -85,6 +85,7 @@ class LinkPolicy:
 
     def is_own(self, host: str) -> bool:
         """Return True when *host* is the source's own host (by name, or by address)."""
+        host = host.lower().rstrip(".")
         if not self.own_host:
             return False
         if host == self.own_host:
