@@ -9,21 +9,25 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
+import math
 import os
 import re
+import reprlib
 import zoneinfo
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import parsel
-import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -32,29 +36,45 @@ from pydantic_core import PydanticCustomError
 from monitor import __version__
 from monitor.errors import ConfigError, ConfigProblem
 from monitor.matcher.aliases import AliasError, parse_alias
-from monitor.matcher.rules import RuleSyntaxError, entity_names, parse_rule
-from monitor.timeutil import DURATION_HINT, parse_duration
+from monitor.matcher.rules import RuleSyntaxError, entity_names, labels, parse_rule
+from monitor.safeyaml import load_yaml
+from monitor.timeutil import DURATION_HINT, format_duration, parse_duration
 
 ENV_VAR = "WIREWATCH_CONFIG"
 DEFAULT_PATH = Path("config.yaml")
 SOURCE_KINDS = ("feed", "sitemap", "page")
 DEFAULT_USER_AGENT = f"wirewatch/{__version__} (+https://github.com/wirewatch/wirewatch)"
 
+# What one config file may hold (monitor.safeyaml bounds its YAML). The repository's
+# config.yaml is 15 KB, and its aliases stand for 555 spellings.
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_SPELLINGS = 100_000  # spellings that all the topics' aliases and quoted terms stand for
+MAX_PROBLEMS_SHOWN = 20  # problems printed for one file; the rest are counted
+MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
+
 
 def _seconds(value: Any) -> Any:
     """Accept a number of seconds or a duration text such as ``90s`` or ``10m``."""
     if isinstance(value, bool):
-        raise PydanticCustomError("duration", f"{value!r} is not a duration ({DURATION_HINT})")
+        raise PydanticCustomError(
+            "duration", f"{_shown(value)} is not a duration ({DURATION_HINT})"
+        )
     if isinstance(value, int | float):
         if value <= 0:
-            raise PydanticCustomError("duration", f"{value!r} must be more than 0 seconds")
-        return float(value)
+            raise PydanticCustomError("duration", f"{_shown(value)} must be more than 0 seconds")
+        # float() of a huge int overflows; infinity is then refused by the field's range.
+        return float(value) if value < 1e18 else math.inf
     if isinstance(value, str):
         try:
             return parse_duration(value)
         except ValueError as error:
-            raise PydanticCustomError("duration", str(error)) from None
-    raise PydanticCustomError("duration", f"{value!r} is not a duration ({DURATION_HINT})")
+            # parse_duration quotes the whole text: a long one is shortened here.
+            short = len(value) <= _SHORT.maxstring
+            message = (
+                str(error) if short else f"{_shown(value)} is not a duration ({DURATION_HINT})"
+            )
+            raise PydanticCustomError("duration", message) from None
+    raise PydanticCustomError("duration", f"{_shown(value)} is not a duration ({DURATION_HINT})")
 
 
 def _delay(value: Any) -> Any:
@@ -64,8 +84,57 @@ def _delay(value: Any) -> Any:
     return _seconds(value)
 
 
+@dataclass(frozen=True)
+class _Range:
+    """Validate that a number lies from *low* to *high*; the error shows both ends."""
+
+    low: float
+    high: float
+    seconds: bool = False  # show the ends as durations: 1s, 365d
+    above: bool = False  # *low* itself is not allowed (a threshold is more than 0)
+
+    def __call__(self, value: float) -> float:
+        low_ok = value > self.low if self.above else value >= self.low
+        if not (low_ok and value <= self.high):  # NaN fails both
+            raise PydanticCustomError(
+                "range", "is out of range (use {allowed})", {"allowed": self.text()}
+            )
+        return value
+
+    def text(self) -> str:
+        """Return the allowed range as the error shows it, e.g. ``1s to 365d``."""
+        show = format_duration if self.seconds else _number
+        if self.above:
+            return f"more than {show(self.low)}, up to {show(self.high)}"
+        return f"{show(self.low)} to {show(self.high)}"
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:g}"
+
+
+def _shown(value: Any) -> str:
+    """Return *value* as an error message quotes it: its repr, shortened when it is long."""
+    return _SHORT.repr(value)
+
+
+# A value in an error is shortened: a hostile file's value can stand for billions of others.
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 80
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict = 2, 4, 4
+
+
 Seconds = Annotated[float, BeforeValidator(_seconds)]
 Delay = Annotated[float, BeforeValidator(_delay)]
+# Every number of the config has a range, so a typo (interval: 0.0000001, memory_mb with
+# three zeros too many) is an error that names the key instead of a crawl that misbehaves.
+DelaySeconds = Annotated[Delay, AfterValidator(_Range(0, HOUR, seconds=True))]
+TimeoutSeconds = Annotated[Seconds, AfterValidator(_Range(1, HOUR, seconds=True))]
+CycleSeconds = Annotated[Seconds, AfterValidator(_Range(1, DAY, seconds=True))]
+IntervalSeconds = Annotated[Seconds, AfterValidator(_Range(1, 365 * DAY, seconds=True))]
+AgeSeconds = Annotated[Seconds, AfterValidator(_Range(MINUTE, 36500 * DAY, seconds=True))]
+Concurrency = Annotated[int, AfterValidator(_Range(1, 64))]
+Weight = Annotated[float, AfterValidator(_Range(0, 100))]
 
 
 class _Model(BaseModel):
@@ -75,31 +144,45 @@ class _Model(BaseModel):
 class Politeness(_Model):
     """How wirewatch fetches from one host; ``crawl:`` sets the defaults, a source may override."""
 
-    delay: Delay = Field(1.0, description="Seconds between two requests to one host.")
-    per_host_concurrency: int = Field(2, ge=1, le=64, description="Requests in flight per host.")
+    delay: DelaySeconds = Field(1.0, description="Seconds between two requests to one host.")
+    per_host_concurrency: Concurrency = Field(2, description="Requests in flight per host.")
     obey_robots: bool = Field(True, description="Obey robots.txt.")
-    timeout: Seconds = Field(30.0, description="Seconds before one request is abandoned.")
+    timeout: TimeoutSeconds = Field(30.0, description="Seconds before one request is abandoned.")
     user_agent: str = Field(DEFAULT_USER_AGENT, min_length=1, description="User-Agent header.")
     allow_private: bool = Field(
         False, description="Follow links to private and loopback addresses of other hosts."
     )
 
+    @field_validator("user_agent")
+    @classmethod
+    def _check_user_agent(cls, agent: str) -> str:
+        return _user_agent(agent)
+
+
+def _user_agent(agent: str) -> str:
+    """Return *agent* if it can be sent as one header line; raise a pydantic error if not."""
+    if len(agent) > 500 or any(ord(char) < 32 or ord(char) == 127 for char in agent):
+        raise PydanticCustomError(
+            "agent", "must be one line of at most 500 characters, with no control characters"
+        )
+    return agent
+
 
 class CrawlSettings(Politeness):
     """The ``crawl:`` section: politeness defaults, plus limits of a whole crawl."""
 
-    cycle_timeout: Seconds = Field(
+    cycle_timeout: CycleSeconds = Field(
         900.0, description="Seconds a whole crawl may run before its process is killed."
     )
-    max_size_mb: int = Field(16, ge=1, le=1024, description="Largest response read, in MiB.")
-    workers: int = Field(
+    max_size_mb: Annotated[int, AfterValidator(_Range(1, 1024))] = Field(
+        16, description="Largest response read, in MiB."
+    )
+    workers: Annotated[int, AfterValidator(_Range(1, 64))] = Field(
         default_factory=lambda: max(1, min(4, os.cpu_count() or 1)),
-        ge=1,
-        le=64,
         description="Crawl processes run at once, each for a group of hosts.",
     )
-    memory_mb: int = Field(
-        2048, ge=256, description="Address-space limit of a crawl process, in MiB."
+    memory_mb: Annotated[int, AfterValidator(_Range(256, 1024 * 1024))] = Field(
+        2048, description="Address-space limit of a crawl process, in MiB."
     )
 
 
@@ -109,25 +192,27 @@ class Source(_Model):
     name: str
     url: str
     kind: Literal["feed", "sitemap", "page"]
-    interval: Seconds = Field(600.0, description="How often the daemon polls the source.")
+    interval: IntervalSeconds = Field(600.0, description="How often the daemon polls the source.")
     cron: str | None = Field(None, description="A 5-field cron line, instead of interval.")
     timezone: str = Field("UTC", description="The time zone of the cron line.")
     adaptive: bool = Field(False, description="Set the interval from the publishing rate.")
     full_text: bool = Field(True, description="Follow each entry's link and extract the article.")
     language: str | None = Field(None, description="The language the source publishes in.")
     tags: list[str] = Field(default_factory=list)
-    max_age: Seconds = Field(
+    max_age: AgeSeconds = Field(
         172800.0, description="Older items are skipped: always in sitemaps, else on a first fetch."
     )
     # kind: page only.
     links: str | None = Field(None, description="CSS or XPath selector of the article links.")
     next: str | None = Field(None, description="Selector of the link to the next listing page.")
-    depth: int = Field(1, ge=1, le=20, description="Listing pages to read, following next.")
+    depth: Annotated[int, AfterValidator(_Range(1, 20))] = Field(
+        1, description="Listing pages to read, following next."
+    )
     # Politeness overrides; None means "use the crawl: default".
-    delay: Delay | None = None
-    per_host_concurrency: int | None = Field(None, ge=1, le=64)
+    delay: DelaySeconds | None = None
+    per_host_concurrency: Concurrency | None = None
     obey_robots: bool | None = None
-    timeout: Seconds | None = None
+    timeout: TimeoutSeconds | None = None
     user_agent: str | None = Field(None, min_length=1)
     allow_private: bool | None = None
 
@@ -137,7 +222,7 @@ class Source(_Model):
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
             raise PydanticCustomError(
                 "name",
-                f"{name!r} is not a usable source name "
+                f"{_shown(name)} is not a usable source name "
                 "(use letters, digits, '.', '_' and '-', e.g. yonhap-en)",
             )
         return name
@@ -145,12 +230,28 @@ class Source(_Model):
     @field_validator("url")
     @classmethod
     def _check_url(cls, url: str) -> str:
-        parts = urlsplit(url.strip())
+        url = url.strip()
+        # An error never shows what may be a password: the line goes to terminals and logs.
+        shown = _shown(_without_credentials(url))
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not one
+        except ValueError:
+            raise PydanticCustomError(
+                "url", f"{shown} is not a usable URL (check its host and port)"
+            ) from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise PydanticCustomError(
-                "url", f"{url!r} is not an http(s) URL (use e.g. https://example.com/rss.xml)"
+                "url", f"{shown} is not an http(s) URL (use e.g. https://example.com/rss.xml)"
             )
-        return url.strip()
+        if parts.username is not None or parts.password is not None:
+            raise PydanticCustomError(
+                "url",
+                f"{shown} has a user name or password in it: wirewatch reads public sources "
+                "and sends no credentials (remove them from the URL, and change that password "
+                "if the file was shared)",
+            )
+        return url
 
     @field_validator("timezone")
     @classmethod
@@ -159,7 +260,7 @@ class Source(_Model):
             zoneinfo.ZoneInfo(name)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise PydanticCustomError(
-                "timezone", f"{name!r} is not a time zone (use e.g. UTC, Asia/Seoul)"
+                "timezone", f"{_shown(name)} is not a time zone (use e.g. UTC, Asia/Seoul)"
             ) from None
         return name
 
@@ -168,19 +269,26 @@ class Source(_Model):
     def _check_language(cls, language: str | None) -> str | None:
         if language is not None and not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*", language):
             raise PydanticCustomError(
-                "language", f"{language!r} is not a language code (use e.g. en, ru, ko)"
+                "language", f"{_shown(language)} is not a language code (use e.g. en, ru, ko)"
             )
         return language
 
     @field_validator("links", "next")
     @classmethod
-    def _check_selector(cls, selector: str | None) -> str | None:
+    def _check_selector(cls, selector: str | None, info: ValidationInfo) -> str | None:
         if selector is not None:
             try:
                 compile_selector(selector)
             except ValueError as error:
-                raise PydanticCustomError("selector", str(error)) from None
+                name = info.data.get("name")
+                where = f" (source {name})" if name else ""
+                raise PydanticCustomError("selector", f"{error}{where}") from None
         return selector
+
+    @field_validator("user_agent")
+    @classmethod
+    def _check_user_agent(cls, agent: str | None) -> str | None:
+        return None if agent is None else _user_agent(agent)
 
     @model_validator(mode="after")
     def _check_cron(self) -> Source:
@@ -219,10 +327,10 @@ class Source(_Model):
 class Scoring(_Model):
     """How a topic weighs the evidence: by where a hit is, and by entity."""
 
-    title: float = Field(2.0, ge=0, description="Weight of a hit in the headline.")
-    lead: float = Field(1.5, ge=0, description="Weight of a hit in the first paragraph.")
-    body: float = Field(1.0, ge=0, description="Weight of a hit elsewhere in the text.")
-    entities: dict[str, float] = Field(
+    title: Weight = Field(2.0, description="Weight of a hit in the headline.")
+    lead: Weight = Field(1.5, description="Weight of a hit in the first paragraph.")
+    body: Weight = Field(1.0, description="Weight of a hit elsewhere in the text.")
+    entities: dict[str, Weight] = Field(
         default_factory=dict,
         description="Entity -> weight; their hits in the paragraphs of the evidence add to it.",
     )
@@ -239,7 +347,9 @@ class Topic(_Model):
     rules: dict[str, str] | None = Field(None, description="Named rules; any one may flag.")
     exclude: str | None = Field(None, description="A rule that, when true, vetoes the flag.")
     scoring: Scoring = Field(default_factory=Scoring)  # type: ignore[arg-type]
-    threshold: float = Field(1.0, gt=0, description="Minimum score to flag a story.")
+    threshold: Annotated[float, AfterValidator(_Range(0, 10_000, above=True))] = Field(
+        1.0, description="Minimum score to flag a story."
+    )
 
     def named_rules(self) -> dict[str, str]:
         """Return the topic's rules by name (a single ``rule:`` is named "rule")."""
@@ -247,15 +357,20 @@ class Topic(_Model):
 
     @field_validator("entities")
     @classmethod
-    def _check_entities(cls, entities: dict[str, dict[str, list[str]]]) -> Any:
+    def _check_entities(
+        cls, entities: dict[str, dict[str, list[str]]], info: ValidationInfo
+    ) -> Any:
+        budget = _spelling_budget(info)
         if not entities:
             raise PydanticCustomError("entities", "a topic needs at least one entity")
         for name, by_language in entities.items():
-            where = name  # the error's location already ends in "entities"
+            # The error's location already ends in "entities".
+            where = name if len(name) <= 40 else name[:37] + "..."
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name):
                 raise PydanticCustomError(
                     "keyed",
-                    f"{where}: {name!r} is not a usable entity name (use letters, digits, _, -)",
+                    f"{where}: {_shown(name)} is not a usable entity name "
+                    "(use letters, digits, _, -)",
                 )
             if not by_language:
                 raise PydanticCustomError(
@@ -268,15 +383,16 @@ class Topic(_Model):
                     )
                 for index, alias in enumerate(aliases):
                     try:
-                        parse_alias(str(alias))
+                        forms = parse_alias(str(alias)).forms
                     except AliasError as error:
                         raise PydanticCustomError(
                             "keyed", f"{where}.{language}[{index}]: {error}"
                         ) from None
+                    _spend(budget, len(forms), f"{where}.{language}[{index}]")
         return entities
 
     @model_validator(mode="after")
-    def _check_rules(self) -> Topic:
+    def _check_rules(self, info: ValidationInfo) -> Topic:
         if (self.rule is None) == (self.rules is None):
             raise PydanticCustomError(
                 "keyed", "rule: give one rule, or rules: with named ones (not both)"
@@ -288,23 +404,61 @@ class Topic(_Model):
         if self.exclude is not None:
             checks["exclude"] = self.exclude
         known = ", ".join(sorted(self.entities))
+        budget = _spelling_budget(info)
         for key, text in checks.items():
             try:
-                names = entity_names(parse_rule(text))
+                tree = parse_rule(text)
+                names = entity_names(tree)
+                # A quoted term is matched like an alias, so it is checked like one.
+                terms = [parse_alias(label.name) for label in labels(tree) if label.quoted]
             except RuleSyntaxError as error:
                 raise PydanticCustomError("keyed", f"{key}: {error}") from None
+            except AliasError as error:
+                raise PydanticCustomError("keyed", f"{key}: the quoted term {error}") from None
+            _spend(budget, sum(len(term.forms) for term in terms), key)
             unknown = sorted(names - set(self.entities))
             if unknown:
                 raise PydanticCustomError(
-                    "keyed", f"{key}: unknown entity {unknown[0]!r} (the entities are: {known})"
+                    "keyed",
+                    f"{key}: unknown entity {_shown(unknown[0])} (the entities are: {known})",
                 )
         for name in self.scoring.entities:
             if name not in self.entities:
                 raise PydanticCustomError(
                     "keyed",
-                    f"scoring.entities: unknown entity {name!r} (the entities are: {known})",
+                    f"scoring.entities: unknown entity {_shown(name)} (the entities are: {known})",
                 )
         return self
+
+
+def _spelling_budget(info: ValidationInfo) -> dict[str, int]:
+    """Return the count of spellings spent so far: the whole file's, or one topic's alone."""
+    context = info.context
+    if isinstance(context, dict) and isinstance(context.get("spellings"), int):
+        return context
+    return {"spellings": 0}
+
+
+def _spend(budget: dict[str, int], spellings: int, key: str) -> None:
+    """Count the *spellings* of the alias at *key*; refuse it once the config has too many."""
+    budget["spellings"] += spellings
+    if budget["spellings"] > MAX_SPELLINGS:
+        raise PydanticCustomError(
+            "keyed",
+            f"{key}: the topics' aliases and quoted terms stand for more than "
+            f"{MAX_SPELLINGS:,} spellings in all (use fewer aliases, or fewer endings in each)",
+        )
+
+
+def _without_credentials(url: str) -> str:
+    """Return *url* with what may be a user name and password, up to an ``@``, as ``***``."""
+    scheme, slashes, rest = url.partition("//")
+    if not slashes:
+        scheme, rest = "", url
+    authority = re.split(r"[?#]", rest, maxsplit=1)[0]
+    if "@" not in authority:
+        return url
+    return scheme + slashes + "***" + rest[authority.rindex("@") :]
 
 
 class Config(_Model):
@@ -330,7 +484,7 @@ class Config(_Model):
             if source.name in seen:
                 raise PydanticCustomError(
                     "duplicate",
-                    f"[{index}].name: {source.name!r} is already the name of "
+                    f"[{index}].name: {_shown(source.name)} is already the name of "
                     f"sources[{seen[source.name]}] (source names must be unique)",
                 )
             seen[source.name] = index
@@ -342,7 +496,7 @@ class Config(_Model):
         for name in topics:
             if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
                 raise PydanticCustomError(
-                    "name", f"{name!r} is not a usable topic name (use e.g. russia-dprk)"
+                    "name", f"{_shown(name)} is not a usable topic name (use e.g. russia-dprk)"
                 )
         return topics
 
@@ -369,7 +523,7 @@ class Config(_Model):
                 known = ", ".join(sorted(self.topics)) or "none"
                 raise PydanticCustomError(
                     "keyed",
-                    f"alerts.{topic}: there is no topic {topic!r} (topics: {known})",
+                    f"alerts.{topic}: there is no topic {_shown(topic)} (topics: {known})",
                 )
         if importlib.util.find_spec("apprise") is None:
             raise PydanticCustomError(
@@ -429,7 +583,10 @@ def find_path(given: str | os.PathLike[str] | None) -> Path:
 def load(path: Path) -> Config:
     """Read and validate the config file at *path*; raise ConfigError naming every problem."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            # Read one byte past the bound, to know whether the file is larger.
+            raw = file.read(MAX_FILE_BYTES + 1)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(
             path,
@@ -443,12 +600,23 @@ def load(path: Path) -> Config:
         ) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(path, [ConfigProblem("", f"cannot read the file: {error}")]) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(
+            path,
+            [
+                ConfigProblem(
+                    "",
+                    f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB; a config is far "
+                    "smaller (is this the right file?)",
+                )
+            ],
+        )
     return parse(text, path)
 
 
 def parse(text: str, path: Path) -> Config:
     """Validate config *text* that was read from *path*; raise ConfigError naming every problem."""
-    data = _load_yaml(text, path)
+    data = load_yaml(text, path)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -461,42 +629,19 @@ def parse(text: str, path: Path) -> Config:
             ],
         )
     try:
-        config = Config.model_validate(data)
+        # The context carries what the topics' aliases have spent of MAX_SPELLINGS.
+        config = Config.model_validate(data, context={"spellings": 0})
     except ValidationError as error:
-        raise ConfigError(path, [_problem(item, data) for item in error.errors()]) from None
+        found = error.errors()
+        problems = [_problem(item, data) for item in found[:MAX_PROBLEMS_SHOWN]]
+        if len(found) > MAX_PROBLEMS_SHOWN:
+            more = len(found) - MAX_PROBLEMS_SHOWN
+            problems.append(ConfigProblem("", f"and {more:,} more problems (fix these first)"))
+        raise ConfigError(path, problems) from None
     archive = config.archive.expanduser()
     if not archive.is_absolute():
         archive = path.resolve().parent / archive
     return config.model_copy(update={"archive": archive, "path": path})
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A YAML loader that refuses a key given twice in one mapping instead of keeping the last."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"the key {key!r} is given twice", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _load_yaml(text: str, path: Path) -> Any:
-    try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
-        what = error.problem or error.context or "invalid YAML"
-        raise ConfigError(
-            path, [ConfigProblem(where, f"invalid YAML: {what} (fix the syntax there)")]
-        ) from None
-    except yaml.YAMLError as error:
-        raise ConfigError(path, [ConfigProblem("", f"invalid YAML: {error}")]) from None
 
 
 def _key_path(location: tuple[int | str, ...]) -> str:
@@ -505,7 +650,8 @@ def _key_path(location: tuple[int | str, ...]) -> str:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += f".{part}" if text else str(part)
+            name = str(part) if len(str(part)) <= 40 else str(part)[:37] + "..."
+            text += f".{name}" if text else name
     return text
 
 
@@ -543,28 +689,30 @@ def _problem(error: Any, data: Any) -> ConfigProblem:
     if kind == "extra_forbidden":
         allowed = _allowed_keys(location[:-1], data)
         close = difflib.get_close_matches(str(location[-1]), allowed, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(allowed)
+        hint = f"did you mean {_shown(close[0])}?" if close else "allowed: " + ", ".join(allowed)
         return ConfigProblem(key, f"unknown key ({hint})")
     if kind == "missing":
         return ConfigProblem(key, "this key is required")
     if kind == "literal_error" and location[-1] == "kind":
         return ConfigProblem(
-            key, f"{value!r} is not a source kind (use one of: {', '.join(SOURCE_KINDS)})"
+            key, f"{_shown(value)} is not a source kind (use one of: {', '.join(SOURCE_KINDS)})"
         )
     if kind == "bool_parsing" or kind == "bool_type":
-        return ConfigProblem(key, f"{value!r} is not true or false")
+        return ConfigProblem(key, f"{_shown(value)} is not true or false")
     if kind in ("int_parsing", "int_type", "int_from_float"):
-        return ConfigProblem(key, f"{value!r} is not a whole number")
+        return ConfigProblem(key, f"{_shown(value)} is not a whole number")
     if kind in ("float_parsing", "float_type"):
-        return ConfigProblem(key, f"{value!r} is not a number")
+        return ConfigProblem(key, f"{_shown(value)} is not a number")
+    if kind == "range":
+        return ConfigProblem(key, f"{_shown(value)} {error['msg']}")
     if kind in ("greater_than", "greater_than_equal", "less_than_equal"):
-        return ConfigProblem(key, f"{value!r} is out of range ({error['msg'].lower()})")
+        return ConfigProblem(key, f"{_shown(value)} is out of range ({error['msg'].lower()})")
     if kind in ("dict_type", "model_type"):
-        return ConfigProblem(key, f"expected a mapping of keys to values, got {value!r}")
+        return ConfigProblem(key, f"expected a mapping of keys to values, got {_shown(value)}")
     if kind == "list_type":
-        return ConfigProblem(key, f"expected a list, got {value!r}")
+        return ConfigProblem(key, f"expected a list, got {_shown(value)}")
     if kind == "string_type":
-        return ConfigProblem(key, f"expected text, got {value!r}")
+        return ConfigProblem(key, f"expected text, got {_shown(value)}")
     if kind == "string_too_short":
         return ConfigProblem(key, "must not be empty")
     if kind in ("keyed", "page"):
@@ -580,9 +728,25 @@ def compile_selector(selector: str) -> tuple[str, str]:
     A selector starting with ``/``, ``./`` or ``(`` is XPath; anything else is CSS.
     """
     kind = "xpath" if selector.lstrip().startswith(("/", "./", "(")) else "css"
+    # parsel (and lxml) offer EXSLT regular expressions under re:, run by Python's
+    # backtracking re module: re:test(@href, "^(a+)+$") takes exponential time on a hostile
+    # page. Outside its string literals, an XPath names them only by that prefix.
+    if kind == "xpath" and _REGEX_PREFIX.search(_STRING_LITERAL.sub("''", selector)):
+        raise ValueError(
+            f"{_shown(selector)} uses re: (EXSLT regular expressions), which wirewatch "
+            "refuses: a pattern such as ^(a+)+$ can take exponential time on a hostile page "
+            "(use contains(), starts-with() or a CSS selector)"
+        )
     probe = parsel.Selector(text="<html><body></body></html>")
     try:
         probe.xpath(selector) if kind == "xpath" else probe.css(selector)
     except Exception as error:  # parsel raises several types for a bad expression
-        raise ValueError(f"{selector!r} is not a valid {kind.upper()} selector ({error})") from None
+        raise ValueError(
+            f"{_shown(selector)} is not a valid {kind.upper()} selector ({error})"
+        ) from None
     return kind, selector
+
+
+_STRING_LITERAL = re.compile(r"\"[^\"]*\"|'[^']*'")
+# The re: prefix, not the end of another prefix such as pre:.
+_REGEX_PREFIX = re.compile(r"(?<![\w.-])re:")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import reprlib
 from dataclasses import dataclass
 
 from monitor.matcher.normalize import fold_alias, is_word_char, nfkc
@@ -30,6 +31,10 @@ KOREAN_PARTICLES = frozenset(
     """.split()  # noqa: SIM905 - a list literal of 70 particles would be unreadable
 )
 _GROUP = re.compile(r"\(([^()]*)\)")
+# The most spellings one alias may stand for. The longest alias of the default topic stands
+# for 15; (a|b) written 32 times would stand for four billion, and expanding them once took
+# 25 s and 3.8 GB before this limit.
+MAX_SPELLINGS = 1000
 
 
 class AliasError(ValueError):
@@ -54,31 +59,51 @@ class Alias:
 
 def parse_alias(text: str) -> Alias:
     """Compile an alias; raise AliasError naming what is wrong with it."""
+    shown = quoted(text)
     raw = nfkc(text).strip()
     case_sensitive = raw.startswith("=")
     body = raw[1:].strip() if case_sensitive else raw
     prefix = body.endswith("*")
     body = body[:-1].rstrip() if prefix else body
     if "*" in body:
-        raise AliasError(f"{text!r}: '*' may only end an alias (a prefix, e.g. Pyongyang*)")
+        raise AliasError(f"{shown}: '*' may only end an alias (a prefix, e.g. Pyongyang*)")
     if body.count("(") != body.count(")") or re.search(r"\([^)]*\(", body):
-        raise AliasError(f"{text!r}: unbalanced or nested parentheses (write e.g. Росси(я|и|ю))")
-    spelled = _expand(body)
+        raise AliasError(f"{shown}: unbalanced or nested parentheses (write e.g. Росси(я|и|ю))")
+    spelled = _expand(body, shown)
     forms = tuple(dict.fromkeys(form for form in (fold_alias(s) for s in spelled) if form))
     if not forms or not all(any(is_word_char(char) for char in form) for form in forms):
-        raise AliasError(f"{text!r} can never match: it has no letters or digits")
+        raise AliasError(f"{shown} can never match: it has no letters or digits")
     particles = _is_hangul(forms[0][-1])
     exact = tuple(" ".join(nfkc(s).split()) for s in spelled) if case_sensitive else ()
     return Alias(text, forms, exact, case_sensitive, prefix, particles)
 
 
-def _expand(body: str) -> list[str]:
-    """Expand every ``(a|b|)`` group into the spellings it stands for."""
+def quoted(text: str) -> str:
+    """Return *text* quoted for an error message, shortened in the middle when it is long."""
+    return _SHORT.repr(text)
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = 80
+
+
+def _expand(body: str, shown: str) -> list[str]:
+    """Expand every ``(a|b|)`` group into the spellings it stands for.
+
+    Raise AliasError, before expanding anything, when they would be more than MAX_SPELLINGS.
+    """
     parts: list[list[str]] = []
     position = 0
+    count = 1
     for match in _GROUP.finditer(body):
         parts.append([body[position : match.start()]])
         parts.append(match.group(1).split("|"))
+        count *= len(parts[-1])
+        if count > MAX_SPELLINGS:
+            raise AliasError(
+                f"{shown} stands for more than {MAX_SPELLINGS:,} spellings "
+                "(split it into several aliases, or give each group fewer endings)"
+            )
         position = match.end()
     parts.append([body[position:]])
     return ["".join(choice) for choice in itertools.product(*parts)]

@@ -23,6 +23,7 @@ that part of the story; ``dprk>=3`` needs three hits.
 from __future__ import annotations
 
 import re
+import reprlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -98,6 +99,13 @@ _TOKEN = re.compile(
     r"|(?P<other>\S+?)(?=[\s()\"]|$))"
 )
 _KEYWORDS = {"AND", "OR", "NOT"}
+# How deep a rule's tree may be: the rules of the default topic are 6 deep. Parsing and
+# evaluating recurse once per level, so a rule 5,000 deep ran out of stack.
+MAX_DEPTH = 32
+# The largest word distance of NEAR/N and WITHOUT/N, and the largest count of >= N.
+MAX_NUMBER = 10_000
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = 40
 
 
 def parse_rule(text: str) -> Node:
@@ -107,7 +115,7 @@ def parse_rule(text: str) -> Node:
     node = parser.parse_or()
     if parser.position < len(tokens):
         _, value, column = tokens[parser.position]
-        raise RuleSyntaxError(f"unexpected {value!r} at column {column}")
+        raise RuleSyntaxError(f"unexpected {_SHORT.repr(value)} at column {column}")
     return node
 
 
@@ -239,7 +247,9 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if not match or match.end() == position:
-            raise RuleSyntaxError(f"unexpected {text[position]!r} at column {position + 1}")
+            raise RuleSyntaxError(
+                f"unexpected {_SHORT.repr(text[position])} at column {position + 1}"
+            )
         kind = match.lastgroup or ""
         # The column of a quoted term is that of its opening quote.
         column = match.start(kind) + (0 if kind == "term" else 1)
@@ -247,7 +257,7 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
         if kind == "term" and not value.strip():
             raise RuleSyntaxError(f"empty quoted term at column {column}")
         if kind == "other":
-            raise RuleSyntaxError(f"unexpected {value!r} at column {column}")
+            raise RuleSyntaxError(f"unexpected {_SHORT.repr(value)} at column {column}")
         tokens.append((kind, value, column))
         position = match.end()
     if not tokens:
@@ -260,6 +270,10 @@ class _Parser:
         self.tokens = tokens
         self.text = text
         self.position = 0
+        # The depth of each node made so far, by id: every node stays in the tree being
+        # built, so no id is reused while the parser runs.
+        self.depths: dict[int, int] = {}
+        self.open = 0  # parentheses and NOTs being parsed: the parser's own recursion
 
     def _peek(self) -> tuple[str, str, int] | None:
         return self.tokens[self.position] if self.position < len(self.tokens) else None
@@ -268,24 +282,57 @@ class _Parser:
         token = self._peek()
         return token is not None and token[0] == "word" and token[1] == word
 
+    def _too_deep(self, column: int) -> RuleSyntaxError:
+        return RuleSyntaxError(
+            f"the rule nests more than {MAX_DEPTH} levels deep at column {column} "
+            "(simplify it, or split it into named rules)"
+        )
+
+    def _made(self, node: Node, column: int, *children: Node) -> Node:
+        """Record the depth of a new *node* over its *children*; refuse one too deep."""
+        depth = 1 + max((self.depths.get(id(child), 1) for child in children), default=0)
+        if depth > MAX_DEPTH:
+            raise self._too_deep(column)
+        self.depths[id(node)] = depth
+        return node
+
+    def _column(self) -> int:
+        token = self._peek()
+        return token[2] if token is not None else len(self.text.rstrip()) + 1
+
+    def _enter(self) -> None:
+        self.open += 1
+        if self.open > MAX_DEPTH:
+            raise self._too_deep(self._column())
+
     def parse_or(self) -> Node:
+        column = self._column()
         items = [self.parse_and()]
         while self._is_word("OR"):
             self.position += 1
             items.append(self.parse_and())
-        return items[0] if len(items) == 1 else Any_(tuple(items))
+        if len(items) == 1:
+            return items[0]
+        return self._made(Any_(tuple(items)), column, *items)
 
     def parse_and(self) -> Node:
+        column = self._column()
         items = [self.parse_unary()]
         while self._is_word("AND"):
             self.position += 1
             items.append(self.parse_unary())
-        return items[0] if len(items) == 1 else All(tuple(items))
+        if len(items) == 1:
+            return items[0]
+        return self._made(All(tuple(items)), column, *items)
 
     def parse_unary(self) -> Node:
         if self._is_word("NOT"):
+            column = self._column()
             self.position += 1
-            return Not(self.parse_unary())
+            self._enter()
+            item = self.parse_unary()
+            self.open -= 1
+            return self._made(Not(item), column, item)
         return self.parse_near()
 
     def parse_near(self) -> Node:
@@ -300,7 +347,8 @@ class _Parser:
                     raise RuleSyntaxError(
                         f"{operator} at column {token[2]} needs words on both sides, not NOT"
                     )
-            node = Near(node, right, scope) if operator == "NEAR" else Without(node, right, scope)
+            made = Near(node, right, scope) if operator == "NEAR" else Without(node, right, scope)
+            node = self._made(made, token[2], node, right)
         return node
 
     def parse_count(self) -> Node:
@@ -308,17 +356,21 @@ class _Parser:
         token = self._peek()
         if token is not None and token[0] == "count":
             self.position += 1
-            count = int(token[1].removeprefix(">=").strip())
-            if count < 1:
-                raise RuleSyntaxError(f">= at column {token[2]} needs a count of 1 or more")
-            node = AtLeast(node, count)
+            digits = token[1].removeprefix(">=").strip()
+            count = int(digits) if len(digits) <= len(str(MAX_NUMBER)) else MAX_NUMBER + 1
+            if not 1 <= count <= MAX_NUMBER:
+                raise RuleSyntaxError(
+                    f">= at column {token[2]} needs a count from 1 to {MAX_NUMBER:,}"
+                )
+            node = self._made(AtLeast(node, count), token[2], node)
         return node
 
     def parse_scoped(self) -> Node:
         token = self._peek()
         if token is not None and token[0] == "field":
             self.position += 1
-            return Scope(token[1].rstrip(":"), self.parse_primary())
+            item = self.parse_primary()
+            return self._made(Scope(token[1].rstrip(":"), item), token[2], item)
         return self.parse_primary()
 
     def parse_primary(self) -> Node:
@@ -331,7 +383,9 @@ class _Parser:
         kind, value, column = token
         self.position += 1
         if kind == "open":
+            self._enter()
             node = self.parse_or()
+            self.open -= 1
             closing = self._peek()
             if closing is None or closing[0] != "close":
                 raise RuleSyntaxError(f"the '(' at column {column} is never closed")
@@ -341,16 +395,23 @@ class _Parser:
             return Label(value, quoted=True)
         if kind == "word" and value not in _KEYWORDS:
             return Label(value)
-        raise RuleSyntaxError(f"unexpected {value!r} at column {column}")
+        raise RuleSyntaxError(f"unexpected {_SHORT.repr(value)} at column {column}")
 
 
 def _near_scope(operator: str, scope: str, column: int) -> int | str:
-    if scope.isdigit() and int(scope) > 0:
-        return int(scope)
+    # isascii: a \w scope may hold digits such as "²" that int() cannot read.
+    shown = scope if len(scope) <= 20 else scope[:17] + "..."
+    if scope.isascii() and scope.isdigit():
+        if len(scope) <= len(str(MAX_NUMBER)) and 0 < int(scope) <= MAX_NUMBER:
+            return int(scope)
+        raise RuleSyntaxError(
+            f"{operator}/{shown} at column {column}: the number of words must be 1 to "
+            f"{MAX_NUMBER:,}"
+        )
     if scope in ("sentence", "paragraph"):
         return scope
     raise RuleSyntaxError(
-        f"{operator}/{scope} at column {column}: use {operator}/<words>, {operator}/sentence "
+        f"{operator}/{shown} at column {column}: use {operator}/<words>, {operator}/sentence "
         f"or {operator}/paragraph"
     )
 
