@@ -45,6 +45,22 @@ def extract_page(html: str, *, url: str, raw: bytes = b"", want_date: bool = Fal
     """
     evidence = raw or None
     try:
+        return _extract(html, url, evidence, want_date)
+    except (MemoryError, RecursionError, ValueError) as error:
+        # Hostile markup: nesting past the stack, a page past crawl.memory_mb, a value no
+        # library accepts. The article keeps its feed summary, with this as the reason.
+        if isinstance(error, MemoryError):
+            reason = "the page needs more memory than crawl.memory_mb allows"
+        elif isinstance(error, RecursionError):
+            reason = "not a readable HTML page (nested too deep)"
+        else:
+            reason = f"not a readable HTML page ({type(error).__name__}: {error})"
+        return Page(None, reason, html=evidence)
+
+
+def _extract(html: str, url: str, evidence: bytes | None, want_date: bool) -> Page:
+    """Do extract_page's work; it raises only on markup hostile enough to break a library."""
+    try:
         tree = lxml.html.document_fromstring(html)
     except (etree.ParserError, ValueError) as error:
         return Page(None, f"not a readable HTML page ({error})", html=evidence)

@@ -40,7 +40,8 @@ _SILENT = {
 
 
 def classify(error: BaseException | None) -> tuple[str, str]:
-    """Return ``(error_class, message)`` for an exception from a failed download."""
+    """Return ``(error_class, message)`` for an exception from a failed download, or one
+    that reading a response raised (hostile input that broke a library, or a bug)."""
     if error is None:
         return "error", "the download failed for an unknown reason"
     response = getattr(error, "response", None)
@@ -48,6 +49,10 @@ def classify(error: BaseException | None) -> tuple[str, str]:
         return "http", describe_status(response.status)
     if isinstance(error, LinkRefused):
         return "policy", str(error)
+    if isinstance(error, MemoryError):
+        return "too_large", "reading it needed more memory than crawl.memory_mb allows"
+    if isinstance(error, RecursionError):
+        return "malformed", "the document nests too deep to read"
     if isinstance(error, RobotsTxtUnreachable) and error.__cause__ is not None:
         error_class, message = classify(error.__cause__)
         return error_class, f"robots.txt unreachable, so the site is not crawled: {message}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 import feedparser
@@ -46,10 +47,27 @@ _RUSSIAN = re.compile(
     r"(\d{1,2})\s+([а-яё]+)\s+(\d{4})(?:\s*(?:г\.?|года)?,?\s*(?:в\s*)?(\d{1,2}):(\d{2}))?", re.I
 )
 FUTURE_SKEW = timedelta(minutes=10)
+# The longest date text the handlers read. Real ones are under 50 characters; longer text is
+# left to feedparser, since a regex with runs of optional spaces is quadratic in its length
+# (a 1 MB ``<pubDate>`` took hours).
+MAX_DATE_LENGTH = 100
+Handler = Callable[[str], time.struct_time | None]
 
 
 def _struct(when: datetime) -> time.struct_time:
     return when.astimezone(UTC).timetuple()
+
+
+def _bounded(handler: Handler) -> Handler:
+    """Wrap a date handler so it reads only text short enough to be a date, spaces collapsed."""
+
+    def bounded(text: str) -> time.struct_time | None:
+        if len(text) > MAX_DATE_LENGTH * 10:
+            return None
+        collapsed = " ".join(text.split())
+        return handler(collapsed) if len(collapsed) <= MAX_DATE_LENGTH else None
+
+    return bounded
 
 
 def _named_zone(text: str) -> time.struct_time | None:
@@ -111,4 +129,4 @@ def clamp_future(published: datetime | None, fetched: datetime) -> datetime | No
 
 
 for _handler in (_russian, _korean, _named_zone):
-    feedparser.registerDateHandler(_handler)
+    feedparser.registerDateHandler(_bounded(_handler))

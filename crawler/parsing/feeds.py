@@ -20,17 +20,17 @@ from w3lib.html import remove_tags
 import crawler.parsing.dates  # noqa: F401 - registers the date handlers with feedparser
 from crawler.parsing.encoding import TooLarge, gunzip, to_utf8_xml
 from crawler.parsing.jsonfeed import looks_like_json, parse_json_feed
-from crawler.parsing.model import Feed, FeedEntry, FeedProblem
+from crawler.parsing.model import Feed, FeedEntry, FeedProblem, reports_problems
+from crawler.parsing.prolog import UnclosedDoctype, starts_like_html, without_internal_subset
 
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
-_INTERNAL_SUBSET = re.compile(rb"<!DOCTYPE[^>\[]*\[.*?\]\s*>", re.IGNORECASE | re.DOTALL)
 _ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF|channel)[\s>]")
-_HTML_START = re.compile(
-    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
-)
+_CHAR_REF = re.compile(rb"&#([xX][0-9a-fA-F]+|[0-9]+);")
+_REPLACEMENT = b"&#xFFFD;"
 
 
+@reports_problems
 def parse_feed(
     body: bytes, *, url: str, content_type: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> Feed:
@@ -44,13 +44,17 @@ def parse_feed(
     if looks_like_json(body):
         return parse_json_feed(body, url=url)
     document = to_utf8_xml(body, _charset(content_type)).body
-    if _HTML_START.match(document[:4096]) and not _FEED_ROOT.search(document[:65536]):
+    if starts_like_html(document[:4096]) and not _FEED_ROOT.search(document[:65536]):
         return Feed([], FeedProblem("not_a_feed", "the server sent an HTML page, not a feed"))
-    document = _INTERNAL_SUBSET.sub(b"", document, count=1)
+    try:
+        document = without_internal_subset(document)
+    except UnclosedDoctype as error:
+        return Feed([], FeedProblem("malformed", f"not readable XML: {error}"))
     if _ENTITY.search(document):
         return Feed(
             [], FeedProblem("malformed", "the feed declares XML entities outside a DOCTYPE")
         )
+    document = _CHAR_REF.sub(_valid_char_ref, document)
     # The media type is fixed: the document is UTF-8 and says so, and feedparser would
     # otherwise read text/xml without a charset as US-ASCII.
     headers = {"content-location": url, "content-type": "application/xml"}
@@ -69,6 +73,19 @@ def parse_feed(
     if parsed.get("bozo"):
         return Feed([], FeedProblem("malformed", f"malformed feed with no entries: {problem}"))
     return Feed([], None, problem or "the feed has no entries", ttl)
+
+
+def _valid_char_ref(match: re.Match[bytes]) -> bytes:
+    """Return a character reference as it is, or U+FFFD's when it names no character.
+
+    feedparser's fallback parser raised on ``&#xD800;`` (a surrogate) and would on a code
+    point past U+10FFFF, losing the whole feed to one reference.
+    """
+    digits = match.group(1)
+    if len(digits) > 8:
+        return _REPLACEMENT
+    code = int(digits[1:], 16) if digits[:1] in b"xX" else int(digits)
+    return match.group() if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else _REPLACEMENT
 
 
 def _charset(content_type: str | None) -> str | None:
@@ -97,10 +114,21 @@ def _entry(raw: Any) -> FeedEntry | None:
     summary = _text(raw.get("summary", ""))
     if not (link or guid or title or summary):
         return None
-    parsed_time = raw.get("published_parsed") or raw.get("updated_parsed")
-    published = datetime.fromtimestamp(calendar.timegm(parsed_time), UTC) if parsed_time else None
-    raw_date = raw.get("published") or raw.get("updated") or None
+    # dict.get: FeedParserDict maps a missing "updated" to "published" with a
+    # DeprecationWarning, which happens whenever a published date was there but unreadable.
+    published = _utc(dict.get(raw, "published_parsed") or dict.get(raw, "updated_parsed"))
+    raw_date = dict.get(raw, "published") or dict.get(raw, "updated") or None
     return FeedEntry(guid, link, title, summary, published, raw_date)
+
+
+def _utc(parsed_time: Any) -> datetime | None:
+    """Return feedparser's UTC struct_time as a datetime; None for none, or one out of range."""
+    if not parsed_time:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed_time), UTC)
+    except (OverflowError, OSError, ValueError):  # e.g. year 0, which a datetime cannot hold
+        return None
 
 
 def _text(markup: str) -> str:

@@ -7,10 +7,11 @@ from urllib.parse import urljoin
 
 import parsel
 
-from crawler.parsing.model import Feed, FeedEntry, FeedProblem
+from crawler.parsing.model import Feed, FeedEntry, FeedProblem, reports_problems
 from monitor.config import compile_selector
 
 
+@reports_problems
 def parse_listing(html: str, *, url: str, links: str, next_page: str | None = None) -> Feed:
     """Return the linked articles as entries (their link text as title), and the next page.
 
@@ -24,7 +25,7 @@ def parse_listing(html: str, *, url: str, links: str, next_page: str | None = No
         href, title = _link(node)
         if not href:
             continue
-        absolute = urljoin(url, href)
+        absolute = _join(url, href)
         if not absolute.startswith(("http://", "https://")) or absolute in seen:
             continue
         seen.add(absolute)
@@ -35,11 +36,20 @@ def parse_listing(html: str, *, url: str, links: str, next_page: str | None = No
             (href for href, _ in map(_link, _select(document, next_page)) if href), None
         )
         if following:
-            children.append(urljoin(url, following))
+            children.append(_join(url, following))
     if not entries:
         problem = FeedProblem("empty", f"the links selector {links!r} matched no links")
         return Feed([], problem, None, None, children)
     return Feed(entries, None, None, None, children)
+
+
+def _join(base: str, href: str) -> str:
+    """Return *href* made absolute; as it is when it cannot be, so that one bad link is
+    refused alone (crawler.urlpolicy) instead of failing the whole page."""
+    try:
+        return urljoin(base, href)
+    except ValueError:  # e.g. "http://[::1", a bracketed host never closed
+        return href
 
 
 def _select(document: parsel.Selector, selector: str) -> parsel.SelectorList[parsel.Selector]:

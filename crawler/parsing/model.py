@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import ParamSpec
+
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -41,3 +46,32 @@ class Feed:
     warning: str | None = None
     ttl: float | None = None
     children: list[str] = field(default_factory=list)
+
+
+def problem_from(error: BaseException) -> FeedProblem:
+    """Describe what a parser raised on hostile input as the problem with the document."""
+    if isinstance(error, MemoryError):
+        return FeedProblem(
+            "too_large", "reading the document needs more memory than crawl.memory_mb allows"
+        )
+    if isinstance(error, RecursionError):
+        return FeedProblem("malformed", "the document nests too deep to read")
+    detail = " ".join(str(error).split())[:300]
+    return FeedProblem("malformed", f"not readable: {type(error).__name__}: {detail}")
+
+
+def reports_problems(parse: Callable[P, Feed]) -> Callable[P, Feed]:
+    """Make *parse* return a FeedProblem, never raise, when hostile input breaks it.
+
+    The errors caught are those bad bytes cause (a value no library accepts, nesting past
+    the stack, a document past the memory cap); the source fails, with that class, alone.
+    """
+
+    @functools.wraps(parse)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> Feed:
+        try:
+            return parse(*args, **kwargs)
+        except (MemoryError, RecursionError, ValueError, OverflowError) as error:
+            return Feed([], problem_from(error))
+
+    return guarded

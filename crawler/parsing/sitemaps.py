@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from lxml import etree
 
 from crawler.parsing.encoding import TooLarge, gunzip
-from crawler.parsing.model import Feed, FeedEntry, FeedProblem
+from crawler.parsing.model import Feed, FeedEntry, FeedProblem, reports_problems
 
 NEWS = "{http://www.google.com/schemas/sitemap-news/0.9}"
 MAX_ENTRIES = 1000  # of one sitemap, newest first: a news sitemap holds two days of stories
@@ -30,6 +30,7 @@ _PARSER = etree.XMLParser(
 )
 
 
+@reports_problems
 def parse_sitemap(body: bytes, *, url: str, since: datetime, max_bytes: int) -> Feed:
     """Parse a sitemap or sitemap index; report a FeedProblem rather than raise."""
     try:
@@ -112,6 +113,6 @@ def _date(text: str) -> datetime | None:
         return None
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    except (OverflowError, ValueError):  # not a date, or one a datetime cannot hold in UTC
         return None
-    return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)

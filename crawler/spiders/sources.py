@@ -25,6 +25,7 @@ from crawler.parsing.model import Feed, FeedEntry
 from crawler.parsing.sitemaps import MAX_DEPTH, MAX_SITEMAPS, parse_sitemap
 from crawler.urlpolicy import LinkPolicy, describe, summary
 from monitor.config import Politeness, Source
+from monitor.errors import WirewatchError
 
 
 class SourcesSpider(scrapy.Spider):
@@ -88,6 +89,10 @@ class SourcesSpider(scrapy.Spider):
     # The source's own document -------------------------------------------------------------
 
     def parse_source(self, response: Response, source: Source, depth: int) -> Iterator[Any]:
+        """Read a source's own document; anything that breaks the reading fails the source."""
+        return self._guarded(source, response, self._read_source(response, source, depth))
+
+    def _read_source(self, response: Response, source: Source, depth: int) -> Iterator[Any]:
         now = self.context.clock()
         headers = _headers(response)
         if response.status == 304:
@@ -121,6 +126,9 @@ class SourcesSpider(scrapy.Spider):
 
     def parse_more(self, response: Response, source: Source, depth: int) -> Iterator[Any]:
         """Read a further document of a source: a child sitemap or a listing's next page."""
+        return self._guarded(source, response, self._read_more(response, source, depth))
+
+    def _read_more(self, response: Response, source: Source, depth: int) -> Iterator[Any]:
         document = self._read(source, response)
         if document.problem is not None:
             self.logger.warning(
@@ -132,6 +140,24 @@ class SourcesSpider(scrapy.Spider):
         yield from self._take(
             source, self._new_entries(source, document.entries, self.context.clock())
         )
+
+    def _guarded(self, source: Source, response: Response, work: Iterator[Any]) -> Iterator[Any]:
+        """Yield what *work* yields; an exception it raises fails *source*, with its class.
+
+        Scrapy would log such an exception and carry on, leaving the source "ok" with what
+        it had yielded so far. Errors of the archive itself (disk full) go on to Scrapy,
+        where crawler.extensions.diskfull stops the crawl.
+        """
+        try:
+            yield from work
+        except WirewatchError:
+            raise
+        except Exception as error:
+            error_class, message = classify(error)
+            self.logger.warning(
+                "source %s: reading %s raised", source.name, response.url, exc_info=True
+            )
+            self._source_failed(source, error_class, f"{message} (reading {response.url})")
 
     def _read(self, source: Source, response: Response) -> Feed:
         max_bytes = self.context.config.crawl.max_size_mb * 1024 * 1024
@@ -258,6 +284,25 @@ class SourcesSpider(scrapy.Spider):
     def parse_article(
         self, response: Response, source: Source, entry: FeedEntry, identity: Identity
     ) -> Iterator[ArticleItem]:
+        """Extract an entry's page; a page that breaks extraction costs that article its
+        text only: it is archived with the feed summary and the reason, as a failed fetch is."""
+        try:
+            article = self._read_article(response, source, entry, identity)
+        except WirewatchError:
+            raise
+        except Exception as error:
+            error_class, message = classify(error)
+            self.logger.warning("source %s: reading %s raised", source.name, response.url,
+                                exc_info=True)  # fmt: skip
+            reason = f"article page not read ({error_class}: {message})"
+            article = self._article(source, entry, identity, None, error=reason)
+        if article is not None:
+            yield article
+
+    def _read_article(
+        self, response: Response, source: Source, entry: FeedEntry, identity: Identity
+    ) -> ArticleItem | None:
+        """Return the article with its page's text, or None when it is too old to keep."""
         if not isinstance(response, TextResponse):
             page = Page(None, "the link is not an HTML page")
         else:
@@ -265,9 +310,7 @@ class SourcesSpider(scrapy.Spider):
                 response.text, url=response.url, raw=response.body, want_date=not entry.published
             )
         article = self._article(source, entry, identity, page, response_url=response.url)
-        if self._too_old_on_first_read(source, article):
-            return
-        yield article
+        return None if self._too_old_on_first_read(source, article) else article
 
     def article_failed(self, failure: Failure) -> Iterator[ArticleItem]:
         kwargs = failure.request.cb_kwargs  # type: ignore[attr-defined]
