@@ -25,7 +25,7 @@ from datasette.app import Datasette
 from datasette.plugins import pm
 
 from monitor.errors import UsageError
-from monitor.serve import limits, triage
+from monitor.serve import feed, limits, triage
 from monitor.serve.guard import allowed_hosts, guard, loopback
 from monitor.serve.metadata import metadata
 
@@ -35,7 +35,8 @@ DATABASE = "archive"  # the stable name in every URL, whatever the file is calle
 
 def build(archive: Path, *, password: str | None = None) -> Datasette:
     """Return the Datasette app for *archive*, asking for *password* when one is given."""
-    for name, plugin in (("wirewatch-triage", triage), ("wirewatch-limits", limits)):
+    plugins = (("wirewatch-triage", triage), ("wirewatch-limits", limits), ("wirewatch-feed", feed))
+    for name, plugin in plugins:
         if not pm.has_plugin(name):
             pm.register(plugin, name=name)
     config = metadata(DATABASE)

@@ -99,9 +99,12 @@ def _queries() -> dict[str, Any]:
         "flagged_atom": {
             "title": "Flagged stories (Atom)",
             "description": "Subscribe to /archive/flagged_atom.atom in a feed reader.",
+            # printable() and web_url() come from monitor.serve.feed: a story whose address
+            # is not http(s) links to its row here ('articles/ID', relative to the feed).
             "sql": "SELECT 'tag:wirewatch,2026:story/' || topic || '/' || story AS atom_id, "
-            "title AS atom_title, date AS atom_updated, url AS atom_link, "
-            "snippet || ' (' || source || ', ' || outlets || ' outlets, ' || topic || ')' "
-            "AS atom_content FROM flagged_stories ORDER BY date DESC LIMIT 200",
+            "printable(title) AS atom_title, date AS atom_updated, "
+            "coalesce(web_url(url), 'articles/' || id) AS atom_link, "
+            "printable(snippet || ' (' || source || ', ' || outlets || ' outlets, ' || topic "
+            "|| ')') AS atom_content FROM flagged_stories ORDER BY date DESC LIMIT 200",
         },
     }

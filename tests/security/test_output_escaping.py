@@ -34,6 +34,7 @@ from monitor.archive import Archive
 from monitor.escaping import html_link, markdown_link, web_url
 from monitor.newswire import Newswire, Reply
 from tests.conftest import CLI_TIMEOUT, Result, default_topics, run_cli, write_config
+from tests.serving import Served
 
 SCRIPT = "<script>document.title='pwned'</script>"
 IMG = "<img src=x onerror=\"document.body.insertAdjacentHTML('beforeend','<p id=pwned>')\">"
@@ -310,6 +311,29 @@ def test_the_atom_export_links_only_web_addresses(desk: Path) -> None:
     scripted = next(entry for entry in feed.entries if entry.title.endswith("by javascript"))
     assert not scripted.get("links") and JAVASCRIPT_URL in scripted.content[0].value
     assert any(entry.title == STORIES["script"][0] for entry in feed.entries)
+
+
+def test_the_served_atom_feed_survives_hostile_titles_and_links_only_web_addresses(
+    desk: Path, ids: dict[str, int]
+) -> None:
+    """issue 10 item 12: serve's Atom feed of flagged stories is a feed (one title with an
+    ESC character made it an error page), its titles are text, and a story whose address is
+    javascript: links to its row in serve instead."""
+    with Served(desk, config="config.yaml") as served:
+        status, body, _ = served.get("/archive/flagged_atom.atom")
+        assert status == 200, body[:500]
+        document = lxml.etree.fromstring(body.encode("utf-8"))
+        atom = "{http://www.w3.org/2005/Atom}"
+        hrefs = [link.get("href") for link in document.iter(f"{atom}link")]
+        entries = {entry.findtext(f"{atom}title"): entry for entry in document.iter(f"{atom}entry")}
+        assert len(entries) == len(STORIES) + 1
+        assert STORIES["script"][0] in entries  # the title as text, escaped by XML
+        assert not CONTROLS.findall(body)
+        scripted = entries["Lavrov in Pyongyang by javascript"].find(f"{atom}link").get("href")
+        assert scripted == f"articles/{ids['javascript']}"
+        assert all(href.startswith(("http://", "https://", "articles/")) for href in hrefs), hrefs
+        # The relative link leads to the story's row in serve.
+        assert served.get(f"/archive/{scripted}")[0] == 200
 
 
 def test_a_formula_title_is_text_in_every_csv(desk: Path) -> None:
