@@ -69,7 +69,7 @@ class ArchiveDamaged(ArchiveError):
 
     def __init__(self, path: Path | str, detail: str) -> None:
         self.path = path
-        self.detail = detail
+        self.detail = detail = " ".join(detail.split())  # one line, whatever SQLite said
         archive = Path(path)
         salvaged = archive.with_name(f"{archive.stem}-recovered{archive.suffix or '.db'}")
         super().__init__(

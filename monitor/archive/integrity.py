@@ -72,7 +72,10 @@ def problems_of(connection: sqlite3.Connection) -> list[str]:
             return [str(error)]
         raise
     found = [str(row[0]) for row in rows]
-    return [] if found == ["ok"] else found
+    if found == ["ok"]:
+        return []
+    # A row may hold a heading ("*** in database main ***") and several lines: one line each.
+    return [" ".join(text.replace("*** in database main ***", "").split()) for text in found]
 
 
 def is_damage(error: BaseException) -> bool:

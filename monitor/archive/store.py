@@ -88,12 +88,18 @@ def _connect_snapshot(path: Path) -> sqlite_utils.Database:
     return db
 
 
-def _is_read_only(error: sqlite3.Error) -> bool:
-    """Return True when SQLite could not write (or create beside) the archive for this user."""
+def _code(error: sqlite3.Error) -> int | None:
+    """Return the primary result code of a SQLite error (SQLITE_READONLY, ...), if known."""
     code = getattr(error, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def _is_read_only(error: sqlite3.Error) -> bool:
+    """Return True when SQLite could not write the archive, or make its WAL files, here."""
+    code = _code(error)
     if code is None:
         return "readonly" in str(error)
-    return code & 0xFF in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
+    return code == sqlite3.SQLITE_READONLY
 
 
 def content_hash(text: str) -> str:
@@ -131,7 +137,8 @@ class Archive(RunBook):
                 archive = cls(_connect(path), path)
             except sqlite3.OperationalError as error:
                 # Tried rather than asked: os.access says yes to root on a read-only mount.
-                if not (path.exists() and _is_read_only(error)):
+                cannot_write = _is_read_only(error) or _code(error) == sqlite3.SQLITE_CANTOPEN
+                if not (path.exists() and cannot_write):
                     raise
                 archive = cls(_connect_snapshot(path), path, read_only=True)
             try:
@@ -143,11 +150,16 @@ class Archive(RunBook):
             if is_disk_full(error, path):
                 raise DiskFull(path, free_bytes(path)) from None
             # A file that is no database at all is more likely the wrong file than a damaged one.
-            not_sqlite = getattr(error, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_NOTADB
+            not_sqlite = _code(error) == sqlite3.SQLITE_NOTADB
             if is_damage(error) and not not_sqlite:
                 raise ArchiveDamaged(path, str(error)) from None
             if _is_read_only(error):
                 raise ArchiveReadOnly(path, f"it is read-only for this user ({error})") from None
+            if _code(error) == sqlite3.SQLITE_CANTOPEN:
+                raise ArchiveError(
+                    f"{path}: cannot open the archive ({error}): check that this user may read "
+                    "the file and its folder"
+                ) from None
             raise ArchiveError(f"{path}: cannot open the archive: {error}") from None
         except OSError as error:
             if is_disk_full(error, path):
