@@ -7,7 +7,8 @@ a link names none of them: those entries are keyed by their GUID (or, without on
 digest of their title and summary), and their page is not fetched, since it is not theirs.
 
 A link that is no http(s) URL (``file:``, ``data:``, ``ftp:``, a port out of range) is no
-link at all: the entry's identity says why (``refused``), and the spider skips it.
+link at all: the entry is keyed as one without a link, its identity says why (``refused``),
+and the spider never follows it.
 """
 
 from __future__ import annotations

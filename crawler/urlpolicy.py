@@ -46,8 +46,8 @@ class Refusal(StrEnum):
 # What a source's warning says of the links the crawler left alone in one crawl, by kind
 # (a Refusal, or a bound of a sitemap index tree), with the number of such links.
 _NOTES = {
-    Refusal.SCHEME: "{n} link(s) not http(s) skipped",
-    Refusal.INVALID: "{n} invalid link(s) skipped",
+    Refusal.SCHEME: "{n} link(s) not http(s) not followed",
+    Refusal.INVALID: "{n} invalid link(s) not followed",
     Refusal.LENGTH: f"{{n}} link(s) over {MAX_LENGTH} characters not fetched",
     Refusal.PRIVATE: "{n} link(s) to private addresses not fetched (allow_private: true allows)",
     "redirect": "{n} redirect(s) to other schemes refused",
@@ -136,7 +136,7 @@ def describe(refusal: Refusal, url: str) -> str:
 
 def summary(counts: Mapping[str, int]) -> str:
     """Return a source's warning for the links one crawl left alone, e.g.
-    ``2 link(s) not http(s) skipped; 1 link(s) over 2083 characters not fetched``."""
+    ``2 link(s) not http(s) not followed; 1 link(s) over 2083 characters not fetched``."""
     return "; ".join(_NOTES[kind].format(n=count) for kind, count in counts.items() if count)
 
 

@@ -126,11 +126,12 @@ def sitemap_index(*locs: str) -> Reply:
 # Item 1: local files ------------------------------------------------------------------------
 
 
-def test_file_links_from_every_source_kind_are_never_fetched_nor_archived(
+def test_file_links_from_every_source_kind_are_never_fetched_nor_linked(
     tmp_path: Path, newswire: Newswire
 ) -> None:
     """issue 10 item 1: file: links in a feed, JSON Feed, sitemap, sitemap index and section
-    page read nothing: not a marker file, not the crawler's environment, not /dev/zero."""
+    page read nothing: not a marker file, not the crawler's environment, not /dev/zero. A
+    feed item keeps what the feed says of it, under an address of its own, never its link."""
     secret = "wirewatch-marker-7c1f0e59"
     environment_secret = "wirewatch-environ-3b8d4a17"
     marker = tmp_path / "marker.txt"
@@ -179,16 +180,24 @@ def test_file_links_from_every_source_kind_are_never_fetched_nor_archived(
     assert secret not in text
     assert environment_secret not in text
     assert "root:x:0:0" not in text
+    hostile_rows = 0
     for row in articles(tmp_path):
-        assert row["url"].startswith(("http://", "https://")), row["url"]
-        assert not row["title"].startswith(("Hostile", "J")), row
-    for name in ("feed", "sitemap", "section"):
-        assert outcome(report, name)["new"] == 1, outcome(report, name)  # the good story only
+        if row["title"].startswith(("Hostile", "J")):
+            hostile_rows += 1
+            assert row["url"].startswith("urn:wirewatch:entry:"), row
+            assert row["body"] in ("A summary from the feed.", "x"), row
+            assert "link not followed (file: links are never fetched" in row["extract_error"]
+        else:
+            assert row["url"].startswith("http://127.0.0.1:"), row["url"]
+    assert hostile_rows == 12  # four items in each of feed, summaries and json
+    # A sitemap's <loc> and a section page's link say nothing but the link: nothing is kept.
+    for name, new in (("feed", 5), ("summaries", 4), ("json", 4), ("sitemap", 1), ("section", 1)):
+        assert outcome(report, name)["new"] == new, outcome(report, name)
     for name, count in (("feed", 4), ("summaries", 4), ("json", 4), ("sitemap", 4), ("index", 4)):
         assert outcome(report, name)["status"] == "ok", outcome(report, name)
-        assert f"{count} link(s) not http(s) skipped" in outcome(report, name)["warning"], name
+        assert f"{count} link(s) not http(s) not followed" in outcome(report, name)["warning"]
     # The section page's own links are filtered while parsing; its next link is counted.
-    assert "1 link(s) not http(s) skipped" in outcome(report, "section")["warning"]
+    assert "1 link(s) not http(s) not followed" in outcome(report, "section")["warning"]
     assert [hit.path for hit in wire.hits if "marker" in hit.path or "proc" in hit.path] == []
 
 
@@ -326,11 +335,11 @@ def test_a_dns_name_that_resolves_to_a_private_address_is_refused(
     assert "1 link(s) to private addresses not fetched" in outcome(report, "wire")["warning"]
 
 
-def test_ftp_and_data_links_are_never_fetched_nor_archived(
+def test_ftp_and_data_links_are_never_fetched_nor_linked(
     tmp_path: Path, newswire: Newswire
 ) -> None:
-    """issue 10 item 6: ftp: links open no connection, data: links become no article, and a
-    redirect to ftp: is refused."""
+    """issue 10 item 6: ftp: links open no connection, data: links are never read (their
+    items keep only what the feed says), and a redirect to ftp: is refused."""
     secret = "wirewatch-data-9e4b27c3"
     ftp = Listener()
     try:
@@ -357,15 +366,22 @@ def test_ftp_and_data_links_are_never_fetched_nor_archived(
         ftp.close()
 
     assert ftp.connections == 0
-    stored = articles(tmp_path)
-    assert [row["title"] for row in stored] == ["Redirected to FTP"]
-    assert stored[0]["url"].startswith("http://127.0.0.1:")
-    assert "redirect refused: ftp: links are never fetched" in stored[0]["extract_error"]
+    stored = {(row["source"], row["title"]): row for row in articles(tmp_path)}
+    redirected = stored.pop(("feed", "Redirected to FTP"))
+    assert redirected["url"].startswith("http://127.0.0.1:")
+    assert "redirect refused: ftp: links are never fetched" in redirected["extract_error"]
+    assert sorted(stored) == [
+        (source, title) for source in ("feed", "summaries") for title in ("Data", "Data64", "FTP")
+    ]
+    for row in stored.values():
+        assert row["url"].startswith("urn:wirewatch:entry:"), row
+        assert row["body"] == "A summary from the feed.", row
+        assert "link not followed" in row["extract_error"], row
     assert secret not in archive_text(tmp_path)
     assert outcome(report, "feed")["warning"] == (
-        "3 link(s) not http(s) skipped; 1 redirect(s) to other schemes refused"
+        "3 link(s) not http(s) not followed; 1 redirect(s) to other schemes refused"
     )
-    assert "3 link(s) not http(s) skipped" in outcome(report, "summaries")["warning"]
+    assert "3 link(s) not http(s) not followed" in outcome(report, "summaries")["warning"]
 
 
 # Item 9: sitemap index trees ----------------------------------------------------------------
