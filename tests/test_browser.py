@@ -4,64 +4,26 @@ stories, searches, triages one story from the page, and finds the mark in the ar
 
 from __future__ import annotations
 
-import os
-import shutil
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from .browsing import WAIT, headless_chromium
 from .conftest import copy_demo
 from .serving import Served
 
 selenium = pytest.importorskip("selenium", reason="the browser test needs selenium (dev extra)")
 
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-APT_TIMEOUT = 900  # seconds to install Chromium when it is missing
-WAIT = 30  # seconds for a page to load
-
-
-def chromium() -> tuple[str, str]:
-    """Return the paths of chromium and chromedriver, installing Debian's when missing."""
-    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if browser and driver:
-        return browser, driver
-    if not shutil.which("apt-get") or os.geteuid() != 0:
-        pytest.skip("chromium and chromium-driver are missing and cannot be installed here")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-qq"],
-                    ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"]):  # fmt: skip
-        done = subprocess.run(command, env=env, capture_output=True, text=True,
-                              timeout=APT_TIMEOUT)  # fmt: skip
-        assert done.returncode == 0, f"{' '.join(command)} failed: {done.stderr[-2000:]}"
-    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    assert browser and driver, "apt-get installed chromium but it is not on PATH"
-    return browser, driver
-
 
 @pytest.fixture(scope="module")
 def browser():
-    binary, driver_path = chromium()
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-default-apps", "--disable-sync", "--no-first-run",
-                 "--window-size=1400,1000"):  # fmt: skip
-        options.add_argument(flag)
-    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium fetch a driver
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    driver.set_page_load_timeout(WAIT)
-    try:
+    with headless_chromium("--window-size=1400,1000") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture

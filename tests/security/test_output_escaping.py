@@ -33,6 +33,7 @@ from markdown_it import MarkdownIt
 from monitor.archive import Archive
 from monitor.escaping import html_link, markdown_link, web_url
 from monitor.newswire import Newswire, Reply
+from tests.browsing import headless_chromium
 from tests.conftest import CLI_TIMEOUT, Result, default_topics, run_cli, write_config
 from tests.serving import Served
 
@@ -238,24 +239,10 @@ def test_a_hostile_story_runs_no_script_in_the_browser(desk: Path) -> None:
     """issue 10 item 2: the HTML digest opened in headless Chromium runs none of the
     stories' scripts: the page keeps its title and gains no element, and no link leads to
     javascript:."""
-    pytest.importorskip("selenium", reason="the browser test needs selenium (dev extra)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
-    from tests.test_browser import WAIT, chromium
-
     cli(desk, "digest", "--since", "2026-01-01", "--format", "html", "-o", "browser.html")
-    binary, driver_path = chromium()
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--no-first-run"):  # fmt: skip
-        options.add_argument(flag)
-    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium fetch a driver
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    driver.set_page_load_timeout(WAIT)
-    try:
+    with headless_chromium() as driver:
         driver.get((desk / "browser.html").as_uri())
         assert driver.title.startswith("wirewatch digest")
         assert driver.find_elements(By.ID, "pwned") == []
@@ -264,8 +251,6 @@ def test_a_hostile_story_runs_no_script_in_the_browser(desk: Path) -> None:
         assert any(SCRIPT in heading for heading in headings), headings
         hrefs = [a.get_attribute("href") for a in driver.find_elements(By.TAG_NAME, "a")]
         assert hrefs and all(href.startswith("http://127.0.0.1:") for href in hrefs), hrefs
-    finally:
-        driver.quit()
 
 
 def rendered_markdown(text: str) -> Any:

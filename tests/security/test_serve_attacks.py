@@ -11,7 +11,6 @@ queries that ask for hundreds of megabytes. The archive is then read with sqlite
 from __future__ import annotations
 
 import json
-import os
 import re
 import sqlite3
 import string
@@ -25,6 +24,7 @@ from typing import Any
 import pytest
 
 from monitor.newswire import Reply
+from tests.browsing import WAIT, headless_chromium
 from tests.conftest import copy_demo, run_cli
 from tests.serving import Served
 
@@ -64,27 +64,8 @@ def served(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Headless Chromium as in tests/test_browser.py, resolving rebind.test to 127.0.0.1."""
-    pytest.importorskip("selenium", reason="the browser test needs selenium (dev extra)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    from tests.test_browser import WAIT, chromium
-
-    binary, driver_path = chromium()
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-default-apps", "--disable-sync", "--no-first-run",
-                 f"--host-resolver-rules=MAP {REBIND} 127.0.0.1"):  # fmt: skip
-        options.add_argument(flag)
-    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium fetch a driver
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    driver.set_page_load_timeout(WAIT)
-    try:
+    with headless_chromium(f"--host-resolver-rules=MAP {REBIND} 127.0.0.1") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def marks(served: Served) -> list[tuple[Any, ...]]:
@@ -171,8 +152,6 @@ def test_a_hostile_page_in_chromium_cannot_mark_a_story(served, browser, newswir
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
-
-    from tests.test_browser import WAIT
 
     story = a_story(served)
     action = served.url + "archive/mark_story"
