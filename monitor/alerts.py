@@ -23,7 +23,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.archive import Archive
-from monitor.timeutil import to_text
+from monitor.archive import alerts as book
+from monitor.archive.alerts import PendingAlert
 
 logger = logging.getLogger(__name__)
 
@@ -44,29 +45,11 @@ class Delivery:
 
 def queue_new(archive: Archive, targets: dict[str, list[str]], now: datetime) -> int:
     """Queue one alert per recently flagged story and target without one; return how many."""
-    since = to_text(now - RECENT)
-    created = to_text(now)
     queued = 0
     for topic, urls in targets.items():
-        stories = archive.db.execute(
-            """
-            SELECT a.cluster_id, min(a.id) FROM flags f JOIN articles a ON a.id = f.article_id
-            WHERE f.topic = ? AND f.created >= ? AND a.cluster_id IS NOT NULL
-            GROUP BY a.cluster_id
-            """,
-            [topic, since],
-        ).fetchall()
-        if not stories:
-            continue
-        with archive.writing() as db:
-            for url in urls:
-                before = db.conn.total_changes
-                db.conn.executemany(
-                    "INSERT OR IGNORE INTO alerts (topic, cluster_id, article_id, target, "
-                    "status, attempts, created) VALUES (?, ?, ?, ?, 'pending', 0, ?)",
-                    [(topic, cluster, article, url, created) for cluster, article in stories],
-                )
-                queued += db.conn.total_changes - before
+        stories = book.flagged_since(archive, topic, now - RECENT)
+        if stories:
+            queued += book.queue(archive, topic, stories, urls, now)
     return queued
 
 
@@ -75,70 +58,40 @@ def send_pending(
 ) -> tuple[int, int]:
     """Send every alert not yet delivered to a configured target; return (sent, failed)."""
     sent = failed = 0
-    rows = archive.db.execute(
-        """
-        SELECT al.id, al.topic, al.target, al.article_id, a.title, a.url, a.source,
-               coalesce(a.published, a.fetched), f.snippet, f.score,
-               (SELECT count(DISTINCT o.source) FROM articles o WHERE o.cluster_id = al.cluster_id)
-        FROM alerts al JOIN articles a ON a.id = al.article_id
-        LEFT JOIN flags f ON f.article_id = al.article_id AND f.topic = al.topic
-        WHERE al.status != 'sent' ORDER BY al.id
-        """
-    ).fetchall()
-    for row in rows:
-        alert_id, topic, target = row[0], row[1], row[2]
-        if target not in targets.get(topic, ()):
+    for alert in book.undelivered(archive):
+        if alert.target not in targets.get(alert.topic, ()):
             continue  # the target was removed from the config: keep the row, send nothing
-        title, body = message(topic, *row[3:])
-        error = notify(target, title, body)
-        with archive.writing() as db:
-            if error is None:
-                db.execute(
-                    "UPDATE alerts SET status = 'sent', attempts = attempts + 1, sent = ?, "
-                    "last_error = NULL WHERE id = ?",
-                    [to_text(now), alert_id],
-                )
-                sent += 1
-            else:
-                db.execute(
-                    "UPDATE alerts SET status = 'failed', attempts = attempts + 1, "
-                    "last_error = ? WHERE id = ?",
-                    [error, alert_id],
-                )
-                failed += 1
-                logger.warning(
-                    "alert %s for %s could not be sent to %s: %s; it is tried again after "
-                    "the next crawl",
-                    alert_id,
-                    topic,
-                    redact(target),
-                    error,
-                )
+        title, body = message(alert)
+        error = notify(alert.target, title, body)
+        if error is None:
+            book.mark_sent(archive, alert.id, now)
+            sent += 1
+            continue
+        book.mark_failed(archive, alert.id, error)
+        failed += 1
+        logger.warning(
+            "alert %s for %s could not be sent to %s: %s; it is tried again after the next crawl",
+            alert.id,
+            alert.topic,
+            redact(alert.target),
+            error,
+        )
     return sent, failed
 
 
-def message(
-    topic: str,
-    article_id: int,
-    title: str | None,
-    url: str,
-    source: str,
-    date: str,
-    snippet: str | None,
-    score: float | None,
-    outlets: int,
-) -> tuple[str, str]:
+def message(alert: PendingAlert) -> tuple[str, str]:
     """Return the title and body of the alert for one flagged story."""
-    head = f"[{topic}] {title or url}"
-    text = (snippet or "").strip()
+    head = f"[{alert.topic}] {alert.title or alert.url}"
+    text = (alert.snippet or "").strip()
     if len(text) > SNIPPET:
         text = text[: SNIPPET - 1].rstrip() + "…"
-    carried = f"{outlets} outlets" if outlets > 1 else "1 outlet"
+    carried = f"{alert.outlets} outlets" if alert.outlets > 1 else "1 outlet"
+    when = alert.date[:16].replace("T", " ")
     lines = [
-        f"{source}, {date[:16].replace('T', ' ')} UTC ({carried}, score {score or 0:g})",
+        f"{alert.source}, {when} UTC ({carried}, score {alert.score or 0:g})",
         text,
-        url,
-        f"wirewatch show {article_id}",
+        alert.url,
+        f"wirewatch show {alert.article_id}",
     ]
     return head, "\n".join(line for line in lines if line)
 
@@ -191,23 +144,18 @@ def redact(target: str) -> str:
 
 def summary(archive: Archive) -> dict[str, Any]:
     """Return counts of alerts by status and the latest failure, for ``wirewatch status``."""
-    counts = dict(
-        archive.db.execute("SELECT status, count(*) FROM alerts GROUP BY status").fetchall()
-    )
-    failing = archive.db.execute(
-        "SELECT topic, target, attempts, last_error FROM alerts WHERE status = 'failed' "
-        "ORDER BY id DESC LIMIT 1"
-    ).fetchone()
+    counts = book.counts(archive)
+    failing = counts.last_failure
     return {
-        "sent": counts.get("sent", 0),
-        "pending": counts.get("pending", 0),
-        "failed": counts.get("failed", 0),
+        "sent": counts.sent,
+        "pending": counts.pending,
+        "failed": counts.failed,
         "last_failure": None
         if failing is None
         else {
-            "topic": failing[0],
-            "target": redact(failing[1]),
-            "attempts": failing[2],
-            "error": failing[3],
+            "topic": failing.topic,
+            "target": redact(failing.target),
+            "attempts": failing.attempts,
+            "error": failing.error,
         },
     }

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from monitor.archive import Archive
-from monitor.timeutil import to_text
+from monitor.archive import clusters as book
+from monitor.archive.clusters import BandKey
+from monitor.archive.texts import unclustered
 
 SHINGLE = 5
 NUM_PERM = 128
@@ -48,7 +50,7 @@ def containment(a: set[str], b: set[str]) -> float:
     return len(a & b) / min(len(a), len(b))
 
 
-def band_keys(found: set[str]) -> list[tuple[int, int]]:
+def band_keys(found: set[str]) -> list[BandKey]:
     """Return the (band, hash) pairs of a shingle set's MinHash signature."""
     from datasketch import MinHash  # slow to import: only where clustering runs
 
@@ -74,47 +76,24 @@ def cluster_new(archive: Archive, now: datetime) -> int:
     Returns how many articles were clustered. Each article's bands are stored, and bands
     of articles older than WINDOW are dropped.
     """
-    pending = archive.db.execute(
-        "SELECT id, title, body FROM articles WHERE cluster_id IS NULL ORDER BY id"
-    ).fetchall()
+    pending = unclustered(archive)
     for article_id, title, body in pending:
         found = shingles(f"{title}\n{body}")
         # A text of a dozen words (a teaser, a paywall notice) is its own story.
         keys = band_keys(found) if clusterable(found) else []
         cluster = _match(archive, article_id, found, keys) or article_id
-        with archive.writing() as db:
-            db.execute("UPDATE articles SET cluster_id = ? WHERE id = ?", [cluster, article_id])
-            db.conn.executemany(
-                "INSERT INTO lsh (band, hash, article_id) VALUES (?, ?, ?)",
-                [(band, value, article_id) for band, value in keys],
-            )
-    with archive.writing() as db:
-        db.execute(
-            "DELETE FROM lsh WHERE article_id IN (SELECT id FROM articles WHERE fetched < ?)",
-            [to_text(now - WINDOW)],
-        )
+        book.assign(archive, article_id, cluster, keys)
+    book.drop_bands_before(archive, now - WINDOW)
     return len(pending)
 
 
 def _match(
-    archive: Archive, article_id: int, found: set[str], keys: Iterable[tuple[int, int]]
+    archive: Archive, article_id: int, found: set[str], keys: Sequence[BandKey]
 ) -> int | None:
-    keys = list(keys)
-    if not keys:
-        return None
-    values = ", ".join("(?, ?)" for _ in keys)
-    candidates = archive.db.execute(
-        f"""
-        SELECT a.id, a.cluster_id, a.title, a.body FROM articles a
-        WHERE a.id IN (SELECT DISTINCT article_id FROM lsh WHERE (band, hash) IN (VALUES {values}))
-          AND a.id != ? AND a.cluster_id IS NOT NULL
-        ORDER BY a.id LIMIT {MAX_CANDIDATES}
-        """,
-        [value for key in keys for value in key] + [article_id],
-    ).fetchall()
     best: tuple[float, int] | None = None
-    for _, cluster, title, body in candidates:
-        score = containment(found, shingles(f"{title}\n{body}"))
+    for candidate in book.candidates(archive, article_id, keys, MAX_CANDIDATES):
+        score = containment(found, shingles(f"{candidate.title}\n{candidate.body}"))
+        cluster = candidate.cluster_id
         if score >= CONTAINMENT and (best is None or (score, -cluster) > (best[0], -best[1])):
             best = (score, cluster)
     return best[1] if best else None

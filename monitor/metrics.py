@@ -11,8 +11,8 @@ from prometheus_client import start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from monitor.archive import Archive
-from monitor.timeutil import from_text, utcnow
+from monitor.archive import Archive, counts
+from monitor.timeutil import utcnow
 
 
 class ArchiveCollector(Collector):
@@ -23,41 +23,30 @@ class ArchiveCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         with Archive.open(self.archive) as archive:
-            db = archive.db
             crawls = CounterMetricFamily(
                 "wirewatch_crawls", "Crawls of each source, by outcome", labels=["source", "status"]
             )
-            for source, status, count in db.execute(
-                "SELECT source, status, count(*) FROM run_sources GROUP BY source, status"
-            ):
-                crawls.add_metric([source, status], count)
+            for labels, count in counts.crawls_by_outcome(archive):
+                crawls.add_metric(list(labels), count)
             yield crawls
             articles = CounterMetricFamily(
                 "wirewatch_articles", "Articles archived from each source", labels=["source"]
             )
-            for source, count in db.execute(
-                "SELECT source, count(*) FROM articles GROUP BY source"
-            ):
-                articles.add_metric([source], count)
+            for labels, count in counts.articles_by_source(archive):
+                articles.add_metric(list(labels), count)
             yield articles
             flags = CounterMetricFamily(
                 "wirewatch_flags", "Flags raised, by source and topic", labels=["source", "topic"]
             )
-            for source, topic, count in db.execute(
-                "SELECT a.source, f.topic, count(*) FROM flags f "
-                "JOIN articles a ON a.id = f.article_id GROUP BY a.source, f.topic"
-            ):
-                flags.add_metric([source, topic], count)
+            for labels, count in counts.flags_by_source(archive):
+                flags.add_metric(list(labels), count)
             yield flags
             errors = CounterMetricFamily(
                 "wirewatch_errors", "Failed crawls of each source, by error class",
                 labels=["source", "error_class"],
             )  # fmt: skip
-            for source, error_class, count in db.execute(
-                "SELECT source, error_class, count(*) FROM run_sources WHERE status = 'failed' "
-                "GROUP BY source, error_class"
-            ):
-                errors.add_metric([source, error_class or "unknown"], count)
+            for labels, count in counts.failures_by_class(archive):
+                errors.add_metric(list(labels), count)
             yield errors
             age = GaugeMetricFamily(
                 "wirewatch_last_success_age_seconds",
@@ -69,12 +58,10 @@ class ArchiveCollector(Collector):
                 labels=["source"],
             )  # fmt: skip
             now = utcnow()
-            for name, last_success, failing in db.execute(
-                "SELECT name, last_success, failures FROM sources"
-            ):
-                if last_success:
-                    age.add_metric([name], (now - from_text(last_success)).total_seconds())
-                failures.add_metric([name], failing)
+            for health in counts.source_health(archive):
+                if health.last_success:
+                    age.add_metric([health.name], (now - health.last_success).total_seconds())
+                failures.add_metric([health.name], health.failures)
             yield age
             yield failures
 

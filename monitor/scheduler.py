@@ -21,7 +21,7 @@ import random
 import signal
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,11 +33,12 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.archive import Archive
+from monitor.archive import schedule as book
 from monitor.config import Config, Source, load
 from monitor.crawl import CycleResult, run_cycle
 from monitor.errors import ConfigError, CrawlError, WirewatchError
 from monitor.lock import ArchiveLock
-from monitor.timeutil import from_text, to_text, utcnow
+from monitor.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +131,31 @@ class SteadyIntervalTrigger(IntervalTrigger):  # type: ignore[misc]  # APSchedul
         return datetime.fromtimestamp(fire, tz=self.timezone)
 
 
+def ready_sources(
+    names: Iterable[str],
+    intervals: Mapping[str, float],
+    next_due: Mapping[str, datetime | None],
+    now: datetime,
+) -> set[str]:
+    """Return the sources of *names* to crawl at *now*; a pure decision, with the clock given.
+
+    *intervals* holds each configured source's polling interval (a name it lacks was removed
+    from the config and is never ready); *next_due* is when the archive says each source is
+    due (missing or None: never finished, so due). A source's job fires about one interval
+    after its last run, so only a due time more than half an interval away (backoff,
+    Cache-Control) puts a source off.
+    """
+    ready = set()
+    for name in names:
+        interval = intervals.get(name)
+        if interval is None:
+            continue
+        due = next_due.get(name)
+        if due is None or (due - now).total_seconds() <= 0.5 * interval:
+            ready.add(name)
+    return ready
+
+
 def _trigger(source: Source, interval: float) -> Any:
     jitter = min(interval * JITTER_SHARE, MAX_JITTER)
     if source.cron:
@@ -217,11 +243,8 @@ class Daemon:
         finally:
             self.scheduler.shutdown(wait=False)
             await self._finish_crawls()
-            with Archive.open(self.config.archive) as archive, archive.writing() as db:
-                db.execute(
-                    "UPDATE daemon SET stopped = ?, heartbeat = ? WHERE id = 1",
-                    [to_text(self.clock()), to_text(self.clock())],
-                )
+            with Archive.open(self.config.archive) as archive:
+                book.record_stop(archive, self.clock())
             logger.info("wirewatch run stopped")
 
     # Signals ---------------------------------------------------------------------------------
@@ -274,8 +297,7 @@ class Daemon:
             if job.id.startswith("source:") and job.id[7:] not in wanted:
                 job.remove()
                 self.intervals.pop(job.id[7:], None)
-                with archive.writing() as db:
-                    db.execute("DELETE FROM schedule WHERE source = ?", [job.id[7:]])
+                book.forget_schedule(archive, job.id[7:])
         changed = 0
         for name, source in wanted.items():
             interval = self._interval(archive, source)
@@ -304,20 +326,16 @@ class Daemon:
     def _interval(self, archive: Archive, source: Source) -> float:
         if not source.adaptive:
             return source.interval
-        since = to_text(self.clock() - timedelta(seconds=WEEK))
-        (items,) = archive.db.execute(
-            "SELECT count(*) FROM articles WHERE source = ? AND fetched >= ?", [source.name, since]
-        ).fetchone()
-        return adaptive_interval(int(items))
+        since = self.clock() - timedelta(seconds=WEEK)
+        return adaptive_interval(book.articles_fetched_since(archive, source.name, since))
 
     def _due_after_restart(self, archive: Archive) -> None:
         """Sources never read, or whose next poll passed while no daemon ran, are due now."""
-        now = to_text(self.clock())
+        now = self.clock()
+        due = book.next_due(archive, [source.name for source in self.config.sources])
         for source in self.config.sources:
-            row = archive.db.execute(
-                "SELECT next_due FROM sources WHERE name = ?", [source.name]
-            ).fetchone()
-            if row is None or row[0] is None or row[0] <= now:
+            when = due.get(source.name)
+            if when is None or when <= now:
                 self.due.add(source.name)
 
     async def _mark_due(self, name: str) -> None:
@@ -349,11 +367,14 @@ class Daemon:
         waiting = self.due - set(self.running)
         if not waiting or free <= 0:
             return
-        taken = self._ready(waiting | (self._due_soon() - set(self.running)))
+        candidates = waiting | (self._due_soon() - set(self.running))
+        taken = self._ready(candidates)
+        # Taken or put off, a candidate leaves the due set: a put-off source's job marks it
+        # due again when it next fires.
+        self.due -= candidates
         ready = sorted(taken)
         if not ready:
             return
-        self.due -= taken
         hosts = {source.url.split("/")[2] for source in self.config.sources if source.name in taken}
         slots = max(1, min(free, len(hosts)))
         crawl = _Crawl(ready, slots, asyncio.create_task(self._crawl(ready, slots)))
@@ -382,30 +403,14 @@ class Daemon:
         return soon
 
     def _ready(self, names: set[str]) -> set[str]:
-        """Return the sources that neither backoff nor a server hint puts off for now."""
+        """Return the sources of *names* that neither backoff nor a server hint puts off now."""
         with Archive.open(self.config.archive) as archive:
-            marks = ", ".join("?" for _ in names)
-            due = dict(
-                archive.db.execute(
-                    f"SELECT name, next_due FROM sources WHERE name IN ({marks})", list(names)
-                ).fetchall()
-            )
-        ready = set()
-        sources = {source.name: source for source in self.config.sources}  # not a scan per name
-        for name in names:
-            source = sources.get(name)
-            if source is None:
-                continue
-            if due.get(name) is None:
-                ready.add(name)
-                continue
-            # A source's job fires about one interval after its last run; only a next_due
-            # clearly beyond that (backoff, Cache-Control) means "not yet".
-            wait = (from_text(due[name]) - self.clock()).total_seconds()
-            if wait <= 0.5 * self.intervals.get(name, source.interval):
-                ready.add(name)
-        self.due -= names - ready  # put off: their jobs will mark them due again
-        return ready
+            due = book.next_due(archive, names)
+        intervals = {
+            source.name: self.intervals.get(source.name, source.interval)
+            for source in self.config.sources
+        }
+        return ready_sources(names, intervals, due, self.clock())
 
     async def _crawl(self, names: list[str], slots: int) -> None:
         config = self.config
@@ -456,33 +461,29 @@ class Daemon:
     # Status ------------------------------------------------------------------------------------
 
     def _record_start(self, archive: Archive) -> None:
-        now = to_text(self.clock())
-        with archive.writing() as db:
-            db.execute(
-                "INSERT INTO daemon (id, pid, host, started, heartbeat, stopped, config) "
-                "VALUES (1, ?, ?, ?, ?, NULL, ?) ON CONFLICT(id) DO UPDATE SET pid = excluded.pid, "
-                "host = excluded.host, started = excluded.started, heartbeat = excluded.heartbeat, "
-                "stopped = NULL, config = excluded.config",
-                [os.getpid(), socket.gethostname(), now, now, str(self.config_path)],
-            )
+        book.record_start(
+            archive,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            config=self.config_path,
+            now=self.clock(),
+        )
 
     async def _heartbeat(self) -> None:
         await asyncio.to_thread(self._beat)
 
     def _beat(self) -> None:
         with Archive.open(self.config.archive) as archive:
-            with archive.writing() as db:
-                db.execute("UPDATE daemon SET heartbeat = ? WHERE id = 1", [to_text(self.clock())])
+            book.record_beat(archive, self.clock())
             self._write_schedule(archive)
 
     def _write_schedule(self, archive: Archive) -> None:
-        rows = []
-        for job in self.scheduler.get_jobs():
-            if job.id.startswith("source:"):
-                next_run = getattr(job, "next_run_time", None)  # unset until the start
-                rows.append((job.id[7:], to_text(next_run) if next_run else None, job.name))
-        with archive.writing() as db:
-            db.execute("DELETE FROM schedule")
-            db.conn.executemany(
-                "INSERT INTO schedule (source, next_run, trigger) VALUES (?, ?, ?)", rows
-            )
+        book.replace_schedule(
+            archive,
+            [
+                # next_run_time is unset until the scheduler starts
+                book.PlannedPoll(job.id[7:], getattr(job, "next_run_time", None), job.name)
+                for job in self.scheduler.get_jobs()
+                if job.id.startswith("source:")
+            ],
+        )
