@@ -293,7 +293,8 @@ class Source(_Model):
     @model_validator(mode="after")
     def _check_cron(self) -> Source:
         if self.cron is not None:
-            from monitor.scheduler import cron_problem  # the one home of APScheduler
+            # Only a config with a cron line pays for importing APScheduler's trigger.
+            from monitor.cron import cron_problem
 
             problem = cron_problem(self.cron, self.timezone)
             if problem:

@@ -8,7 +8,6 @@ is a child (``python -m crawler``) in its own session, killed as a process group
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import logging
 import os
@@ -19,17 +18,17 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 from urllib.parse import urlsplit
 
 from monitor import alerts, events
 from monitor.alerts import Delivery
-from monitor.archive import Archive, SourceOutcome, SourceRef
+from monitor.archive import Archive, SourceRef
 from monitor.archive.space import free_bytes
 from monitor.clusters import cluster_new
 from monitor.config import Config, Source
+from monitor.cycle_result import CycleResult
 from monitor.errors import CrawlError, DiskFull, Interrupted, UsageError
 from monitor.timeutil import utcnow
 
@@ -39,46 +38,6 @@ logger = logging.getLogger(__name__)
 STOP_GRACE = 5.0
 
 EventHandler = Callable[[dict[str, Any]], None]
-
-
-@dataclass(frozen=True)
-class CycleResult:
-    """The outcome of one crawl: the run's status and each source's outcome."""
-
-    run_id: int
-    status: str  # ok, failed, timeout, interrupted
-    started: datetime
-    seconds: float
-    outcomes: list[SourceOutcome]
-    error: str | None = None
-    alerts: Delivery | None = None
-    peak_rss_mb: float | None = None  # the most memory one crawl child held; None if unknown
-
-    @property
-    def new(self) -> int:
-        return sum(outcome.new for outcome in self.outcomes)
-
-    @property
-    def flagged(self) -> int:
-        return sum(outcome.flagged for outcome in self.outcomes)
-
-    @property
-    def failed(self) -> int:
-        return sum(outcome.status == "failed" for outcome in self.outcomes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "status": self.status,
-            "seconds": round(self.seconds, 2),
-            "new": self.new,
-            "flagged": self.flagged,
-            "failed": self.failed,
-            "error": self.error,
-            "alerts": None if self.alerts is None else dataclasses.asdict(self.alerts),
-            "peak_rss_mb": self.peak_rss_mb,
-            "sources": [outcome.to_dict() for outcome in self.outcomes],
-        }
 
 
 def select_sources(config: Config, names: Sequence[str]) -> list[Source]:

@@ -1,4 +1,5 @@
-"""The daemon behind ``wirewatch run``: every use of APScheduler 3.x lives in this module.
+"""The daemon behind ``wirewatch run``: APScheduler 3.x is used here, and for no more than
+checking a cron line in monitor.cron (which config validation imports).
 
 Each source has a job, on its interval (with jitter) or its cron line. A job only marks its
 source due; a dispatcher then crawls the due sources together, in child processes (one
@@ -35,7 +36,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from monitor.archive import Archive
 from monitor.archive import schedule as book
 from monitor.config import Config, Source, load
-from monitor.crawl import CycleResult, run_cycle
+from monitor.crawl import run_cycle
+from monitor.cycle_result import CycleResult
 from monitor.errors import ConfigError, CrawlError, WirewatchError
 from monitor.lock import ArchiveLock
 from monitor.timeutil import utcnow
@@ -83,17 +85,6 @@ def cron_trigger(expression: str, timezone: str) -> ZonedCronTrigger:
     trigger = ZonedCronTrigger.from_crontab(expression, timezone=timezone)
     assert isinstance(trigger, ZonedCronTrigger)
     return trigger
-
-
-def cron_problem(expression: str, timezone: str) -> str | None:
-    """Return what is wrong with a 5-field cron line, or None when it is usable."""
-    if len(expression.split()) != 5:
-        return f"{expression!r} is not a 5-field cron line (use e.g. '*/15 * * * *')"
-    try:
-        cron_trigger(expression, timezone)
-    except ValueError as error:
-        return f"{expression!r} is not a valid cron line ({error})"
-    return None
 
 
 def adaptive_interval(items_last_week: int) -> float:
@@ -200,11 +191,10 @@ class Daemon:
         self.cancel = threading.Event()
         self._stopping = False
 
-    def run(self) -> int:
-        """Run until SIGTERM or SIGINT; return the exit status (0)."""
+    def run(self) -> None:
+        """Run until SIGTERM or SIGINT stops it."""
         with ArchiveLock(self.config.archive, "run").acquire():
             asyncio.run(self._main())
-        return 0
 
     async def _main(self) -> None:
         loop = asyncio.get_running_loop()

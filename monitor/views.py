@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.text import Text
 
-from monitor.crawl import CycleResult
+from monitor.cycle_result import CycleResult
 from monitor.output import console, highlight, print_table
 from monitor.topictest import Report
 

@@ -25,7 +25,8 @@ from crawler.parsing.feeds import parse_feed
 from crawler.parsing.model import Feed
 from crawler.urls import canonical_url
 from monitor.config import load
-from monitor.crawl import CycleResult, run_cycle
+from monitor.crawl import run_cycle
+from monitor.cycle_result import CycleResult
 from monitor.newswire import Newswire, Reply
 
 from .conftest import CORPORA, write_config

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from monitor.config import load
-from monitor.crawl import CycleResult, run_cycle
+from monitor.crawl import run_cycle
+from monitor.cycle_result import CycleResult
 from monitor.newswire import Newswire, Reply
 from monitor.procmark import marked, new_mark
 

@@ -1,1 +1,1 @@
-"""The commands of ``wirewatch``, by what they are for; each registers on monitor.cli.cli."""
+"""The commands of ``wirewatch``, by what they are for; monitor.cli adds each to its group."""

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from monitor import alerts, review
-from monitor.cli import cli, format_option, state_of, stop_on_sigterm
+from monitor.commands.options import format_option, state_of, stop_on_sigterm
 from monitor.config import Config, find_path
 from monitor.crawl import run_cycle, select_sources
 from monitor.errors import CrawlError, UsageError
@@ -21,7 +21,7 @@ from monitor.output import CrawlProgress, console, display_path, print_json
 from monitor.views import print_cycle, print_status
 
 
-@cli.command()
+@click.command()
 @format_option("text", "json", default="text")
 @click.pass_context
 def check(ctx: click.Context, output_format: str) -> None:
@@ -80,7 +80,7 @@ def check(ctx: click.Context, output_format: str) -> None:
         out.print("  topics   none (nothing will be flagged; see the README to add one)")
 
 
-@cli.command()
+@click.command()
 @click.argument("sources", nargs=-1, metavar="[SOURCE]...")
 @click.option(
     "--timeout",
@@ -140,7 +140,7 @@ def crawl(
         )
 
 
-@cli.command()
+@click.command()
 @format_option("table", "json", default="table")
 @click.pass_context
 def status(ctx: click.Context, output_format: str) -> None:
@@ -183,7 +183,7 @@ def status(ctx: click.Context, output_format: str) -> None:
     print_status(rows, daemon, sent)
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
     help="Log lines for people, or JSON lines for log shippers.",
@@ -197,7 +197,7 @@ def status(ctx: click.Context, output_format: str) -> None:
     help="Crawl processes at once. Default: crawl.workers.",
 )  # fmt: skip
 @click.pass_context
-def run(ctx: click.Context, log_format: str, metrics_port: int | None, workers: int | None) -> int:
+def run(ctx: click.Context, log_format: str, metrics_port: int | None, workers: int | None) -> None:
     """Run the daemon: poll each source on its schedule until stopped.
 
     Each source runs on its interval or cron line; due sources are crawled together in
@@ -214,10 +214,10 @@ def run(ctx: click.Context, log_format: str, metrics_port: int | None, workers: 
 
     configure_logs(log_format)
     state = state_of(ctx)
-    return Daemon(find_path(state.config_path), workers=workers, metrics_port=metrics_port).run()
+    Daemon(find_path(state.config_path), workers=workers, metrics_port=metrics_port).run()
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--dir",
     "directory",

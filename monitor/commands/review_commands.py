@@ -10,9 +10,8 @@ from typing import IO, Any
 import click
 
 from monitor import review
-from monitor.cli import (
+from monitor.commands.options import (
     ARTICLE_ID,
-    cli,
     filter_options,
     filters_of,
     format_option,
@@ -43,7 +42,7 @@ def output_option(function: Any) -> Any:
     )(function)  # fmt: skip
 
 
-@cli.command()
+@click.command()
 @filter_options
 @limit_option
 @format_option("table", "json", "csv", default="table")
@@ -73,7 +72,7 @@ def flagged(ctx: click.Context, /, limit: int, output_format: str, **values: Any
         print_flagged(rows, total, since=values.get("since"))
 
 
-@cli.command()
+@click.command()
 @click.argument("article_id", type=ARTICLE_ID, metavar="ID")
 @format_option("text", "json", default="text")
 @click.pass_context
@@ -94,7 +93,7 @@ def show(ctx: click.Context, article_id: int, output_format: str) -> None:
     print_article(record)
 
 
-@cli.command()
+@click.command()
 @click.argument("article_id", type=ARTICLE_ID, metavar="ID")
 @click.argument("label", type=click.Choice(LABELS), metavar="LABEL")
 @click.option("--note", metavar="TEXT", help="Why, for the record.")
@@ -128,7 +127,7 @@ def _analyst() -> str:
         return "unknown"
 
 
-@cli.command()
+@click.command()
 @click.argument("query")
 @filter_options
 @click.option("--flagged", "flagged_only", is_flag=True, help="Only stories a topic flagged.")
@@ -166,7 +165,7 @@ def search(
         print_search(rows, total)
 
 
-@cli.command()
+@click.command()
 @format_option("jsonl", "csv", "atom", "md", default="jsonl")
 @click.option("--flagged", "flagged_only", is_flag=True, help="Only stories a topic flagged.")
 @filter_options
@@ -217,7 +216,7 @@ def _write(
     return write_markdown(rows, stream, title=title)
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--since", default="24h", show_default=True, metavar="WHEN",
     help="Stories dated from then: 24h, 7d or a date.",
@@ -256,7 +255,7 @@ def digest(
     console(stderr=True).print(f"Wrote a digest of {count} stories to {output_path}.")
 
 
-@cli.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--port",

@@ -6,8 +6,7 @@ from typing import Any
 
 import click
 
-from monitor.cli import (
-    cli,
+from monitor.commands.options import (
     format_option,
     since_of,
     since_option,
@@ -43,7 +42,7 @@ def one_topic(config: Config, topic: str | None) -> str:
     )
 
 
-@cli.command()
+@click.command()
 @click.argument("source", type=click.File("r", encoding="utf-8"), default="-", metavar="[FILE|-]")
 @topic_option
 @click.pass_context
@@ -76,7 +75,7 @@ def match(ctx: click.Context, source: Any, topic: str | None) -> None:
         raise UsageError(f"{bad} input line{'s' if bad > 1 else ''} could not be matched")
 
 
-@cli.command("topic-test")
+@click.command("topic-test")
 @click.argument("source", type=click.File("r", encoding="utf-8"), metavar="FILE")
 @topic_option
 @click.option("--set", "subset", metavar="NAME", help='Only lines whose "set" field is NAME.')
@@ -119,7 +118,7 @@ def topic_test(
         raise TopicTestFailed(f"F1 {report.overall.f1:.3f} is below --fail-under {fail_under}")
 
 
-@cli.command()
+@click.command()
 @topic_option
 @since_option
 @format_option("text", "json", default="text")

@@ -1,0 +1,193 @@
+"""What the commands of ``wirewatch`` share: their state, options and small helpers.
+
+The group (monitor.cli) and each command module import this one; it imports no command,
+so the commands never need the group that lists them.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any, TypeVar
+
+import click
+
+from monitor import review
+from monitor.archive import Archive
+from monitor.config import Config, find_path, load
+from monitor.errors import Interrupted, UsageError
+from monitor.review import LABELS, Filters
+from monitor.timeutil import parse_since, utcnow
+
+F = TypeVar("F", bound=Callable[..., Any])
+# SQLite keeps integers in 64 bits: no article can have an ID beyond this.
+MAX_ID = 2**63 - 1
+
+
+@dataclass
+class State:
+    """What the group's options give every command: where the config and archive are."""
+
+    config_path: str | None
+    archive_path: Path | None
+    debug: bool
+    _config: Config | None = field(default=None, repr=False)
+
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load(find_path(self.config_path))
+        return self._config
+
+    def archive(self, *, create: bool = False) -> Archive:
+        """Open the archive named by --archive, else by the config's ``archive:``."""
+        path = self.archive_path or self.config().archive
+        return Archive.open(path, create=create)
+
+
+def format_option(*choices: str, default: str) -> Callable[[F], F]:
+    """The ``--format`` option, the same in every command that has one."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(choices),
+        default=default,
+        show_default=True,
+        help="Output for people (table, text) or for scripts (json, jsonl, csv).",
+    )
+
+
+class ArticleId(click.ParamType[int, Any]):
+    """An article ID argument; one too large for SQLite is a usage error in one line."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            self.fail(f"{value!r} is not a valid integer.", param, ctx)
+        if abs(number) > MAX_ID:
+            raise UsageError(
+                f"ID {value}: no article has an ID this large (the IDs are in 'wirewatch "
+                "flagged' and 'wirewatch search')"
+            )
+        return number
+
+
+ARTICLE_ID = ArticleId()
+
+
+def open_output(path: Path) -> IO[str]:
+    """Open the file of ``-o/--output`` for writing; a place it cannot go is one line."""
+    try:
+        return path.open("w", encoding="utf-8")
+    except OSError as error:
+        if isinstance(error, FileNotFoundError):
+            problem = f"the folder {path.parent} does not exist: create it, or write somewhere else"
+        elif isinstance(error, IsADirectoryError):
+            problem = "it is a folder: give the name of a file to write"
+        elif isinstance(error, PermissionError):
+            problem = "this user may not write there: choose a folder you can write"
+        else:
+            problem = f"cannot write it ({error.strerror}): write somewhere else"
+        raise UsageError(f"--output {path}: {problem}") from None
+
+
+def since_option(function: F) -> F:
+    return click.option(
+        "--since",
+        metavar="WHEN",
+        help="Only stories dated from then: a duration back from now (24h, 7d) or a date "
+        "(2026-11-01).",
+    )(function)
+
+
+def topic_option(function: F) -> F:
+    return click.option("--topic", metavar="TOPIC", help="Only this topic's flags.")(function)
+
+
+def filter_options(function: F) -> F:
+    """The options that narrow a list of stories, the same in flagged, search and export."""
+    options = [
+        click.option("--source", metavar="NAME", help="Only stories from this source."),
+        click.option(
+            "--until", metavar="WHEN", help="Only stories dated before then (like --since)."
+        ),
+        click.option("--language", metavar="CODE", help="Only stories in this language (en)."),
+        click.option(
+            "--min-score", type=float, metavar="SCORE", help="Only flags with at least this score."
+        ),
+        click.option("--unreviewed", is_flag=True, help="Only stories no one has marked yet."),
+        click.option(
+            "--label", type=click.Choice(LABELS), help="Only stories whose latest mark is this."
+        ),
+        since_option,
+        topic_option,
+    ]
+    for option in options:
+        function = option(function)
+    return function
+
+
+def filters_of(state: State, archive: Archive, **values: Any) -> Filters:
+    """Build the Filters of a command from its filter options, checking the topic."""
+    check_topic(state, archive, values.get("topic"))
+    return Filters(
+        topic=values.get("topic"),
+        source=values.get("source"),
+        since=since_of(values.get("since")),
+        until=since_of(values.get("until"), option="--until"),
+        language=values.get("language"),
+        min_score=values.get("min_score"),
+        unreviewed=bool(values.get("unreviewed")),
+        label=values.get("label"),
+    )
+
+
+def check_topic(state: State, archive: Archive, topic: str | None) -> None:
+    """Refuse a topic that neither the config nor the archive knows, listing the known ones."""
+    if topic is None:
+        return
+    known = set(review.topics_in(archive))
+    if state.archive_path is None:
+        known |= set(state.config().topics)
+    if topic not in known:
+        raise UsageError(
+            f"unknown topic {topic!r} (topics: {', '.join(sorted(known)) or 'none yet'})"
+        )
+
+
+def state_of(ctx: click.Context) -> State:
+    state = ctx.find_object(State)
+    assert state is not None
+    return state
+
+
+def since_of(text: str | None, *, option: str = "--since") -> datetime | None:
+    """Read a --since or --until value; a bad one is a usage error with a hint."""
+    if text is None:
+        return None
+    try:
+        return parse_since(text, utcnow())
+    except ValueError as error:
+        raise UsageError(f"{option}: {error}") from None
+
+
+class stop_on_sigterm:
+    """Turn SIGTERM into Interrupted while a long command runs, so its cleanup happens."""
+
+    def __enter__(self) -> None:
+        self._previous = signal.signal(signal.SIGTERM, self._handle)
+
+    def __exit__(self, *exc_info: object) -> None:
+        signal.signal(signal.SIGTERM, self._previous)
+
+    @staticmethod
+    def _handle(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted("stopped by SIGTERM")
