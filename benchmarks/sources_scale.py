@@ -50,6 +50,7 @@ from typing import Any
 
 import yaml
 
+from monitor.crawl import stop_process_group
 from monitor.newswire import Hit, Newswire, Reply
 from monitor.procmark import marked, new_mark
 
@@ -413,13 +414,8 @@ def main() -> None:
                 for name in ("archive.db", "daemon.log", "config.yaml"):
                     shutil.copy(folder / name, args.keep / name)
     finally:
-        if daemon is not None and daemon.poll() is None:
-            daemon.send_signal(signal.SIGTERM)
-            try:
-                daemon.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(daemon.pid, signal.SIGKILL)
-                daemon.wait(timeout=30)
+        if daemon is not None:
+            stop_process_group(daemon, grace=30)
         for pid in marked(mark):  # crawl children left by a daemon that was killed
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)

@@ -121,6 +121,21 @@ def _russian(text: str) -> time.struct_time | None:
     )
 
 
+def parse_rfc3339(text: str | None) -> datetime | None:
+    """Read an RFC 3339 / W3C date (``2026-11-27``, ``2026-11-27T08:00Z``, ``...+09:00``) in UTC.
+
+    A time without an offset is read as UTC. Text that is not such a date, or a date that a
+    datetime cannot hold once moved to UTC (``0001-01-01T00:00+01:00``), gives None.
+    """
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
 def clamp_future(published: datetime | None, fetched: datetime) -> datetime | None:
     """Return *published*, or the time of discovery when it claims to be in the future."""
     if published is not None and published > fetched + FUTURE_SKEW:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import charset_normalizer
 
+from crawler.parsing.model import FeedProblem
+
 _DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']", re.I)
 _PROLOG = re.compile(r"^\s*<\?xml[^>]*\?>")
 _BOMS = (
@@ -54,6 +56,21 @@ def gunzip(body: bytes, limit: int) -> bytes:
     if len(out) > limit or inflater.unconsumed_tail:
         raise TooLarge(f"the gzipped body expands beyond {limit // (1024 * 1024)} MiB")
     return out
+
+
+def unpack(body: bytes, limit: int) -> bytes | FeedProblem:
+    """Return the document a source sent, gunzipped if need be, or why there is none.
+
+    Every parser starts here: a body that expands beyond *limit* bytes is ``too_large``, and
+    one with nothing but white space is ``empty``.
+    """
+    try:
+        document = gunzip(body, limit)
+    except TooLarge as error:
+        return FeedProblem("too_large", str(error))
+    if not document.strip():
+        return FeedProblem("empty", "the server sent an empty document")
+    return document
 
 
 def to_utf8_xml(body: bytes, header_charset: str | None = None) -> Decoded:

@@ -18,7 +18,7 @@ import feedparser
 from w3lib.html import remove_tags
 
 import crawler.parsing.dates  # noqa: F401 - registers the date handlers with feedparser
-from crawler.parsing.encoding import TooLarge, gunzip, to_utf8_xml
+from crawler.parsing.encoding import to_utf8_xml, unpack
 from crawler.parsing.jsonfeed import looks_like_json, parse_json_feed
 from crawler.parsing.model import Feed, FeedEntry, FeedProblem, reports_problems
 from crawler.parsing.prolog import UnclosedDoctype, starts_like_html, without_internal_subset
@@ -35,12 +35,10 @@ def parse_feed(
     body: bytes, *, url: str, content_type: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> Feed:
     """Parse a feed document; never raises for bad input, it reports a FeedProblem instead."""
-    try:
-        body = gunzip(body, max_bytes)
-    except TooLarge as error:
-        return Feed([], FeedProblem("too_large", str(error)))
-    if not body.strip():
-        return Feed([], FeedProblem("empty", "the server sent an empty document"))
+    unpacked = unpack(body, max_bytes)
+    if isinstance(unpacked, FeedProblem):
+        return Feed([], unpacked)
+    body = unpacked
     if looks_like_json(body):
         return parse_json_feed(body, url=url)
     document = to_utf8_xml(body, _charset(content_type)).body

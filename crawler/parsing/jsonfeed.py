@@ -5,12 +5,12 @@ from __future__ import annotations
 import html
 import json
 import re
-from datetime import UTC, datetime
 from itertools import accumulate
 from typing import Any
 
 from w3lib.html import remove_tags
 
+from crawler.parsing.dates import parse_rfc3339
 from crawler.parsing.model import Feed, FeedEntry, FeedProblem, reports_problems
 
 # A JSON Feed nests five levels deep (feed, items, item, authors, author); the json module
@@ -74,7 +74,7 @@ def _entry(item: Any) -> FeedEntry | None:
     if not (link or guid or title or summary):
         return None
     raw_date = _text(item.get("date_published") or item.get("date_modified")) or None
-    return FeedEntry(guid, link, title, summary, _rfc3339(raw_date), raw_date)
+    return FeedEntry(guid, link, title, summary, parse_rfc3339(raw_date), raw_date)
 
 
 def _text(value: Any) -> str:
@@ -83,13 +83,3 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     return _SURROGATE.sub("\ufffd", " ".join(str(value).split()))
-
-
-def _rfc3339(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
-    except (OverflowError, ValueError):  # not a date, or one a datetime cannot hold in UTC
-        return None

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
-from crawler.parsing.encoding import TooLarge, gunzip
+from crawler.parsing.dates import parse_rfc3339
+from crawler.parsing.encoding import unpack
 from crawler.parsing.model import Feed, FeedEntry, FeedProblem, reports_problems
 
 NEWS = "{http://www.google.com/schemas/sitemap-news/0.9}"
@@ -33,12 +34,10 @@ _PARSER = etree.XMLParser(
 @reports_problems
 def parse_sitemap(body: bytes, *, url: str, since: datetime, max_bytes: int) -> Feed:
     """Parse a sitemap or sitemap index; report a FeedProblem rather than raise."""
-    try:
-        body = gunzip(body, max_bytes)
-    except TooLarge as error:
-        return Feed([], FeedProblem("too_large", str(error)))
-    if not body.strip():
-        return Feed([], FeedProblem("empty", "the server sent an empty document"))
+    unpacked = unpack(body, max_bytes)
+    if isinstance(unpacked, FeedProblem):
+        return Feed([], unpacked)
+    body = unpacked
     try:
         root = etree.fromstring(body, parser=_PARSER)
     except etree.XMLSyntaxError as error:
@@ -57,7 +56,7 @@ def _index(root: etree._Element, since: datetime) -> Feed:
     children = []
     for sitemap in root:
         loc = _child_text(sitemap, "loc")
-        modified = _date(_child_text(sitemap, "lastmod"))
+        modified = parse_rfc3339(_child_text(sitemap, "lastmod"))
         if loc and (modified is None or modified >= since):
             children.append((modified or datetime.max.replace(tzinfo=UTC), loc))
     children.sort(reverse=True)
@@ -79,7 +78,7 @@ def _urlset(root: etree._Element, since: datetime) -> Feed:
         raw_date = _text(news, f"{NEWS}publication_date") or _child_text(node, "lastmod")
         language = _text(news.find(f"{NEWS}publication") if news is not None else None,
                          f"{NEWS}language")  # fmt: skip
-        published = _date(raw_date)
+        published = parse_rfc3339(raw_date)
         if published is not None and published < since:
             older += 1
             continue
@@ -105,14 +104,3 @@ def _text(node: etree._Element | None, tag: str) -> str:
         return ""
     found = node.find(tag)
     return " ".join((found.text or "").split()) if found is not None else ""
-
-
-def _date(text: str) -> datetime | None:
-    """Read W3C datetime: ``2026-11-27``, ``2026-11-27T08:00Z``, ``...+09:00``."""
-    if not text:
-        return None
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
-    except (OverflowError, ValueError):  # not a date, or one a datetime cannot hold in UTC
-        return None

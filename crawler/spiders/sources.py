@@ -19,6 +19,7 @@ from crawler.items import ArticleItem
 from crawler.middlewares.linkpolicy import POLICY_KEY, LinkRefused
 from crawler.parsing import hints
 from crawler.parsing.botwall import bot_wall
+from crawler.parsing.dates import parse_rfc3339
 from crawler.parsing.feeds import parse_feed
 from crawler.parsing.listing import parse_listing
 from crawler.parsing.model import Feed, FeedEntry
@@ -356,7 +357,8 @@ class SourcesSpider(scrapy.Spider):
             return False
         now = self.context.clock()
         oldest = now - timedelta(seconds=source.max_age)
-        if datetime.fromisoformat(article.published.replace("Z", "+00:00")) >= oldest:
+        published = parse_rfc3339(article.published)
+        if published is None or published >= oldest:
             return False
         self.context.archive.remember([article.key], source.name, "too_old", now)
         return True

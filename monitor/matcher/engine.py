@@ -24,9 +24,6 @@ from monitor.matcher.rules import Label, Node, evaluate, labels, parse_rule, req
 if TYPE_CHECKING:
     from monitor.config import Topic
 
-# Evidence weights by where a hit is, unless a topic's scoring: says otherwise.
-DEFAULT_WEIGHTS = {"title": 2.0, "lead": 1.5, "body": 1.0}
-
 
 @dataclass(frozen=True)
 class TopicResult:

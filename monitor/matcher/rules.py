@@ -91,7 +91,6 @@ class AtLeast:
 
 
 Node = Union[Label, Not, All, Any_, Near, Without, Scope, AtLeast]  # noqa: UP007 - forward references
-FIELDS = ("title", "lead", "body")
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<open>\()|(?P<close>\))|\"(?P<term>[^\"]*)\"|(?P<near>(?:NEAR|WITHOUT)/\w+)"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor.config import load
+from monitor.crawl import stop_process_group
 from monitor.newswire import Newswire, Reply
 from monitor.scheduler import _trigger, cron_trigger
 from monitor.timeutil import to_text, utcnow
@@ -305,13 +305,7 @@ def daemon_in_seoul(tmp_path: Path, newswire: Newswire) -> Iterator[Path]:
     try:
         yield tmp_path
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop_process_group(process, grace=20)
         log.close()
 
 
