@@ -107,8 +107,9 @@ def test_flagged_finds_each_story_s_copies_through_an_index(archive) -> None:
 def test_flagged_since_reads_only_the_recent_articles(archive) -> None:
     since = Filters(since=NOW - timedelta(hours=6))
     plans = plans_of(archive, lambda: review.flagged(archive, since, limit=10))
-    listing = [plan for plan in plans if "CO-ROUTINE hits" in plan]
-    assert listing and all("idx_articles_date" in plan for plan in listing)
+    # The stories are read from their date index, not ranked from every flag (issue 11).
+    assert plans and all("idx_flag_stories_date (date>?)" in plan for plan in plans)
+    assert not [line for plan in plans for line in plan.splitlines() if "SCAN" in line]
     rows, _ = review.flagged(archive, since, limit=0)
     everything, _ = review.flagged(archive, Filters(), limit=0)
     recent = [
@@ -117,6 +118,31 @@ def test_flagged_since_reads_only_the_recent_articles(archive) -> None:
         if (row["published"] or row["fetched"]) >= stamp(NOW - timedelta(hours=6))
     ]
     assert [row["id"] for row in rows] == [row["id"] for row in recent] != []
+
+
+def test_flagged_by_source_keeps_the_copy_that_stands_for_each_story(archive) -> None:
+    """Issue 11: the CLI ranked the copies after filtering, so --source showed another
+    outlet's later copy as the story; it now filters the stories that serve lists."""
+    with archive.writing() as db:
+        # Story 0's copy at echo is corrected to have come first: it now stands for it.
+        (wire,) = db.execute("SELECT id FROM articles WHERE url LIKE '%/wire/0'").fetchone()
+        (echo,) = db.execute("SELECT id FROM articles WHERE url LIKE '%/echo/0'").fetchone()
+        db.execute("UPDATE articles SET published = '2026-11-27T11:00:00Z' WHERE id = ?", [echo])
+    everything, _ = review.flagged(archive, Filters(), limit=0)
+    assert echo in [row["id"] for row in everything] and wire not in [
+        row["id"] for row in everything
+    ]
+    for source in ("wire", "echo"):
+        rows, total = review.flagged(archive, Filters(source=source), limit=0)
+        assert rows == [row for row in everything if row["source"] == source] != []
+        assert total == len(rows)
+        served = archive.db.execute(
+            "SELECT id FROM flagged_stories WHERE source = ? ORDER BY date DESC, id DESC",
+            [source],
+        ).fetchall()
+        assert [row["id"] for row in rows] == [found for (found,) in served]
+    wire_rows, _ = review.flagged(archive, Filters(source="wire"), limit=0)
+    assert wire not in [row["id"] for row in wire_rows]  # not the story's copy any more
 
 
 def test_the_flagged_stories_view_finds_copies_through_an_index(archive) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from monitor.archive.marks import label_check
+
 migrations = sqlite_utils.Migrations("wirewatch")
 
 
@@ -191,11 +193,11 @@ def _review(db: sqlite_utils.Database) -> None:
     db.table("lsh").create_index(["article_id"])
     # Triage: every mark is kept, so the history of a story's labels is preserved.
     db.execute(
-        """
+        f"""
         CREATE TABLE marks (
           id INTEGER PRIMARY KEY,
           article_id INTEGER NOT NULL REFERENCES articles(id),
-          label TEXT NOT NULL CHECK (label IN ('relevant', 'irrelevant', 'follow-up')),
+          label TEXT NOT NULL CHECK ({label_check()}),
           note TEXT,
           marked_by TEXT,
           created TEXT NOT NULL

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from monitor.archive.marks import Label, labels_in_words
+
 # The stories a canned query lists share these columns.
 _STORY_COLUMNS = "id, date, topic, source, outlets, score, label, title, snippet, url, triage"
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
@@ -74,7 +76,8 @@ def _queries() -> dict[str, Any]:
         },
         "follow_ups": {
             "title": "Follow-ups",
-            "sql": f"SELECT {_STORY_COLUMNS} FROM flagged_stories WHERE label = 'follow-up' "
+            "sql": f"SELECT {_STORY_COLUMNS} FROM flagged_stories "
+            f"WHERE label = '{Label.FOLLOW_UP}' "
             "ORDER BY date DESC",
         },
         "source_health": {
@@ -86,15 +89,14 @@ def _queries() -> dict[str, Any]:
         },
         "mark_story": {
             "title": "Mark a story",
-            "description": "Label a story relevant, irrelevant or follow-up, with a note. "
-            "Every mark is kept.",
+            "description": f"Label a story {labels_in_words()}, with a note. Every mark is kept.",
             "sql": "INSERT INTO marks (article_id, label, note, marked_by, created) "
             f"VALUES (:article_id, :label, :note, 'web', {_NOW})",
             "write": True,
             "on_success_message": "Marked. The story's label is updated.",
             "on_success_redirect": "/archive/unreviewed",
-            "on_error_message": "Not marked: the label must be relevant, irrelevant or "
-            "follow-up, and the ID a story's.",
+            "on_error_message": f"Not marked: the label must be {labels_in_words()}, "
+            "and the ID a story's.",
         },
         "flagged_atom": {
             "title": "Flagged stories (Atom)",

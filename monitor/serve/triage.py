@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
-LABELS = ("relevant", "irrelevant", "follow-up")
+from monitor.archive.marks import LABELS
 
 
 @hookimpl  # type: ignore[misc,untyped-decorator,unused-ignore]

@@ -1,0 +1,88 @@
+"""Triage marks: the labels an analyst gives a story, defined once, and the marks kept.
+
+Every mark is kept with its time and author, so a story's history of labels stays; its
+label is the latest mark of any of its copies. The labels here feed the CLI's choices,
+the web triage links and the CHECK constraint of the marks table.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, TypedDict
+
+from monitor.archive.story import story_of
+from monitor.timeutil import to_text
+
+if TYPE_CHECKING:
+    from monitor.archive.store import Archive
+
+
+class Label(StrEnum):
+    """What an analyst decides about a story."""
+
+    RELEVANT = "relevant"
+    IRRELEVANT = "irrelevant"
+    FOLLOW_UP = "follow-up"
+
+
+# The labels as plain text, in the order people see them (click's choices, the web links).
+LABELS: tuple[str, ...] = tuple(label.value for label in Label)
+
+
+class Mark(TypedDict):
+    """One mark of a story, as ``show`` lists them."""
+
+    article_id: int
+    label: str
+    note: str | None
+    marked_by: str | None
+    created: str
+
+
+def label_check(column: str = "label") -> str:
+    """Return the SQL condition that *column* holds a label (the marks table's CHECK)."""
+    quoted = ", ".join(f"'{label}'" for label in LABELS)
+    return f"{column} IN ({quoted})"
+
+
+def labels_in_words() -> str:
+    """Return the labels as a phrase for people: ``relevant, irrelevant or follow-up``."""
+    return f"{', '.join(LABELS[:-1])} or {LABELS[-1]}"
+
+
+def latest_label(story: str) -> str:
+    """Return a SQL subquery for the latest label of the story whose ID is *story* (SQL).
+
+    A mark labels the story, so the latest mark of any of its copies counts.
+    """
+    return f"""
+    (SELECT m.label FROM marks m JOIN articles x ON x.id = m.article_id
+     WHERE {story_of("x")} = {story} ORDER BY m.created DESC, m.id DESC LIMIT 1)
+"""
+
+
+def add_mark(
+    archive: Archive, article_id: int, label: Label, *, note: str | None, by: str, now: datetime
+) -> None:
+    """Record a mark of the story of *article_id*; earlier marks stay."""
+    with archive.writing() as db:
+        db.execute(
+            "INSERT INTO marks (article_id, label, note, marked_by, created) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [article_id, str(label), note, by, to_text(now)],
+        )
+
+
+def story_marks(archive: Archive, story: int) -> list[Mark]:
+    """Return the marks of every copy of *story*, oldest first: the story's history."""
+    cursor = archive.db.execute(
+        "SELECT m.article_id, m.label, m.note, m.marked_by, m.created FROM marks m "
+        f"JOIN articles x ON x.id = m.article_id WHERE {story_of('x')} = ? "
+        "ORDER BY m.created, m.id",
+        [story],
+    )
+    return [
+        Mark(article_id=article_id, label=label, note=note, marked_by=by, created=created)
+        for article_id, label, note, by, created in cursor.fetchall()
+    ]
