@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 import pytest
 
 from crawler.parsing.botwall import bot_wall
-from crawler.parsing.dates import clamp_future
-from crawler.parsing.encoding import TooLarge, gunzip, to_utf8_xml
+from crawler.parsing.dates import clamp_future, parse_rfc3339
+from crawler.parsing.encoding import TooLarge, gunzip, to_utf8_xml, unpack
 from crawler.parsing.feeds import parse_feed
 from crawler.parsing.hints import freshness, retry_after
 from crawler.parsing.jsonfeed import parse_json_feed
 from crawler.parsing.listing import parse_listing
+from crawler.parsing.model import FeedProblem
 from crawler.parsing.sitemaps import parse_sitemap
 from monitor.config import Source
 from monitor.crawl import group_by_host
@@ -50,6 +51,44 @@ def test_a_gzip_body_is_unpacked_and_a_gzip_bomb_refused() -> None:
         gunzip(gzip.compress(b" " * 10_000), 1024)
     bomb = parse_feed(gzip.compress(b" " * 2_000_000), url="http://127.0.0.1/f", max_bytes=1024)
     assert bomb.problem is not None and bomb.problem.error_class == "too_large"
+
+
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [
+        (b"<rss/>", b"<rss/>"),
+        (gzip.compress(b"<rss/>"), b"<rss/>"),
+        (b"\x1f\x8bnot gzip after all", b"\x1f\x8bnot gzip after all"),
+        (b"", FeedProblem("empty", "the server sent an empty document")),
+        (gzip.compress(b" \n "), FeedProblem("empty", "the server sent an empty document")),
+        (gzip.compress(b" " * 3_000_000),
+         FeedProblem("too_large", "the gzipped body expands beyond 2 MiB")),
+    ],
+)  # fmt: skip
+def test_every_parser_starts_from_the_same_unpacked_document(
+    body: bytes, found: bytes | FeedProblem
+) -> None:
+    assert unpack(body, 2 * 1024 * 1024) == found
+
+
+@pytest.mark.parametrize(
+    ("text", "when"),
+    [
+        ("2026-11-27", datetime(2026, 11, 27, tzinfo=UTC)),
+        ("2026-11-27T08:00Z", datetime(2026, 11, 27, 8, tzinfo=UTC)),
+        ("2026-11-27T08:00:00+09:00", datetime(2026, 11, 26, 23, tzinfo=UTC)),
+        ("2026-11-27T08:00:00", datetime(2026, 11, 27, 8, tzinfo=UTC)),  # no offset: UTC
+        ("0001-01-01T00:00:00+14:00", None),  # before year 1 in UTC
+        ("9999-12-31T23:00:00-05:00", None),  # after year 9999 in UTC
+        ("Fri, 27 Nov 2026 08:00:00 GMT", None),  # RFC 822 is feedparser's to read
+        ("", None),
+        (None, None),
+    ],
+)
+def test_rfc3339_dates_are_read_in_utc_and_impossible_ones_are_none(
+    text: str | None, when: datetime | None
+) -> None:
+    assert parse_rfc3339(text) == when
 
 
 def test_future_dates_are_clamped_to_the_time_of_discovery() -> None:

@@ -185,8 +185,60 @@ def test_the_yaml_examples_are_valid(monkeypatch: pytest.MonkeyPatch) -> None:
         assert config.topics
 
 
-def test_click_sees_no_undocumented_options_in_help() -> None:
-    for name, command in cli.commands.items():
-        assert command.help, f"{name} has no help"
-        assert "Example" in command.help, f"{name}'s help has no example"
-        assert isinstance(command, click.Command)
+def help_problems(name: str, command: click.Command) -> list[str]:
+    """Return what ``wirewatch NAME --help`` leaves out: its help, an example, option help."""
+    problems = []
+    if not command.help:
+        problems.append(f"{name} has no help")
+    elif "Example" not in command.help:
+        problems.append(f"{name}'s help has no example")
+    with click.Context(command, info_name=name) as ctx:
+        for param in command.get_params(ctx):  # --help included
+            if isinstance(param, click.Option) and not param.hidden and not param.help:
+                problems.append(f"{name}: {'/'.join(param.opts)} has no help text")
+    return problems
+
+
+@pytest.mark.parametrize("name", sorted(cli.commands))
+def test_click_sees_no_undocumented_options_in_help(name: str) -> None:
+    assert help_problems(name, cli.commands[name]) == []
+
+
+def test_the_group_documents_its_options() -> None:
+    with click.Context(cli, info_name="wirewatch") as ctx:
+        options = [param for param in cli.get_params(ctx) if isinstance(param, click.Option)]
+    assert {"--config", "--archive", "--debug", "--version", "--help"} <= {
+        opt for option in options for opt in option.opts
+    }
+    assert [option.opts for option in options if not option.help] == []
+
+
+def _broken(name: str) -> None:
+    """Do something.
+
+    Example:
+      wirewatch broken --quiet
+    """
+
+
+@pytest.mark.parametrize(
+    ("command", "problems"),
+    [
+        (click.Command("broken", callback=_broken, help=_broken.__doc__,
+                       params=[click.Option(["--quiet"], is_flag=True)]),
+         ["broken: --quiet has no help text"]),
+        (click.Command("broken", callback=_broken, help="Do something.",
+                       params=[click.Option(["--quiet"], is_flag=True, help="Say less.")]),
+         ["broken's help has no example"]),
+        (click.Command("broken", callback=_broken,
+                       params=[click.Option(["-n", "--number"], type=int)]),
+         ["broken has no help", "broken: -n/--number has no help text"]),
+        (click.Command("quiet", callback=_broken, help=_broken.__doc__,
+                       params=[click.Option(["--secret"], hidden=True)]),
+         []),
+    ],
+)  # fmt: skip
+def test_help_problems_reports_what_help_leaves_out(
+    command: click.Command, problems: list[str]
+) -> None:
+    assert help_problems(command.name or "", command) == problems
