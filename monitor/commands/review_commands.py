@@ -10,6 +10,7 @@ from typing import IO, Any
 import click
 
 from monitor import review
+from monitor.archive.marks import LABELS
 from monitor.commands.options import (
     ARTICLE_ID,
     filter_options,
@@ -21,7 +22,7 @@ from monitor.commands.options import (
 from monitor.exports import digest as render_digest
 from monitor.exports import stories, write_atom, write_csv, write_markdown
 from monitor.output import console, print_csv, print_json, print_jsonl
-from monitor.review import LABELS, Filters
+from monitor.review import Filters
 from monitor.search import search as search_archive
 from monitor.timeutil import utcnow
 from monitor.views import print_article, print_flagged, print_search
