@@ -257,9 +257,10 @@ class SourcesSpider(scrapy.Spider):
     ) -> Iterator[scrapy.Request | ArticleItem]:
         """Yield a request for each new entry's page, or its article when none is fetched.
 
-        A link that is no http(s) URL (``file:``, ``data:``, a port out of range) is never
-        fetched: the entry keeps what its feed says of it under a ``urn:wirewatch:`` address,
-        or, when the feed says nothing but the link (a sitemap's ``<loc>``), is skipped. A
+        A link that is no http(s) URL (``file:``, ``data:``, ``tag:``, a port out of range)
+        is never followed, and counted in the source's warning: the entry is archived as one
+        without a link, from what its feed says of it, under a ``urn:wirewatch:`` address; one
+        whose feed says nothing but the link (a sitemap's ``<loc>``) is skipped. A
         page the policy does not fetch (too long a link, a private address) leaves the
         entry's summary as its body, as a page that failed does.
         """
@@ -267,10 +268,7 @@ class SourcesSpider(scrapy.Spider):
             if identity.refused is not None:
                 self._left[source.name][identity.refused] += 1
                 if entry.title or entry.summary:
-                    why = describe(identity.refused, entry.link or "")
-                    yield self._article(
-                        source, entry, identity, None, error=f"link not followed ({why})"
-                    )
+                    yield self._article(source, entry, identity, None)
                 continue
             if not (source.full_text and identity.fetch):
                 yield self._article(source, entry, identity, None)
