@@ -11,7 +11,7 @@ the query fails with a one-line error), and Datasette's settings cap the rows an
 
 from __future__ import annotations
 
-import sqlite3
+import sqlite3  # noqa: TID251 - Datasette hands this hook its own sqlite3 connections
 from contextlib import closing
 from pathlib import Path
 from typing import Any
