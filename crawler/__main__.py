@@ -1,58 +1,58 @@
-"""The crawl child: ``python -m crawler --run-id N [--config PATH|-] [SOURCE ...]``.
+"""The crawl child: ``python -m crawler --run-id N (--plan - | --config PATH [SOURCE ...])``.
 
 wirewatch starts this in its own process group for each crawl (see monitor.crawl), passing
-the validated config as JSON on stdin with ``--config -``. It writes progress events on
-stdout (monitor.events) and Scrapy's log on stderr, and exits 0 when the crawl ran, even if
-some sources failed; their errors are in the archive. It stops at once, with DiskFull's
-status, when the archive's disk is full.
+the crawl plan as JSON on stdin with ``--plan -``: the sources of this child, the crawl
+settings, the topics and the archive, and nothing else of the config (no alert URL, no
+secret). ``--config PATH`` reads a config file instead, for running a crawl by hand. The
+child writes progress events on stdout (monitor.events) and Scrapy's log on stderr, and
+exits 0 when the crawl ran, even if some sources failed; their errors are in the archive.
+It stops at once, with DiskFull's status, when the archive's disk is full.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sys
 from pathlib import Path
+
+from pydantic import ValidationError
 
 from crawler.context import CrawlContext
 from crawler.orphan import stop_when_orphaned
 from crawler.runner import crawl
 from monitor import events
 from monitor.archive import Archive
-from monitor.config import Config, load
+from monitor.config import CrawlPlan, load
 from monitor.errors import DiskFull, WirewatchError
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m crawler", description=__doc__)
-    parser.add_argument(
-        "--config", default="config.yaml", help="config file, or - for JSON on stdin"
-    )
+    given = parser.add_mutually_exclusive_group()
+    given.add_argument("--plan", choices=["-"], help="read the crawl plan as JSON on stdin")
+    given.add_argument("--config", default="config.yaml", help="read this config file instead")
     parser.add_argument("--run-id", type=int, required=True, help="the run to record into")
     parser.add_argument("--log-level", default="WARNING")
     parser.add_argument("sources", nargs="*", help="source names (default: all)")
     args = parser.parse_args(argv)
     try:
-        if args.config == "-":
-            data = json.load(sys.stdin)
-            config = Config.model_validate(data["config"]).model_copy(
-                update={"path": Path(data["path"])}
-            )
+        if args.plan == "-":
+            plan = read_plan(sys.stdin.buffer.read())
         else:
             config = load(Path(args.config))
-        wanted = set(args.sources)
-        sources = [s for s in config.sources if not wanted or s.name in wanted]
-        archive = Archive.open(config.archive)
+            wanted = set(args.sources)
+            plan = config.plan([s for s in config.sources if not wanted or s.name in wanted])
+        archive = Archive.open(plan.archive)
         archive.verify()  # a damaged archive gets no article: the run stops here, saying so
     except WirewatchError as error:
         events.emit(sys.stdout, "fatal", error=str(error))
         return DiskFull.CHILD_STATUS if isinstance(error, DiskFull) else 1
-    limit_memory(config.crawl.memory_mb)
+    limit_memory(plan.crawl.memory_mb)
     stop_when_orphaned()
-    context = CrawlContext(config=config, run_id=args.run_id, archive=archive)
+    context = CrawlContext(plan=plan, run_id=args.run_id, archive=archive)
     try:
-        crawl(context, sources, log_level=args.log_level)
+        crawl(context, log_level=args.log_level)
     except DiskFull as error:  # outside a callback, e.g. while the spider starts
         events.emit(sys.stdout, "fatal", error=str(error))
         return DiskFull.CHILD_STATUS
@@ -61,6 +61,18 @@ def main(argv: list[str] | None = None) -> int:
         events.emit(sys.stdout, "finished", peak_rss_mb=round(peak_rss_mb(), 1))
     # A full disk stopped the crawl (crawler.extensions.diskfull): not a run that went well.
     return DiskFull.CHILD_STATUS if context.disk_full else 0
+
+
+def read_plan(data: bytes) -> CrawlPlan:
+    """Return the crawl plan the parent wrote; a plan it cannot read is a fatal error."""
+    try:
+        return CrawlPlan.from_json(data)
+    except ValueError as error:  # pydantic's ValidationError is one
+        count = error.error_count() if isinstance(error, ValidationError) else 1
+        raise WirewatchError(
+            f"the crawl plan from the parent process is not usable ({count} problem(s)): "
+            "run wirewatch and this crawler from the same installation"
+        ) from None
 
 
 def limit_memory(megabytes: int) -> None:

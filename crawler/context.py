@@ -1,4 +1,4 @@
-"""What one crawl child shares between its spider and pipelines: config, run, archive, progress."""
+"""What one crawl child shares between its spider and pipelines: plan, run, archive, progress."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from scrapy.crawler import Crawler
 
 from monitor import events
 from monitor.archive import Archive
-from monitor.config import Config
+from monitor.config import CrawlPlan
 from monitor.timeutil import utcnow
 
 
@@ -20,7 +20,7 @@ from monitor.timeutil import utcnow
 class CrawlContext:
     """The state of one crawl run, created by :mod:`crawler.runner` and carried by the spider."""
 
-    config: Config
+    plan: CrawlPlan
     run_id: int
     archive: Archive
     clock: Callable[[], datetime] = utcnow

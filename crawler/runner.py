@@ -1,4 +1,4 @@
-"""Run one crawl in this process: Scrapy settings from the config, then the sources spider."""
+"""Run one crawl in this process: Scrapy settings from the crawl plan, then the sources spider."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ from scrapy.settings import Settings
 
 from crawler.context import CrawlContext
 from crawler.spiders.sources import SourcesSpider
-from monitor.config import Config, Source
+from monitor.config import CrawlPlan
 
 
-def build_settings(config: Config, sources: list[Source], log_level: str) -> Settings:
-    """Return Scrapy settings: crawler.settings, then the config's politeness per host."""
+def build_settings(plan: CrawlPlan, log_level: str) -> Settings:
+    """Return Scrapy settings: crawler.settings, then the plan's politeness per host."""
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
-    crawl = config.crawl
+    crawl = plan.crawl
+    sources = plan.sources
     politeness = [source.politeness(crawl) for source in sources]
     settings.set("USER_AGENT", crawl.user_agent, priority="cmdline")
     settings.set("DOWNLOAD_DELAY", crawl.delay, priority="cmdline")
@@ -39,9 +40,9 @@ def build_settings(config: Config, sources: list[Source], log_level: str) -> Set
     return settings
 
 
-def crawl(context: CrawlContext, sources: list[Source], *, log_level: str = "WARNING") -> None:
-    """Crawl *sources* once, recording into the context's archive; blocks until done."""
-    settings = build_settings(context.config, sources, log_level)
+def crawl(context: CrawlContext, *, log_level: str = "WARNING") -> None:
+    """Crawl the plan's sources once, recording into the context's archive; blocks until done."""
+    settings = build_settings(context.plan, log_level)
     process = CrawlerProcess(settings)
-    process.crawl(SourcesSpider, context=context, sources=sources)
+    process.crawl(SourcesSpider, context=context, sources=context.plan.sources)
     process.start()

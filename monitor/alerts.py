@@ -12,12 +12,17 @@ webhook, ...). After each crawl the parent process does two things:
 
 Only stories first flagged within RECENT are queued, so adding alerts to an old archive
 does not send its whole history. apprise is an optional extra (``wirewatch[alerts]``).
+
+A target is the apprise URL as the config writes it, with ``$NAME`` for a secret: that is
+what the ``alerts`` table, the log and ``status`` hold. The secret is filled in from the
+environment only to send (monitor.config.resolve.expand), and is never stored.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +30,7 @@ from typing import Any
 from monitor.archive import Archive
 from monitor.archive import alerts as book
 from monitor.archive.alerts import PendingAlert
+from monitor.config.resolve import MissingSecret, expand, variables
 
 logger = logging.getLogger(__name__)
 
@@ -102,18 +108,43 @@ def dispatch(
     """Queue the new stories' alerts and send every one not yet delivered."""
     if not targets:
         return Delivery(0, 0, 0)
+    forget_filled_secrets(archive, targets, os.environ)
     queued = queue_new(archive, targets, now)
     sent, failed = send_pending(archive, targets, now, notify or apprise_notifier())
     return Delivery(queued, sent, failed)
 
 
-def apprise_notifier(timeout: float = 20.0) -> Notifier:
-    """Return a notifier that sends through apprise, with its error text on failure."""
+def forget_filled_secrets(
+    archive: Archive, targets: dict[str, list[str]], environ: Mapping[str, str]
+) -> None:
+    """Put back the written form of targets that an older wirewatch stored with secrets."""
+    for topic, urls in targets.items():
+        for url in urls:
+            if not variables(url):
+                continue
+            try:
+                filled = expand(url, environ)
+            except MissingSecret:
+                continue
+            if book.retarget(archive, topic, filled, url):
+                logger.info("alerts of %s to %s no longer hold its secret", topic, redact(url))
+
+
+def apprise_notifier(timeout: float = 20.0, environ: Mapping[str, str] | None = None) -> Notifier:
+    """Return a notifier that sends through apprise, with its error text on failure.
+
+    Each target's ``$NAME`` is filled from *environ* (the process's environment by default)
+    for that one call; the filled URL goes to apprise and nowhere else.
+    """
     import apprise
 
     def notify(target: str, title: str, body: str) -> str | None:
+        try:
+            url = expand(target, os.environ if environ is None else environ)
+        except MissingSecret as error:
+            return f"{error} (export it before starting wirewatch)"
         sender = apprise.Apprise()
-        if not sender.add(target):
+        if not sender.add(url):
             return f"apprise cannot use the URL {redact(target)}"
         result: Any = sender.notify(body=body, title=title, timeout=timeout)
         if result:

@@ -8,7 +8,6 @@ is a child (``python -m crawler``) in its own session, killed as a process group
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -235,13 +234,11 @@ class CrawlChild:
 
     def start(self) -> None:
         command = [
-            sys.executable, "-m", "crawler", "--config", "-", "--run-id", str(self.run_id),
-            "--log-level", self.log_level, *(source.name for source in self.sources),
+            sys.executable, "-m", "crawler", "--plan", "-", "--run-id", str(self.run_id),
+            "--log-level", self.log_level,
         ]  # fmt: skip
-        payload = json.dumps(
-            {"config": self.config.model_dump(mode="json"), "path": str(self.config.path)},
-            ensure_ascii=False,
-        )
+        # Only this child's part of the config: its sources, no alert URL and no secret.
+        payload = self.config.plan(self.sources).to_json()
         try:
             self.process = subprocess.Popen(
                 command,

@@ -3,6 +3,7 @@ apprise's json:// to a webhook receiver on the same local server."""
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 from pathlib import Path
@@ -163,3 +164,51 @@ def test_alert_urls_take_secrets_from_the_environment(tmp_path: Path) -> None:
     config.write_text(config.read_text(encoding="utf-8") + alerts, encoding="utf-8")
     result = run_cli("--config", str(config), "check", env={"WIREWATCH_TEST_HOOK": "token"})
     assert result.code == 0, result.err
+
+
+def test_a_secret_is_filled_in_to_send_and_never_stored(desk) -> None:
+    config, hook = desk
+    data = config.read_text(encoding="utf-8")
+    target = hook.wire.url(HOOK).replace("http://", "json://")
+    written = target.replace("json://", "json://analyst:${WIREWATCH_TEST_SECRET}@")
+    config.write_text(data.replace(target, written), encoding="utf-8")
+    # A secret that itself holds "$X" is sent as it is, and crawl children never see it.
+    secret = "s3cr$Xet-do-not-store"
+    result = run_cli("--config", str(config), "crawl", env={"WIREWATCH_TEST_SECRET": secret})
+    assert result.code == 0, result.err
+    assert "Alerts: 14 sent." in result.out
+
+    received = hook.wire.hits_for(HOOK)
+    assert len(received) == 14
+    authorization = received[0].headers["Authorization"].removeprefix("Basic ")
+    assert base64.b64decode(authorization).decode() == f"analyst:{secret}"
+    with sqlite3.connect(config.parent / "archive.db") as db:
+        targets = {target for (target,) in db.execute("SELECT DISTINCT target FROM alerts")}
+        everything = "\n".join(line for line in db.iterdump())
+    assert targets == {written}
+    assert secret not in everything
+    assert secret not in result.out + result.err
+
+
+def test_alerts_stored_with_their_secret_by_an_older_wirewatch_lose_it(desk) -> None:
+    config, hook = desk
+    data = config.read_text(encoding="utf-8")
+    target = hook.wire.url(HOOK).replace("http://", "json://")
+    secret = "older-secret"
+    assert run_cli("--config", str(config), "crawl").code == 0
+    # An older wirewatch stored the URL with its secret filled in; one alert is still owed.
+    filled = target.replace("json://", f"json://analyst:{secret}@")
+    with sqlite3.connect(config.parent / "archive.db") as db:
+        db.execute("UPDATE alerts SET target = ?", (filled,))
+        db.execute("UPDATE alerts SET status = 'pending' WHERE id = 1")
+    written = target.replace("json://", "json://analyst:$WIREWATCH_TEST_SECRET@")
+    config.write_text(data.replace(target, written), encoding="utf-8")
+    sent = hook.attempts()
+
+    again = run_cli("--config", str(config), "crawl", env={"WIREWATCH_TEST_SECRET": secret})
+    assert again.code == 0, again.err
+    assert hook.attempts() == sent + 1  # the owed alert, and nothing sent twice
+    with sqlite3.connect(config.parent / "archive.db") as db:
+        rows = db.execute("SELECT target, status FROM alerts").fetchall()
+    assert len(rows) == 14
+    assert set(rows) == {(written, "sent")}

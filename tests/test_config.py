@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import Config, load, parse
+from monitor.config import Config, CrawlPlan, load, parse
 from monitor.errors import ConfigError
 
 from .conftest import REPO, run_cli
@@ -153,6 +153,81 @@ def test_several_problems_are_each_reported() -> None:
         "kind: feed\n    full", "kind: x\n    full"
     )
     assert len(problems(text)) == 2
+
+
+def test_an_unknown_key_at_any_depth_lists_the_keys_allowed_there() -> None:
+    text = GOOD.replace(
+        "    rule: a NEAR/paragraph b", "    rule: a NEAR/paragraph b\n    scoring: {zzz: 1}"
+    )
+    assert problems(text) == [
+        "config.yaml: topics.pair.scoring.zzz: unknown key (allowed: title, lead, body, entities)"
+    ]
+    text = GOOD.replace(
+        "    rule: a NEAR/paragraph b", "    rule: a NEAR/paragraph b\n    scoring: {bodyy: 1}"
+    )
+    assert problems(text) == [
+        "config.yaml: topics.pair.scoring.bodyy: unknown key (did you mean 'body'?)"
+    ]
+
+
+def test_every_problem_in_a_topic_is_reported_at_once() -> None:
+    entities = GOOD.replace("a: {en: [Alpha]}", "a: {en: []}").replace(
+        "b: {en: [Beta, Gamma]}", "b: {en: [Beta], ru: []}"
+    )
+    assert problems(entities) == [
+        "config.yaml: topics.pair.entities.a.en: the alias list is empty (list a word)",
+        "config.yaml: topics.pair.entities.b.ru: the alias list is empty (list a word)",
+    ]
+    rules = GOOD.replace(
+        "rule: a NEAR/paragraph b",
+        "rules: {one: a AND c, two: a AND AND b}\n    exclude: d\n    scoring: {entities: {e: 2}}",
+    )
+    assert problems(rules) == [
+        "config.yaml: topics.pair.rules.one: unknown entity 'c' (the entities are: a, b)",
+        "config.yaml: topics.pair.rules.two: unexpected 'AND' at column 7",
+        "config.yaml: topics.pair.exclude: unknown entity 'd' (the entities are: a, b)",
+        "config.yaml: topics.pair.scoring.entities: unknown entity 'e' (the entities are: a, b)",
+    ]
+
+
+def test_a_source_reports_its_cron_line_and_its_kind_together() -> None:
+    text = GOOD.replace("    interval: 90s", "    cron: '61 * * * *'\n    links: 'h2 a'")
+    assert problems(text) == [
+        "config.yaml: sources[0].cron: '61 * * * *' is not a valid cron line "
+        "(Error validating expression '61': the last value (61) is higher than the maximum "
+        "value (59))",
+        "config.yaml: sources[0].links: only a page source takes links (this one is a feed)",
+    ]
+
+
+def test_parse_reads_only_the_text_and_load_checks_the_alerts_environment(
+    tmp_path: Path,
+) -> None:
+    text = GOOD + "alerts:\n  pair: ['json://127.0.0.1:9/$WIREWATCH_TEST_UNSET']\n"
+    config = parse(text, Path("config.yaml"))
+    assert config.alerts == {"pair": ["json://127.0.0.1:9/$WIREWATCH_TEST_UNSET"]}
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    pytest.importorskip("apprise", reason="the alerts check needs the optional apprise extra")
+    with pytest.raises(ConfigError) as caught:
+        load(path, environ={})
+    assert str(caught.value) == (
+        f"{path}: alerts.pair[0]: the environment variable WIREWATCH_TEST_UNSET is not set "
+        "(export it before starting wirewatch)"
+    )
+    loaded = load(path, environ={"WIREWATCH_TEST_UNSET": "token"})
+    assert loaded.alerts == config.alerts  # kept as written: the secret is filled in to send
+
+
+def test_a_crawl_plan_carries_its_sources_and_no_alert() -> None:
+    text = GOOD + "alerts:\n  pair: ['json://127.0.0.1:9/$WIREWATCH_TEST_TOKEN']\n"
+    config = parse(text, Path("config.yaml"))
+    plan = config.plan([config.sources[1]])
+    assert [source.name for source in plan.sources] == ["other"]
+    assert "alerts" not in plan.to_json() and "WIREWATCH_TEST_TOKEN" not in plan.to_json()
+    again = CrawlPlan.from_json(plan.to_json())
+    assert again == plan
+    assert again.path == Path("config.yaml") and again.topics == config.topics
 
 
 def test_a_missing_file_says_how_to_provide_one(tmp_path: Path) -> None:

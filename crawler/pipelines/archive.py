@@ -25,7 +25,7 @@ class ArchivePipeline:
             record,
             item.flags,
             identifiers=item.identifiers(),
-            html=item.page_html if self.context.config.store_html else None,
+            html=item.page_html if self.context.plan.store_html else None,
             full_text=item.full_text,
         )
         if article_id is None:

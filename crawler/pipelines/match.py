@@ -10,10 +10,10 @@ from monitor.matcher.engine import Matcher
 
 
 class MatchPipeline:
-    """Compiles the config's topics once per crawl, then matches each article's title and body."""
+    """Compiles the plan's topics once per crawl, then matches each article's title and body."""
 
     def __init__(self, context: CrawlContext) -> None:
-        self.matcher = Matcher(context.config.topics)
+        self.matcher = Matcher(context.plan.topics)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> MatchPipeline:

@@ -49,7 +49,7 @@ class SourcesSpider(scrapy.Spider):
         self._first = {s.name: context.archive.is_first_fetch(s.name) for s in sources}
         self._policies = {
             s.name: LinkPolicy.for_source(
-                s.url, allow_private=s.politeness(context.config.crawl).allow_private
+                s.url, allow_private=s.politeness(context.plan.crawl).allow_private
             )
             for s in sources
         }
@@ -73,7 +73,7 @@ class SourcesSpider(scrapy.Spider):
     def _request(
         self, source: Source, url: str, *, conditional: bool = False, **kwargs: Any
     ) -> scrapy.Request:
-        politeness: Politeness = source.politeness(self.context.config.crawl)
+        politeness: Politeness = source.politeness(self.context.plan.crawl)
         meta = {
             "download_timeout": politeness.timeout,
             "dont_obey_robotstxt": not politeness.obey_robots,
@@ -161,7 +161,7 @@ class SourcesSpider(scrapy.Spider):
             self._source_failed(source, error_class, f"{message} (reading {response.url})")
 
     def _read(self, source: Source, response: Response) -> Feed:
-        max_bytes = self.context.config.crawl.max_size_mb * 1024 * 1024
+        max_bytes = self.context.plan.crawl.max_size_mb * 1024 * 1024
         if source.kind == "sitemap":
             since = self.context.clock() - timedelta(seconds=source.max_age)
             return parse_sitemap(response.body, url=response.url, since=since, max_bytes=max_bytes)

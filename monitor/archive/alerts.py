@@ -112,6 +112,22 @@ def queue(
     return queued
 
 
+def retarget(archive: Archive, topic: str, old: str, new: str) -> int:
+    """Make the alerts of *topic* to *old* alerts to *new*; return how many rows changed.
+
+    Archives written before alert URLs were kept as written hold them with their secrets
+    filled in; this puts the written form back. A row that *new* already has is dropped.
+    """
+    with archive.writing() as db:
+        before = db.conn.total_changes
+        db.conn.execute(
+            "UPDATE OR IGNORE alerts SET target = ? WHERE topic = ? AND target = ?",
+            (new, topic, old),
+        )
+        db.conn.execute("DELETE FROM alerts WHERE topic = ? AND target = ?", (topic, old))
+        return db.conn.total_changes - before
+
+
 def undelivered(archive: Archive) -> list[PendingAlert]:
     """Return every alert not yet sent, oldest first, with its story's details."""
     rows = archive.db.execute(
