@@ -33,13 +33,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from monitor.archive import Archive
+from monitor.archive import Archive, SourceStatus
 from monitor.archive import schedule as book
 from monitor.config import Config, Source, load
 from monitor.crawl import run_cycle
 from monitor.cycle_result import CycleResult
 from monitor.errors import ConfigError, CrawlError, WirewatchError
-from monitor.lock import ArchiveLock
+from monitor.lock import ArchiveLock, LockRole
 from monitor.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
@@ -193,7 +193,7 @@ class Daemon:
 
     def run(self) -> None:
         """Run until SIGTERM or SIGINT stops it."""
-        with ArchiveLock(self.config.archive, "run").acquire():
+        with ArchiveLock(self.config.archive, LockRole.DAEMON).acquire():
             asyncio.run(self._main())
 
     async def _main(self) -> None:
@@ -433,7 +433,11 @@ class Daemon:
                 self._write_schedule(archive)
 
     def _log_result(self, result: CycleResult) -> None:
-        failed = [f"{o.source} ({o.error_class})" for o in result.outcomes if o.status == "failed"]
+        failed = [
+            f"{o.source} ({o.error_class})"
+            for o in result.outcomes
+            if o.status == SourceStatus.FAILED
+        ]
         logger.info(
             "crawl run %d %s: %d sources, %d new, %d flagged, %d failed%s in %.1fs",
             result.run_id, result.status, len(result.outcomes), result.new, result.flagged,

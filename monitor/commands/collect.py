@@ -11,11 +11,12 @@ from typing import Any
 import click
 
 from monitor import alerts, review
+from monitor.archive import RunStatus
 from monitor.commands.options import format_option, state_of, stop_on_sigterm
 from monitor.config import Config, find_path
 from monitor.crawl import run_cycle, select_sources
 from monitor.errors import CrawlError, UsageError
-from monitor.lock import ArchiveLock, Locked
+from monitor.lock import ArchiveLock, Locked, LockRole
 from monitor.logs import configure as configure_logs
 from monitor.output import CrawlProgress, console, display_path, print_json
 from monitor.views import print_cycle, print_status
@@ -131,9 +132,9 @@ def crawl(
         print_json(result.to_dict())
     else:
         print_cycle(result)
-    if result.status == "timeout":
+    if result.status == RunStatus.TIMEOUT:
         console(stderr=True).print(f"wirewatch: warning: {result.error}")
-    elif result.status == "interrupted":
+    elif result.status == RunStatus.INTERRUPTED:
         raise CrawlError(
             f"the crawl was interrupted: {result.error}; the run is recorded as interrupted, "
             "and the next crawl collects what it missed"
@@ -247,11 +248,11 @@ def demo(ctx: click.Context, directory: Path) -> None:
 @contextlib.contextmanager
 def _archive_lock(config: Config, wait: float) -> Iterator[None]:
     """Hold the archive's lock for a crawl, waiting for another crawl but not for the daemon."""
-    lock = ArchiveLock(config.archive, "crawl")
+    lock = ArchiveLock(config.archive, LockRole.CRAWL)
     try:
         lock.acquire()
     except Locked as locked:
-        if "wirewatch run" in locked.holder:
+        if locked.holder.role is LockRole.DAEMON:
             raise UsageError(
                 f"{config.archive}: {locked.holder} collects this archive already "
                 "(stop it to crawl by hand)"
@@ -263,7 +264,7 @@ def _archive_lock(config: Config, wait: float) -> Iterator[None]:
             lock.acquire(wait=wait)
         except Locked as still:
             raise Locked(
-                config.archive, f"{still.holder} (gave up waiting after {wait:g}s)"
+                config.archive, still.holder, f" (gave up waiting after {wait:g}s)"
             ) from None
     try:
         yield
