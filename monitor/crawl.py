@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from monitor import alerts, events
 from monitor.alerts import Delivery
-from monitor.archive import Archive, SourceRef
+from monitor.archive import Archive, RunStatus, SourceRef, SourceStatus
 from monitor.archive.space import free_bytes
 from monitor.clusters import cluster_new
 from monitor.config import Config, Source
@@ -95,11 +95,11 @@ def run_cycle(
         children = [
             CrawlChild(config, group, run_id, handler, log_level, log_stream) for group in groups
         ]
-        status, exit_code, error = "failed", None, None
+        status, exit_code, error = RunStatus.FAILED, None, None
         try:
             status, exit_code, error = _supervise(children, run_id, limit, cancel, grace)
         except (KeyboardInterrupt, Interrupted):
-            status, error = "interrupted", "stopped by a signal"
+            status, error = RunStatus.INTERRUPTED, "stopped by a signal"
             raise Interrupted("crawl interrupted; the run is recorded as interrupted") from None
         finally:
             for child in children:
@@ -121,7 +121,11 @@ def run_cycle(
         delivery = _alert(archive, config, clock())
         # Cron users have no daemon to do it: every crawl leaves the WAL truncated.
         archive.checkpoint()
-    if status == "failed" and error and not any(o.status != "interrupted" for o in outcomes):
+    if (
+        status == RunStatus.FAILED
+        and error
+        and not any(o.status != SourceStatus.INTERRUPTED for o in outcomes)
+    ):
         raise CrawlError(f"the crawl could not run: {error}")
     peak = max((mb for child in children for mb in child.peaks), default=None)
     return CycleResult(
@@ -163,7 +167,7 @@ def _supervise(
     limit: float,
     cancel: threading.Event | None = None,
     grace: float = STOP_GRACE,
-) -> tuple[str, int | None, str | None]:
+) -> tuple[RunStatus, int | None, str | None]:
     """Start the children, wait for them up to *limit* seconds, and combine their results.
 
     When *cancel* is set (the daemon is stopping), the children get *grace* seconds to
@@ -181,17 +185,17 @@ def _supervise(
                 break
             for each in children:
                 each.stop()
-            return "interrupted", None, "stopped with the daemon"
+            return RunStatus.INTERRUPTED, None, "stopped with the daemon"
         if time.monotonic() >= deadline:
             logger.warning("crawl run %s passed its %.0fs limit; stopping it", run_id, limit)
             for each in children:
                 each.stop()
-            return "timeout", None, f"killed after the {limit:g}s cycle_timeout"
+            return RunStatus.TIMEOUT, None, f"killed after the {limit:g}s cycle_timeout"
         next(child for child in children if not child.done()).wait_briefly(0.2)
     results = [child.result() for child in children]
-    failed = [result for result in results if result[0] != "ok"]
+    failed = [result for result in results if result[0] != RunStatus.OK]
     if not failed:
-        return "ok", 0, None
+        return RunStatus.OK, 0, None
     return failed[0]
 
 
@@ -284,23 +288,27 @@ class CrawlChild:
         if self.process is not None:
             stop_process_group(self.process)
 
-    def result(self) -> tuple[str, int | None, str | None]:
+    def result(self) -> tuple[RunStatus, int | None, str | None]:
         """Return ``(status, exit code, error)`` of a child that has exited."""
         assert self.process is not None
         code = self.process.returncode
         if code == 0:
-            return "ok", 0, None
+            return RunStatus.OK, 0, None
         if code < 0 and not self.fatal:
             # Killed by a signal nobody here sent (the OOM killer, an admin's kill -9):
             # whatever it had not archived yet is still to collect, so the run is
             # interrupted rather than failed, and never a success.
-            return "interrupted", code, f"the crawl process was killed by {_signal_name(-code)}"
+            return (
+                RunStatus.INTERRUPTED,
+                code,
+                f"the crawl process was killed by {_signal_name(-code)}",
+            )
         if self.fatal:
-            return "failed", code, self.fatal[0]
+            return RunStatus.FAILED, code, self.fatal[0]
         self._log.seek(0)
         tail = self._log.read()[-2000:].strip().splitlines()
         detail = tail[-1] if tail else "no log output"
-        return "failed", code, f"crawl process exited with {code}: {detail}"
+        return RunStatus.FAILED, code, f"crawl process exited with {code}: {detail}"
 
     def close(self) -> None:
         """Stop the child if it still runs, and release its pipes, reader and log."""

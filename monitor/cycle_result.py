@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.alerts import Delivery
-from monitor.archive import SourceOutcome
+from monitor.archive import RunStatus, SourceOutcome, SourceStatus
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class CycleResult:
     """The outcome of one crawl: the run's status and each source's outcome."""
 
     run_id: int
-    status: str  # ok, failed, timeout, interrupted
+    status: RunStatus
     started: datetime
     seconds: float
     outcomes: list[SourceOutcome]
@@ -37,7 +37,7 @@ class CycleResult:
 
     @property
     def failed(self) -> int:
-        return sum(outcome.status == "failed" for outcome in self.outcomes)
+        return sum(outcome.status == SourceStatus.FAILED for outcome in self.outcomes)
 
     def to_dict(self) -> dict[str, Any]:
         return {

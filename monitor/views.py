@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.text import Text
 
+from monitor.archive import SourceStatus
 from monitor.cycle_result import CycleResult
 from monitor.output import console, highlight, print_table
 from monitor.topictest import Report
@@ -18,9 +19,9 @@ def print_cycle(result: CycleResult) -> None:
     rows = []
     for outcome in result.outcomes:
         problem = ""
-        if outcome.status == "failed":
+        if outcome.status == SourceStatus.FAILED:
             problem = f"{outcome.error_class}: {outcome.error}"
-        elif outcome.status == "interrupted":
+        elif outcome.status == SourceStatus.INTERRUPTED:
             problem = "interrupted before it finished"
         flagged = Text(str(outcome.flagged), style="bold red" if outcome.flagged else "")
         rows.append((outcome.source, outcome.new, flagged, Text(problem, style="red")))

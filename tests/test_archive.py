@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.archive import Archive, SourceRef
+from monitor.archive import Archive, RunStatus, SourceRef
 from monitor.archive.schema import migrations
 from monitor.errors import ArchiveError
 
@@ -107,7 +107,7 @@ def test_full_text_search_finds_title_and_body_words(archive: Archive) -> None:
 def test_a_run_settles_each_source_and_its_health(archive: Archive) -> None:
     archive.record_feed(1, "wire", 3)
     archive.add_article(article(run_id=1), [FLAG])
-    (outcome,) = archive.finish_run(1, "ok", NOW)
+    (outcome,) = archive.finish_run(1, RunStatus.OK, NOW)
     assert (outcome.status, outcome.entries, outcome.new, outcome.flagged) == ("ok", 3, 1, 1)
     source = archive.db.execute("SELECT last_success, failures FROM sources").fetchone()
     assert source == ("2026-11-27T12:00:00Z", 0)
@@ -118,7 +118,7 @@ def test_a_failing_source_counts_its_failures(tmp_path: Path) -> None:
         for _ in range(2):
             run = archive.start_run([SourceRef("wire", "feed", "http://x/")], NOW, 1)
             archive.record_source_error(run, "wire", "http", "HTTP 500", NOW)
-            archive.finish_run(run, "ok", NOW)
+            archive.finish_run(run, RunStatus.OK, NOW)
         row = archive.db.execute(
             "SELECT failures, last_error_class, last_error, last_success FROM sources"
         ).fetchone()
@@ -126,7 +126,7 @@ def test_a_failing_source_counts_its_failures(tmp_path: Path) -> None:
 
 
 def test_a_run_that_ends_badly_marks_unfinished_sources_interrupted(archive: Archive) -> None:
-    (outcome,) = archive.finish_run(1, "timeout", NOW)
+    (outcome,) = archive.finish_run(1, RunStatus.TIMEOUT, NOW)
     assert outcome.status == "interrupted"
     failures = archive.db.execute("SELECT failures, last_success FROM sources").fetchone()
     assert failures == (0, None)
@@ -169,6 +169,6 @@ def test_the_next_poll_counts_from_the_start_of_a_long_run(tmp_path: Path) -> No
     with Archive.open(tmp_path / "a.db") as archive:
         run = archive.start_run([SourceRef("wire", "feed", "http://x/")], NOW, 1)
         archive.record_feed(run, "wire", 1)
-        archive.finish_run(run, "ok", NOW + timedelta(minutes=7), intervals={"wire": 600})
+        archive.finish_run(run, RunStatus.OK, NOW + timedelta(minutes=7), intervals={"wire": 600})
         (due,) = archive.db.execute("SELECT next_due FROM sources").fetchone()
     assert due == "2026-11-27T12:10:00Z"  # start + interval, not the end of the run + interval

@@ -296,10 +296,10 @@ def test_a_failing_source_backs_off_and_recovers_by_itself(tmp_path: Path, sites
 
 
 def test_the_backoff_stops_at_six_hours() -> None:
-    from monitor.archive import next_poll
+    from monitor.archive import SourceStatus, next_poll
 
-    assert next_poll("failed", interval=600, failures=20, hint=None) == 6 * 3600
-    assert next_poll("failed", interval=86400, failures=3, hint=None) == 86400
+    assert next_poll(SourceStatus.FAILED, interval=600, failures=20, hint=None) == 6 * 3600
+    assert next_poll(SourceStatus.FAILED, interval=86400, failures=3, hint=None) == 86400
 
 
 def test_retry_after_is_honoured(tmp_path: Path, sites) -> None:

@@ -372,7 +372,7 @@ def test_interval_jitter_does_not_add_up_over_rounds() -> None:
 
 
 def test_a_source_that_stops_publishing_is_shown_as_silent(tmp_path: Path) -> None:
-    from monitor.archive import Archive, SourceRef
+    from monitor.archive import Archive, RunStatus, SourceRef
     from monitor.review import sources_status
 
     now = datetime(2026, 11, 27, 12, tzinfo=UTC)
@@ -387,7 +387,7 @@ def test_a_source_that_stops_publishing_is_shown_as_silent(tmp_path: Path) -> No
                  "published": None, "published_raw": None, "fetched": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
                  "language": "en", "extract_error": None, "run_id": run}, []
             )  # fmt: skip
-            archive.finish_run(run, "ok", when)
+            archive.finish_run(run, RunStatus.OK, when)
         (quiet,) = sources_status(archive, now=now)
         (recent,) = sources_status(archive, now=now - timedelta(hours=37))
     assert quiet["state"] == "silent"  # hourly stories, then nothing for 39 hours

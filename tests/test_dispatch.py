@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.archive import Archive, SourceRef
+from monitor.archive import Archive, RunStatus, SourceRef
 from monitor.archive import schedule as book
 from monitor.errors import ArchiveReadOnly
 from monitor.scheduler import ready_sources
@@ -63,7 +63,7 @@ def test_next_due_reads_what_a_finished_run_decided(archive: Archive) -> None:
     sources = [SourceRef("wire", "feed", "http://127.0.0.1/feed.xml")]
     run = archive.start_run(sources, NOW, 1)
     assert book.next_due(archive, ["wire", "unknown"]) == {"wire": None}
-    archive.finish_run(run, "ok", NOW, intervals={"wire": 600.0})
+    archive.finish_run(run, RunStatus.OK, NOW, intervals={"wire": 600.0})
     assert book.next_due(archive, ["wire"]) == {"wire": NOW + timedelta(seconds=600)}
     assert book.next_due(archive, []) == {}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
+from monitor.archive.runs import SourceStatus
 from monitor.timeutil import from_text
 
 if TYPE_CHECKING:
@@ -52,8 +53,9 @@ def flags_by_source(archive: Archive) -> list[Count]:
 def failures_by_class(archive: Archive) -> list[Count]:
     """Return how many crawls of each source failed, per error class (source, class)."""
     rows = archive.db.execute(
-        "SELECT source, error_class, count(*) FROM run_sources WHERE status = 'failed' "
-        "GROUP BY source, error_class"
+        "SELECT source, error_class, count(*) FROM run_sources WHERE status = ? "
+        "GROUP BY source, error_class",
+        [SourceStatus.FAILED],
     )
     return [Count((source, error_class or "unknown"), count) for source, error_class, count in rows]
 

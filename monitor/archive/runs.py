@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from monitor.timeutil import from_text, to_text
@@ -25,6 +26,30 @@ if TYPE_CHECKING:
 BACKOFF_CAP = 6 * 3600.0  # a failing source is retried at least every six hours
 HINT_CAP = 24 * 3600.0  # server hints (max-age, Expires, ttl) are honoured up to a day
 DEFAULT_INTERVAL = 600.0
+
+
+class RunStatus(StrEnum):
+    """How a crawl run stands; the text is what ``runs.status`` holds."""
+
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+    TIMEOUT = "timeout"  # killed after the cycle_timeout
+    INTERRUPTED = "interrupted"  # stopped by a signal, or its process vanished
+
+
+class SourceStatus(StrEnum):
+    """How one source stands in one run; the text is what ``run_sources.status`` holds.
+
+    ``running`` and ``fetched`` are states during a run; the rest are how it ended.
+    """
+
+    RUNNING = "running"
+    FETCHED = "fetched"  # its document was read; its articles may still be coming
+    NOT_MODIFIED = "not_modified"
+    OK = "ok"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"  # the run ended before the source did: neither good nor bad
 
 
 @dataclass(frozen=True)
@@ -41,7 +66,7 @@ class SourceOutcome:
     """How one source fared in one run."""
 
     source: str
-    status: str  # ok, not_modified, failed, interrupted
+    status: SourceStatus
     entries: int | None
     new: int
     flagged: int
@@ -72,7 +97,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def next_poll(status: str, *, interval: float, failures: int, hint: float | None) -> float:
+def next_poll(status: SourceStatus, *, interval: float, failures: int, hint: float | None) -> float:
     """Return the seconds until a source is due again after a run with this outcome.
 
     A success waits its interval, or longer when the server asked (Cache-Control max-age,
@@ -80,9 +105,9 @@ def next_poll(status: str, *, interval: float, failures: int, hint: float | None
     than the interval and never more than BACKOFF_CAP, and at least a Retry-After. A source
     the run did not finish is due at once.
     """
-    if status in ("ok", "not_modified"):
+    if status in (SourceStatus.OK, SourceStatus.NOT_MODIFIED):
         return max(interval, min(hint or 0.0, HINT_CAP))
-    if status == "failed":
+    if status == SourceStatus.FAILED:
         backoff = interval * 2.0 ** max(failures - 1, 0)
         wait = max(interval, min(backoff, BACKOFF_CAP))
         return max(wait, min(hint or 0.0, BACKOFF_CAP))
@@ -111,13 +136,13 @@ class RunBook:
                     [source.name, source.kind, source.url],
                 )
             cursor = self.db.execute(
-                "INSERT INTO runs (started, status, sources, pid) VALUES (?, 'running', ?, ?)",
-                [to_text(now), json.dumps([source.name for source in sources]), pid],
+                "INSERT INTO runs (started, status, sources, pid) VALUES (?, ?, ?, ?)",
+                [to_text(now), RunStatus.RUNNING, json.dumps([s.name for s in sources]), pid],
             )
             run_id = int(cursor.lastrowid or 0)
             self.db.conn.executemany(
-                "INSERT INTO run_sources (run_id, source, status) VALUES (?, ?, 'running')",
-                [(run_id, source.name) for source in sources],
+                "INSERT INTO run_sources (run_id, source, status) VALUES (?, ?, ?)",
+                [(run_id, source.name, SourceStatus.RUNNING) for source in sources],
             )
         return run_id
 
@@ -130,7 +155,7 @@ class RunBook:
         alone. Returns the IDs of the runs settled.
         """
         rows = self.db.execute(
-            "SELECT id, pid FROM runs WHERE status = 'running' AND pid IS NOT ?", [pid]
+            "SELECT id, pid FROM runs WHERE status = ? AND pid IS NOT ?", [RunStatus.RUNNING, pid]
         ).fetchall()
         settled = []
         for run_id, owner in rows:
@@ -138,7 +163,7 @@ class RunBook:
                 continue
             self.finish_run(
                 run_id,
-                "interrupted",
+                RunStatus.INTERRUPTED,
                 now,
                 error=f"its process (PID {owner}) ended before the run finished",
             )
@@ -177,10 +202,20 @@ class RunBook:
         """
         with self.writing():
             self.db.execute(
-                "UPDATE run_sources SET status = 'fetched', entries = ?, warning = ?, "
+                "UPDATE run_sources SET status = ?, entries = ?, warning = ?, "
                 "http_status = ?, hint = ?, etag = ?, last_modified = ? "
                 "WHERE run_id = ? AND source = ?",
-                [entries, warning, http_status, hint, etag, last_modified, run_id, source],
+                [
+                    SourceStatus.FETCHED,
+                    entries,
+                    warning,
+                    http_status,
+                    hint,
+                    etag,
+                    last_modified,
+                    run_id,
+                    source,
+                ],
             )
 
     def add_warning(self, run_id: int, source: str, warning: str) -> None:
@@ -196,9 +231,9 @@ class RunBook:
         """Record a 304: the source has nothing new and nothing was parsed."""
         with self.writing():
             self.db.execute(
-                "UPDATE run_sources SET status = 'not_modified', entries = 0, http_status = 304, "
+                "UPDATE run_sources SET status = ?, entries = 0, http_status = 304, "
                 "hint = ? WHERE run_id = ? AND source = ?",
-                [hint, run_id, source],
+                [SourceStatus.NOT_MODIFIED, hint, run_id, source],
             )
 
     def record_source_error(
@@ -215,15 +250,24 @@ class RunBook:
         """Record why a source could not be collected in this run."""
         with self.writing():
             self.db.execute(
-                "UPDATE run_sources SET status = 'failed', error_class = ?, error = ?, "
+                "UPDATE run_sources SET status = ?, error_class = ?, error = ?, "
                 "finished = ?, http_status = ?, hint = ? WHERE run_id = ? AND source = ?",
-                [error_class, message, to_text(now), http_status, hint, run_id, source],
+                [
+                    SourceStatus.FAILED,
+                    error_class,
+                    message,
+                    to_text(now),
+                    http_status,
+                    hint,
+                    run_id,
+                    source,
+                ],
             )
 
     def finish_run(
         self,
         run_id: int,
-        status: str,
+        status: RunStatus,
         now: datetime,
         *,
         intervals: Mapping[str, float] | None = None,
@@ -239,11 +283,11 @@ class RunBook:
         """
         finished = to_text(now)
         with self.writing():
-            settled = "ok" if status == "ok" else "interrupted"
+            settled = SourceStatus.OK if status == RunStatus.OK else SourceStatus.INTERRUPTED
             self.db.execute(
                 "UPDATE run_sources SET status = ?, finished = ? "
-                "WHERE run_id = ? AND status IN ('running', 'fetched')",
-                [settled, finished, run_id],
+                "WHERE run_id = ? AND status IN (?, ?)",
+                [settled, finished, run_id, SourceStatus.RUNNING, SourceStatus.FETCHED],
             )
             self.db.execute(
                 """
@@ -268,7 +312,7 @@ class RunBook:
             for source, outcome, hint, etag, modified, error_class, message, failures in rows:
                 self._settle_source(
                     source,
-                    outcome,
+                    SourceStatus(outcome),
                     now,
                     attempt,
                     (intervals or {}).get(source, DEFAULT_INTERVAL),
@@ -283,17 +327,27 @@ class RunBook:
                   new = (SELECT coalesce(sum(new), 0) FROM run_sources WHERE run_id = ?),
                   flagged = (SELECT coalesce(sum(flagged), 0) FROM run_sources WHERE run_id = ?),
                   failed = (SELECT count(*) FROM run_sources
-                            WHERE run_id = ? AND status = 'failed')
+                            WHERE run_id = ? AND status = ?)
                 WHERE id = ?
                 """,
-                [finished, status, exit_code, error, run_id, run_id, run_id, run_id],
+                [
+                    finished,
+                    status,
+                    exit_code,
+                    error,
+                    run_id,
+                    run_id,
+                    run_id,
+                    SourceStatus.FAILED,
+                    run_id,
+                ],
             )
         return self.outcomes(run_id)
 
     def _settle_source(
         self,
         source: str,
-        outcome: str,
+        outcome: SourceStatus,
         now: datetime,
         attempt: str,
         interval: float,
@@ -302,18 +356,18 @@ class RunBook:
         validators: tuple[str | None, str | None],
         error: tuple[str | None, str | None],
     ) -> None:
-        if outcome == "interrupted":
+        if outcome == SourceStatus.INTERRUPTED:
             self.db.execute(
                 "UPDATE sources SET last_attempt = ?, next_due = ? WHERE name = ?",
                 [attempt, to_text(now), source],
             )
             return
-        failures = failures + 1 if outcome == "failed" else 0
+        failures = failures + 1 if outcome == SourceStatus.FAILED else 0
         wait = next_poll(outcome, interval=interval, failures=failures, hint=hint)
         # Counted from the start of the attempt, as the daemon's schedule is: counted from
         # the end, a crawl that ran for half an interval would put its sources off a whole one.
         due = to_text(from_text(attempt) + timedelta(seconds=wait))
-        if outcome == "failed":
+        if outcome == SourceStatus.FAILED:
             self.db.execute(
                 "UPDATE sources SET last_attempt = ?, failures = ?, last_error_class = ?, "
                 "last_error = ?, next_due = ? WHERE name = ?",
@@ -338,5 +392,5 @@ class RunBook:
             "error_class, error, warning FROM run_sources WHERE run_id = ?",
             [run_id],
         ).fetchall()
-        outcomes = [SourceOutcome(*row) for row in rows]
+        outcomes = [SourceOutcome(row[0], SourceStatus(row[1]), *row[2:]) for row in rows]
         return sorted(outcomes, key=lambda outcome: order.get(outcome.source, len(order)))
