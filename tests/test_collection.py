@@ -251,8 +251,9 @@ def test_robots_txt_disallow_and_crawl_delay_are_obeyed(tmp_path: Path, sites) -
     assert wire.requests_for("/news/3.html") == 0
     times = sorted(hit.at for hit in wire.hits if hit.path != "/robots.txt")
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    # The feed and the two allowed pages, a second apart (as the server clocked them: allow
-    # for its threads being scheduled late on a busy machine).
+    # The feed and the two allowed pages, a second apart: never less, though Scrapy varies
+    # other delays by half (as the server clocked them: allow for its threads being
+    # scheduled late on a busy machine).
     assert len(times) == 3 and min(gaps) >= 0.8, gaps
 
 

@@ -40,7 +40,11 @@ class CrawlDelay:
         key = downloader.get_slot_key(request)
         settings = downloader.per_slot_settings.setdefault(key, {})
         settings["delay"] = max(float(settings.get("delay", 0.0)), delay)
+        # Scrapy varies a slot's delay by +-50% (RANDOMIZE_DOWNLOAD_DELAY): a Crawl-delay is
+        # the least the site allows, so that slot waits exactly its delay, never half of it.
+        settings["jitter"] = 0.0
         if key in downloader.slots:
             slot = downloader.slots[key]
             slot.delay = max(slot.delay, delay)
+            slot.jitter = 0.0
         logger.info("%s asks for %.1fs between requests (robots.txt Crawl-delay)", key, delay)
