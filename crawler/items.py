@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+
+from monitor.records import ArticleRecord, FlagRecord
 
 
 @dataclass
@@ -22,9 +23,9 @@ class ArticleItem:
     fetched: str
     language: str | None
     extract_error: str | None
-    flags: list[dict[str, Any]] = field(default_factory=list)
-    # Not columns of the articles table:
     declared_language: str | None = None
+    flags: list[FlagRecord] = field(default_factory=list)
+    # Not columns of the articles table:
     page_html: bytes | None = field(default=None, repr=False)  # the evidence, if kept
     full_text: bool = False  # the body was extracted from the story's own page
 
@@ -36,9 +37,21 @@ class ArticleItem:
         """
         return (self.key,) if self.key.startswith("entry:") else (self.key, self.url)
 
-    def record(self) -> dict[str, Any]:
-        """Return the columns of the ``articles`` table."""
-        columns = asdict(self)
-        for extra in ("flags", "page_html", "full_text"):
-            del columns[extra]
-        return columns
+    def record(self, run_id: int | None) -> ArticleRecord:
+        """Return what the archive stores of this story, for the crawl run *run_id*."""
+        return ArticleRecord(
+            source=self.source,
+            key=self.key,
+            url=self.url,
+            guid=self.guid,
+            title=self.title,
+            summary=self.summary,
+            body=self.body,
+            published=self.published,
+            published_raw=self.published_raw,
+            fetched=self.fetched,
+            language=self.language,
+            extract_error=self.extract_error,
+            declared_language=self.declared_language,
+            run_id=run_id,
+        )

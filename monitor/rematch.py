@@ -43,7 +43,7 @@ def rematch(
             results = matcher.match(article.title, article.body)
             for topic, index in indexes.items():
                 result = results[index]
-                flag = result.to_dict() if result.flagged else None
+                flag = result.to_flag() if result.flagged else None
                 verdicts.append(Verdict(article.id, topic, flag))
         for verdict, change in zip(verdicts, apply_verdicts(archive, verdicts, now), strict=True):
             counts[verdict.topic][change] += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 import subprocess
@@ -13,11 +14,12 @@ import pytest
 from monitor.archive import Archive, RunStatus, SourceRef
 from monitor.archive.schema import migrations
 from monitor.errors import ArchiveError
+from monitor.records import ArticleRecord, FlagRecord
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
-def article(**changes: object) -> dict[str, object]:
+def article(**changes: object) -> ArticleRecord:
     record: dict[str, object] = {
         "source": "wire",
         "key": "http://127.0.0.1/a/1",
@@ -33,18 +35,18 @@ def article(**changes: object) -> dict[str, object]:
         "extract_error": None,
     }
     record.update(changes)
-    return record
+    return ArticleRecord(**record)  # type: ignore[arg-type]
 
 
-FLAG = {
-    "topic": "russia-dprk",
-    "score": 3.5,
-    "threshold": 1.0,
-    "rule": "russia NEAR/paragraph dprk",
-    "rules": ["rule"],
-    "terms": [{"entity": "russia", "alias": "Lavrov", "field": "body", "start": 0, "end": 6}],
-    "snippet": "Lavrov met Choe Son Hui in Wonsan.",
-}
+FLAG = FlagRecord(
+    topic="russia-dprk",
+    score=3.5,
+    threshold=1.0,
+    rule="russia NEAR/paragraph dprk",
+    rules=("rule",),
+    terms=({"entity": "russia", "alias": "Lavrov", "field": "body", "start": 0, "end": 6},),
+    snippet="Lavrov met Choe Son Hui in Wonsan.",
+)
 
 
 @pytest.fixture
@@ -89,7 +91,9 @@ def test_the_same_url_or_guid_is_never_stored_twice(archive: Archive) -> None:
 
 
 def test_a_failed_flag_write_leaves_no_partial_article(archive: Archive) -> None:
-    broken = {**FLAG, "score": None}  # violates NOT NULL after the article row is written
+    broken = dataclasses.replace(
+        FLAG, score=None
+    )  # violates NOT NULL after the article row is written
     with pytest.raises(sqlite3.IntegrityError):
         archive.add_article(article(), [broken])
     assert archive.db.execute("SELECT count(*) FROM articles").fetchone()[0] == 0
@@ -172,3 +176,16 @@ def test_the_next_poll_counts_from_the_start_of_a_long_run(tmp_path: Path) -> No
         archive.finish_run(run, RunStatus.OK, NOW + timedelta(minutes=7), intervals={"wire": 600})
         (due,) = archive.db.execute("SELECT next_due FROM sources").fetchone()
     assert due == "2026-11-27T12:10:00Z"  # start + interval, not the end of the run + interval
+
+
+def test_an_article_record_is_exactly_a_row_of_articles(archive: Archive) -> None:
+    columns = set(archive.db["articles"].columns_dict)
+    fields = {field.name for field in dataclasses.fields(ArticleRecord)}
+    assert fields <= columns
+    # The archive adds what it derives, and the row's own ID and story.
+    assert columns - fields == {"id", "content_hash", "search", "cluster_id"}
+    article_id = archive.add_article(article(declared_language="ru"), [FLAG])
+    row = archive.db.execute(
+        "SELECT declared_language, run_id FROM articles WHERE id = ?", [article_id]
+    ).fetchone()
+    assert row == ("ru", None)

@@ -12,6 +12,7 @@ from monitor import clusters
 from monitor.archive import Archive, SourceRef
 from monitor.clusters import cluster_new, containment, shingles
 from monitor.demo.newswire import load_stories
+from monitor.records import ArticleRecord
 from monitor.timeutil import to_text
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -40,7 +41,7 @@ def add(archive: Archive, key: str, title: str, body: str, *, fetched: datetime 
         "language": "en",
         "extract_error": None,
     }
-    article_id = archive.add_article(record, [])
+    article_id = archive.add_article(ArticleRecord(**record), [])
     assert article_id is not None
     return article_id
 

@@ -373,6 +373,7 @@ def test_interval_jitter_does_not_add_up_over_rounds() -> None:
 
 def test_a_source_that_stops_publishing_is_shown_as_silent(tmp_path: Path) -> None:
     from monitor.archive import Archive, RunStatus, SourceRef
+    from monitor.records import ArticleRecord
     from monitor.review import sources_status
 
     now = datetime(2026, 11, 27, 12, tzinfo=UTC)
@@ -382,10 +383,7 @@ def test_a_source_that_stops_publishing_is_shown_as_silent(tmp_path: Path) -> No
             run = archive.start_run([SourceRef("wire", "feed", "http://127.0.0.1/")], when, 1)
             archive.record_feed(run, "wire", 1)
             archive.add_article(
-                {"source": "wire", "key": f"k{hour}", "url": f"http://127.0.0.1/{hour}",
-                 "guid": None, "title": "t", "summary": "", "body": f"text {hour}",
-                 "published": None, "published_raw": None, "fetched": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                 "language": "en", "extract_error": None, "run_id": run}, []
+                ArticleRecord(source="wire", key=f"k{hour}", url=f"http://127.0.0.1/{hour}", guid=None, title="t", summary="", body=f"text {hour}", published=None, published_raw=None, fetched=when.strftime("%Y-%m-%dT%H:%M:%SZ"), language="en", extract_error=None, run_id=run), []
             )  # fmt: skip
             archive.finish_run(run, RunStatus.OK, when)
         (quiet,) = sources_status(archive, now=now)

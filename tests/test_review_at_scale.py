@@ -17,6 +17,7 @@ import pytest
 from monitor import review
 from monitor.archive import Archive
 from monitor.archive.schema import RANKED_FLAGGED_STORIES, STORY_HITS, refresh_sql
+from monitor.records import ArticleRecord, FlagRecord
 from monitor.review import Filters
 from monitor.search import search
 
@@ -43,8 +44,8 @@ def archive(tmp_path: Path):
             words = " ".join(WORDS[: 1 + number % len(WORDS)])
             body = f"Pyongyang and Moscow: {words}. Story {number}. " + "More text. " * (number % 7)
             flags = [
-                {"topic": "russia-dprk", "score": 5.0 + number % 3, "threshold": 4.0,
-                 "rule": "rule", "rules": ["rule"], "terms": [], "snippet": body[:40]}
+                FlagRecord("russia-dprk", score=5.0 + number % 3, threshold=4.0, rule="rule",
+                           rules=("rule",), terms=(), snippet=body[:40])
             ] if number % 4 == 0 else []  # fmt: skip
             original = opened.add_article(article(number, "wire", body, when), flags)
             if number % 3 == 0:
@@ -62,11 +63,11 @@ def archive(tmp_path: Path):
         yield opened
 
 
-def article(number: int, source: str, body: str, when: datetime) -> dict[str, object]:
+def article(number: int, source: str, body: str, when: datetime) -> ArticleRecord:
     url = f"http://127.0.0.1/{source}/{number}"
-    return {"source": source, "key": url, "url": url, "guid": url, "title": f"Story {number}",
-            "summary": body[:20], "body": body, "published": stamp(when), "published_raw": None,
-            "fetched": stamp(when), "language": "en", "extract_error": None}  # fmt: skip
+    return ArticleRecord(source=source, key=url, url=url, guid=url, title=f"Story {number}",
+                         summary=body[:20], body=body, published=stamp(when), published_raw=None,
+                         fetched=stamp(when), language="en", extract_error=None)  # fmt: skip
 
 
 def plans_of(archive: Archive, run) -> list[str]:

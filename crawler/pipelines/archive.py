@@ -20,7 +20,7 @@ class ArchivePipeline:
         return cls(context_of(crawler))
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
-        record = item.record() | {"run_id": self.context.run_id}
+        record = item.record(self.context.run_id)
         article_id = self.context.archive.add_article(
             record,
             item.flags,
@@ -34,6 +34,6 @@ class ArchivePipeline:
             "article",
             source=item.source,
             id=article_id,
-            flagged=[flag["topic"] for flag in item.flags],
+            flagged=[flag.topic for flag in item.flags],
         )
         return item

@@ -21,5 +21,5 @@ class MatchPipeline:
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
         results = self.matcher.match(item.title, item.body)
-        item.flags = [result.to_dict() for result in results if result.flagged]
+        item.flags = [result.to_flag() for result in results if result.flagged]
         return item

@@ -7,10 +7,11 @@ unique, so a flag is never duplicated, and a batch of verdicts is one transactio
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
+from monitor.records import FlagRecord
 from monitor.timeutil import to_text
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ class Verdict(NamedTuple):
 
     article_id: int
     topic: str
-    flag: Mapping[str, Any] | None  # score, threshold, rule, rules, terms, snippet
+    flag: FlagRecord | None
 
 
 def apply_verdicts(
@@ -53,15 +54,15 @@ def _apply(archive: Archive, verdict: Verdict, now: datetime) -> FlagChange:
             "DELETE FROM flags WHERE article_id = ? AND topic = ?", [article_id, topic]
         )
         return "removed"
-    terms = json.dumps(flag["terms"], ensure_ascii=False)
-    if row is not None and (row[0], row[1], row[2]) == (flag["score"], terms, flag["rule"]):
+    terms = json.dumps(flag.terms, ensure_ascii=False)
+    if row is not None and (row[0], row[1], row[2]) == (flag.score, terms, flag.rule):
         return "kept"
     archive.db.execute(
         "INSERT INTO flags (article_id, topic, score, threshold, rule, rules, terms, snippet, "
         "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(article_id, topic) DO UPDATE "
         "SET score = excluded.score, threshold = excluded.threshold, rule = excluded.rule, "
         "rules = excluded.rules, terms = excluded.terms, snippet = excluded.snippet",
-        [article_id, topic, flag["score"], flag["threshold"], flag["rule"],
-         json.dumps(flag["rules"]), terms, flag["snippet"], to_text(now)],
+        [article_id, topic, flag.score, flag.threshold, flag.rule, json.dumps(flag.rules),
+         terms, flag.snippet, to_text(now)],
     )  # fmt: skip
     return "added" if row is None else "updated"

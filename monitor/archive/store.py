@@ -18,7 +18,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import sqlite_utils
 from sqlite_utils.db import Table
@@ -28,6 +27,7 @@ from monitor.archive.runs import RunBook
 from monitor.archive.schema import migrations
 from monitor.archive.space import free_bytes, is_disk_full
 from monitor.errors import ArchiveDamaged, ArchiveError, ArchiveReadOnly, DiskFull
+from monitor.records import ArticleRecord, FlagRecord
 from monitor.searchtext import search_text
 from monitor.timeutil import to_text
 
@@ -319,8 +319,8 @@ class Archive(RunBook):
 
     def add_article(
         self,
-        article: dict[str, Any],
-        flags: Sequence[dict[str, Any]],
+        article: ArticleRecord,
+        flags: Sequence[FlagRecord],
         *,
         identifiers: Sequence[str] = (),
         html: bytes | None = None,
@@ -334,15 +334,13 @@ class Archive(RunBook):
         the same source already has: a story re-published under a new GUID or title.
         Summaries are not compared: truncated ones often share their first lines.
         """
-        record = dict(article)
-        record.setdefault("content_hash", content_hash(record.get("body") or ""))
-        record.setdefault(
-            "search", search_text(record.get("title") or "", record.get("body") or "")
-        )
-        source = record["source"]
+        record = article.columns()
+        record["content_hash"] = content_hash(article.body)
+        record["search"] = search_text(article.title, article.body)
+        source = article.source
         with self.writing():
-            known = self.is_known(source, record.get("guid"), record["key"], *identifiers)
-            same_text = full_text and len(record.get("body") or "") >= MIN_TEXT_FOR_IDENTITY
+            known = self.is_known(source, article.guid, article.key, *identifiers)
+            same_text = full_text and len(article.body) >= MIN_TEXT_FOR_IDENTITY
             if known or (same_text and self._same_text(source, record["content_hash"])):
                 self.db.execute(
                     "INSERT OR IGNORE INTO seen (key, source, first_seen, reason) "
@@ -367,13 +365,13 @@ class Archive(RunBook):
                     "snippet, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
                         article_id,
-                        flag["topic"],
-                        flag["score"],
-                        flag["threshold"],
-                        flag["rule"],
-                        json.dumps(flag.get("rules", [])),
-                        json.dumps(flag["terms"], ensure_ascii=False),
-                        flag["snippet"],
+                        flag.topic,
+                        flag.score,
+                        flag.threshold,
+                        flag.rule,
+                        json.dumps(flag.rules),
+                        json.dumps(flag.terms, ensure_ascii=False),
+                        flag.snippet,
                         record["fetched"],
                     ],
                 )

@@ -20,6 +20,7 @@ from monitor.matcher.document import Document, Field
 from monitor.matcher.hits import Hit
 from monitor.matcher.normalize import is_word_char
 from monitor.matcher.rules import Label, Node, evaluate, labels, parse_rule, requirements
+from monitor.records import FlagRecord
 
 if TYPE_CHECKING:
     from monitor.config import Topic
@@ -42,8 +43,20 @@ class TopicResult:
     snippet_field: str
     snippet_start: int  # offset of the snippet in its field
 
+    def to_flag(self) -> FlagRecord:
+        """Return the result as the archive stores it with a flag."""
+        return FlagRecord(
+            topic=self.topic,
+            score=self.score,
+            threshold=self.threshold,
+            rule=self.rule,
+            rules=self.rules_fired,
+            terms=tuple(hit.to_dict() for hit in self.evidence),
+            snippet=self.snippet,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        """Return the result as stored with a flag and printed by the CLI."""
+        """Return the result as the CLI prints it."""
         return {
             "topic": self.topic,
             "flagged": self.flagged,

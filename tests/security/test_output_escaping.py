@@ -33,6 +33,7 @@ from markdown_it import MarkdownIt
 from monitor.archive import Archive
 from monitor.escaping import html_link, markdown_link, web_url
 from monitor.newswire import Newswire, Reply
+from monitor.records import ArticleRecord, FlagRecord
 from tests.browsing import headless_chromium
 from tests.conftest import CLI_TIMEOUT, Result, default_topics, run_cli, write_config
 from tests.serving import Served
@@ -79,30 +80,30 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     assert crawl.code == 0, crawl.err
     with Archive.open(folder / "archive.db") as archive:
         archive.add_article(
-            {
-                "source": "wire",
-                "key": JAVASCRIPT_URL,
-                "url": JAVASCRIPT_URL,
-                "guid": "urn:js",
-                "title": "Lavrov in Pyongyang by javascript",
-                "summary": "s",
-                "body": "Lavrov met Choe Son Hui in Pyongyang.",
-                "published": "2026-11-29T08:00:00Z",
-                "published_raw": None,
-                "fetched": "2026-11-29T09:00:00Z",
-                "language": "en",
-                "extract_error": None,
-            },
+            ArticleRecord(
+                source="wire",
+                key=JAVASCRIPT_URL,
+                url=JAVASCRIPT_URL,
+                guid="urn:js",
+                title="Lavrov in Pyongyang by javascript",
+                summary="s",
+                body="Lavrov met Choe Son Hui in Pyongyang.",
+                published="2026-11-29T08:00:00Z",
+                published_raw=None,
+                fetched="2026-11-29T09:00:00Z",
+                language="en",
+                extract_error=None,
+            ),
             [
-                {
-                    "topic": "russia-dprk",
-                    "score": 9.0,
-                    "threshold": 1.0,
-                    "rule": "rule",
-                    "rules": ["rule"],
-                    "terms": [],
-                    "snippet": "Lavrov met Choe Son Hui in Pyongyang.",
-                }
+                FlagRecord(
+                    topic="russia-dprk",
+                    score=9.0,
+                    threshold=1.0,
+                    rule="rule",
+                    rules=("rule",),
+                    terms=(),
+                    snippet="Lavrov met Choe Son Hui in Pyongyang.",
+                )
             ],
         )
     flagged = json.loads(cli(folder, "flagged", "--since", "2026-01-01", "--format", "json").out)
