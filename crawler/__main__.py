@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         archive = Archive.open(plan.archive)
         archive.verify()  # a damaged archive gets no article: the run stops here, saying so
     except WirewatchError as error:
-        events.emit(sys.stdout, "fatal", error=str(error))
+        events.emit(sys.stdout, events.Fatal(str(error)))
         return DiskFull.CHILD_STATUS if isinstance(error, DiskFull) else 1
     limit_memory(plan.crawl.memory_mb)
     stop_when_orphaned()
@@ -54,11 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         crawl(context, log_level=args.log_level)
     except DiskFull as error:  # outside a callback, e.g. while the spider starts
-        events.emit(sys.stdout, "fatal", error=str(error))
+        events.emit(sys.stdout, events.Fatal(str(error)))
         return DiskFull.CHILD_STATUS
     finally:
         archive.close()
-        events.emit(sys.stdout, "finished", peak_rss_mb=round(peak_rss_mb(), 1))
+        events.emit(sys.stdout, events.Finished(round(peak_rss_mb(), 1)))
     # A full disk stopped the crawl (crawler.extensions.diskfull): not a run that went well.
     return DiskFull.CHILD_STATUS if context.disk_full else 0
 

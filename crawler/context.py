@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TextIO
+from typing import TextIO
 
 from scrapy.crawler import Crawler
 
@@ -27,9 +27,9 @@ class CrawlContext:
     progress: TextIO = field(default_factory=lambda: sys.stdout)
     disk_full: bool = False  # set when a write found the archive's disk full; the crawl stops
 
-    def emit(self, event: str, **fields: Any) -> None:
+    def emit(self, event: events.Event) -> None:
         """Tell the parent process about progress (see monitor.events)."""
-        events.emit(self.progress, event, **fields)
+        events.emit(self.progress, event)
 
 
 def context_of(crawler: Crawler) -> CrawlContext:

@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 # Seconds a child gets to stop after SIGTERM before its process group is killed.
 STOP_GRACE = 5.0
 
-EventHandler = Callable[[dict[str, Any]], None]
+EventHandler = Callable[[events.Event], None]
 
 
 def select_sources(config: Config, names: Sequence[str]) -> list[Source]:
@@ -205,7 +205,7 @@ def _serialised(handler: EventHandler | None) -> EventHandler | None:
         return None
     lock = threading.Lock()
 
-    def serialised(event: dict[str, Any]) -> None:
+    def serialised(event: events.Event) -> None:
         with lock:
             handler(event)
 
@@ -333,10 +333,10 @@ def _read_events(
         event = events.read(line)
         if event is None:
             continue
-        if event["event"] == "fatal":
-            fatal.append(str(event.get("error")))
-        if event["event"] == "finished" and isinstance(event.get("peak_rss_mb"), int | float):
-            peaks.append(float(event["peak_rss_mb"]))
+        if isinstance(event, events.Fatal):
+            fatal.append(event.error)
+        if isinstance(event, events.Finished) and event.peak_rss_mb is not None:
+            peaks.append(float(event.peak_rss_mb))
         if on_event is not None:
             try:
                 on_event(event)

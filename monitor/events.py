@@ -1,32 +1,98 @@
 """The progress events a crawl child writes on its stdout, one JSON object per line.
 
-``{"event": "feed", "source": S, "entries": N, "new": K}`` once a source's feed is read;
-``{"event": "source_error", "source": S, "error_class": C, "error": M}`` when a source fails;
-``{"event": "article", "source": S, "id": I, "flagged": [topics]}`` for each archived article;
-``{"event": "links_skipped", "source": S, "warning": W, KIND: N, ...}`` as a crawl ends, for
-each source some of whose links it did not fetch (crawler.urlpolicy names the kinds);
-``{"event": "fatal", "error": M}`` when the crawl cannot run at all;
-``{"event": "finished", "peak_rss_mb": F}`` as a crawl child ends, with its peak memory.
+Each event is a small record; on the wire it is its fields plus ``"event"``, its kind:
+
+- ``feed`` (FeedRead): a source's document was read, with its entries and the new ones;
+- ``source_error`` (SourceFailed): a source failed, with the error's class and text;
+- ``article`` (ArticleArchived): an article was archived, with the topics that flagged it;
+- ``links_skipped`` (LinksSkipped): as a crawl ends, the links of a source it did not fetch,
+  counted by kind (crawler.urlpolicy names the kinds);
+- ``fatal`` (Fatal): the crawl cannot run at all;
+- ``finished`` (Finished): a crawl child ends, with its peak memory.
+
 The archive, not these events, is the record of a run: they drive progress displays, and
 the peak memory in a crawl's report.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from typing import Any, TextIO
+from dataclasses import dataclass, field
+from typing import ClassVar, TextIO
 
 
-def emit(stream: TextIO, event: str, **fields: Any) -> None:
+@dataclass(frozen=True)
+class FeedRead:
+    kind: ClassVar[str] = "feed"
+    source: str
+    entries: int
+    new: int
+    not_modified: bool = False
+
+
+@dataclass(frozen=True)
+class SourceFailed:
+    kind: ClassVar[str] = "source_error"
+    source: str
+    error_class: str
+    error: str
+
+
+@dataclass(frozen=True)
+class ArticleArchived:
+    kind: ClassVar[str] = "article"
+    source: str
+    id: int
+    flagged: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LinksSkipped:
+    kind: ClassVar[str] = "links_skipped"
+    source: str
+    warning: str
+    counts: dict[str, int] = field(default_factory=dict)  # links left, by kind of refusal
+
+
+@dataclass(frozen=True)
+class Fatal:
+    kind: ClassVar[str] = "fatal"
+    error: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    kind: ClassVar[str] = "finished"
+    peak_rss_mb: float | None = None
+
+
+Event = FeedRead | SourceFailed | ArticleArchived | LinksSkipped | Fatal | Finished
+KINDS: dict[str, type[Event]] = {
+    each.kind: each
+    for each in (FeedRead, SourceFailed, ArticleArchived, LinksSkipped, Fatal, Finished)
+}
+
+
+def emit(stream: TextIO, event: Event) -> None:
     """Write one event line and flush it, so the parent sees it at once."""
-    stream.write(json.dumps({"event": event, **fields}, ensure_ascii=False) + "\n")
+    line = {"event": event.kind, **dataclasses.asdict(event)}
+    stream.write(json.dumps(line, ensure_ascii=False) + "\n")
     stream.flush()
 
 
-def read(line: str) -> dict[str, Any] | None:
-    """Return the event on a line, or None for a line that is not an event."""
+def read(line: str) -> Event | None:
+    """Return the event on a line, or None for a line that is not one (a stray print, say)."""
     try:
-        event = json.loads(line)
+        data = json.loads(line)
     except ValueError:
         return None
-    return event if isinstance(event, dict) and "event" in event else None
+    if not isinstance(data, dict):
+        return None
+    kind = KINDS.get(str(data.pop("event", "")))
+    if kind is None:
+        return None
+    try:
+        return kind(**data)
+    except TypeError:  # missing or unknown fields: not an event of this version
+        return None

@@ -23,6 +23,8 @@ from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
+from monitor import events
+
 
 def _unprintable() -> dict[int, str]:
     """Map each character a terminal would obey rather than show to a visible stand-in."""
@@ -275,16 +277,15 @@ class CrawlProgress:
         if self._status is not None:
             self._status.stop()
 
-    def __call__(self, event: dict[str, Any]) -> None:
-        kind = event.get("event")
-        if kind == "feed":
+    def __call__(self, event: events.Event) -> None:
+        if isinstance(event, events.FeedRead):
             self.done += 1
-        elif kind == "source_error":
+        elif isinstance(event, events.SourceFailed):
             self.done += 1
             self.failed += 1
-        elif kind == "article":
+        elif isinstance(event, events.ArticleArchived):
             self.new += 1
-            self.flagged += bool(event.get("flagged"))
+            self.flagged += bool(event.flagged)
         if self._status is not None:
             self._status.update(self._line())
 

@@ -15,6 +15,7 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.python.failure import Failure
 
 from crawler.context import context_of
+from monitor import events
 from monitor.errors import DiskFull
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,6 @@ class StopWhenDiskFull:
         context = context_of(self.crawler)
         context.disk_full = True
         logger.error("stopping the crawl: %s", failure.value)
-        context.emit("fatal", error=str(failure.value))
+        context.emit(events.Fatal(str(failure.value)))
         assert self.crawler.engine is not None
         deferred_from_coro(self.crawler.engine.close_spider_async(reason="disk_full"))

@@ -7,6 +7,7 @@ from scrapy.exceptions import DropItem
 
 from crawler.context import CrawlContext, context_of
 from crawler.items import ArticleItem
+from monitor import events
 
 
 class ArchivePipeline:
@@ -31,9 +32,6 @@ class ArchivePipeline:
         if article_id is None:
             raise DropItem(f"already archived: {item.url}")
         self.context.emit(
-            "article",
-            source=item.source,
-            id=article_id,
-            flagged=[flag.topic for flag in item.flags],
+            events.ArticleArchived(item.source, article_id, [flag.topic for flag in item.flags])
         )
         return item

@@ -25,6 +25,7 @@ from crawler.parsing.listing import parse_listing
 from crawler.parsing.model import Feed, FeedEntry
 from crawler.parsing.sitemaps import MAX_DEPTH, MAX_SITEMAPS, parse_sitemap
 from crawler.urlpolicy import LinkPolicy, describe, summary
+from monitor import events
 from monitor.config import Politeness, Source
 from monitor.errors import WirewatchError
 
@@ -99,7 +100,7 @@ class SourcesSpider(scrapy.Spider):
         if response.status == 304:
             hint = hints.freshness(headers, now)
             self.context.archive.record_not_modified(self.context.run_id, source.name, hint)
-            self.context.emit("feed", source=source.name, entries=0, new=0, not_modified=True)
+            self.context.emit(events.FeedRead(source.name, entries=0, new=0, not_modified=True))
             return
         document = self._read(source, response)
         if document.problem is not None:
@@ -121,7 +122,7 @@ class SourcesSpider(scrapy.Spider):
             etag=headers.get("etag"),
             last_modified=headers.get("last-modified"),
         )
-        self.context.emit("feed", source=source.name, entries=len(document.entries), new=len(new))
+        self.context.emit(events.FeedRead(source.name, entries=len(document.entries), new=len(new)))
         yield from self._follow(source, document, depth)
         yield from self._take(source, new)
 
@@ -380,9 +381,7 @@ class SourcesSpider(scrapy.Spider):
             http_status=http_status,
             hint=hint,
         )
-        self.context.emit(
-            "source_error", source=source.name, error_class=error_class, error=message
-        )
+        self.context.emit(events.SourceFailed(source.name, error_class, message))
 
     def closed(self, reason: str) -> None:
         """Report, as each source's warning, the links this crawl left alone."""
@@ -392,7 +391,7 @@ class SourcesSpider(scrapy.Spider):
                 continue
             self.logger.warning("source %s: %s", name, warning)
             self.context.archive.add_warning(self.context.run_id, name, warning)
-            self.context.emit("links_skipped", source=name, warning=warning, **left)
+            self.context.emit(events.LinksSkipped(name, warning, dict(left)))
 
 
 def _headers(response: Response) -> dict[str, str]:

@@ -26,6 +26,7 @@ from crawler.runner import build_settings
 from crawler.urlpolicy import MAX_LENGTH
 from monitor.config import load
 from monitor.crawl import run_cycle
+from monitor.events import Event, LinksSkipped
 from monitor.newswire import Hit, Newswire, Reply
 from tests.conftest import article_page, rss, run_cli, write_config
 
@@ -232,7 +233,7 @@ def test_the_crawl_has_no_download_handler_but_http_and_https(tmp_path: Path) ->
     """issue 10 item 1: a request that got past the spider and the policy middleware still
     finds no handler for file:, data:, ftp: or s3: in the settings the crawl child runs with."""
     config = load(write_config(tmp_path, [{"name": "a", "url": "http://127.0.0.1:9/feed.xml"}]))
-    settings = build_settings(config, config.sources, "WARNING")
+    settings = build_settings(config.plan(config.sources), "WARNING")
     handlers = without_none_values(settings.getwithbase("DOWNLOAD_HANDLERS"))
     assert set(handlers) == {"http", "https"}
     assert settings.getint("URLLENGTH_LIMIT") == MAX_LENGTH
@@ -449,7 +450,7 @@ def test_an_over_long_link_is_counted_reported_and_kept_from_its_summary(
              {"name": "sitemap", "kind": "sitemap", "url": wire.url("/sitemap.xml")}],
         )
     )  # fmt: skip
-    events: list[dict[str, Any]] = []
+    events: list[Event] = []
 
     result = run_cycle(config, timeout=60, on_event=events.append)
 
@@ -457,8 +458,8 @@ def test_an_over_long_link_is_counted_reported_and_kept_from_its_summary(
     warnings = {each.source: each.warning for each in result.outcomes}
     assert warnings["feed"] == f"1 link(s) over {MAX_LENGTH} characters not fetched"
     assert warnings["sitemap"] == f"1 link(s) over {MAX_LENGTH} characters not fetched"
-    skipped = {event["source"]: event for event in events if event["event"] == "links_skipped"}
-    assert skipped["feed"]["length"] == 1 and skipped["sitemap"]["length"] == 1
+    skipped = {event.source: event for event in events if isinstance(event, LinksSkipped)}
+    assert skipped["feed"].counts["length"] == 1 and skipped["sitemap"].counts["length"] == 1
     assert not [hit for hit in wire.hits if "long" in hit.path]
     stored = {row["title"]: row for row in articles(tmp_path)}
     assert stored["Long"]["body"] == "Kept from the feed."

@@ -227,7 +227,7 @@ def test_a_callback_that_raises_fails_its_source_with_a_class_and_keeps_what_it_
             [SourceRef(source.name, source.kind, source.url)], datetime.now(UTC), os.getpid()
         )
         progress = (tmp_path / "events.jsonl").open("w", encoding="utf-8")
-        context = CrawlContext(config, run_id, archive, progress=progress)
+        context = CrawlContext(config.plan(config.sources), run_id, archive, progress=progress)
         spider = SourcesSpider(context, config.sources)
         response = HtmlResponse(URL, body=b"<rss/>", encoding="utf-8")
 
