@@ -5,7 +5,7 @@ The script generates an archive of ARTICLES articles through the project's own s
 have filled it: 90 sources in English, Russian and Korean, dates spread over a year and
 growing towards now, wire copies clustered into stories, about 2% flagged with their flags
 rows, marks on some flagged stories, tombstones and LSH bands for the last 14 days. The
-normalised ``search`` column holds what monitor.searchtext.search_text gives, as in the
+normalised ``search`` column holds what monitor.wordforms.search_text gives, as in the
 real write path (a sample is checked against it), and the FTS index is rebuilt from the
 same columns with the same tokenizer. Article text is drawn from the labelled stories in
 tests/data and the demo's stories. Evidence pages (``pages``) are left out: no review
@@ -58,11 +58,11 @@ from typing import Any
 from monitor.archive import Archive, content_hash
 from monitor.archive.schema import RANKED_FLAGGED_STORIES
 from monitor.clusters import BANDS
-from monitor.demo.newswire import load_stories
+from monitor.demo.stories import load_stories
 from monitor.review import Filters, flagged
 from monitor.search import search
-from monitor.searchtext import search_text
 from monitor.timeutil import to_text
+from monitor.wordforms import search_text
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELLED = ROOT / "tests" / "data" / "russia_dprk_labelled.jsonl"

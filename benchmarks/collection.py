@@ -35,7 +35,7 @@ import yaml
 
 from monitor.config import load
 from monitor.crawl import run_cycle
-from monitor.demo.newswire import load_stories
+from monitor.demo.stories import load_stories
 from monitor.newswire import Hit, Newswire, Reply
 
 HOSTS = 20

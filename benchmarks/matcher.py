@@ -27,7 +27,7 @@ from pathlib import Path
 import ahocorasick
 
 from monitor.config import load
-from monitor.demo.newswire import load_stories
+from monitor.demo.stories import load_stories
 from monitor.matcher.engine import Matcher
 
 REPO = Path(__file__).resolve().parent.parent

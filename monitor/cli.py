@@ -15,11 +15,11 @@ from pathlib import Path
 import click
 
 from monitor import __version__
-from monitor.commands import collect, review_commands, topics
+from monitor.commands import collect, desk, topics
 from monitor.commands.options import State
 from monitor.config import ENV_VAR
 from monitor.errors import ConfigError, ExitStatus, WirewatchError
-from monitor.output import printable
+from monitor.terminal import printable
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -62,9 +62,9 @@ def cli(
 for _command in (
     collect.check, collect.crawl, collect.status, collect.run, collect.demo,
     topics.match, topics.topic_test, topics.rematch,
-    review_commands.flagged, review_commands.show, review_commands.mark,
-    review_commands.search, review_commands.export, review_commands.digest,
-    review_commands.serve,
+    desk.flagged, desk.show, desk.mark,
+    desk.search, desk.export, desk.digest,
+    desk.serve,
 ):  # fmt: skip
     cli.add_command(_command)
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
-from monitor.output import printable
+from monitor.terminal import printable
 
 WEB_SCHEMES = ("http", "https")
 

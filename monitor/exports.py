@@ -28,8 +28,8 @@ from monitor.escaping import (
     markdown_text,
     web_url,
 )
-from monitor.output import csv_writer, printable
 from monitor.review import Filters, flagged, outlets
+from monitor.terminal import csv_writer, printable
 from monitor.timeutil import from_text
 
 CSV_COLUMNS = ["id", "url", "source", "title", "published", "fetched", "language", "topics",

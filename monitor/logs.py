@@ -7,7 +7,7 @@ import logging
 import sys
 from typing import Any
 
-from monitor.output import JSON_ESCAPES, printable
+from monitor.terminal import JSON_ESCAPES, printable
 
 # Attributes every LogRecord has; anything else was passed with extra= and is data.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}

@@ -1,6 +1,6 @@
 """``wirewatch search``: full-text search (FTS5) over the archive, in every language it holds.
 
-The query is translated by monitor.searchtext and run against the normalised copy of each
+The query is translated by monitor.wordforms and run against the normalised copy of each
 article's words, so Пхеньян finds Пхеньяне and 북한 finds 북한은; the snippet is cut from
 the article's own text, around the first word that matched.
 """
@@ -14,7 +14,7 @@ from monitor.archive import Archive
 from monitor.archive.search import QueryFailed, matches
 from monitor.archive.stories import Filters
 from monitor.errors import UsageError
-from monitor.searchtext import QueryError, normalise_word, to_fts
+from monitor.wordforms import QueryError, normalise_word, to_fts
 
 _WORD = re.compile(r"\w+")
 SNIPPET_WORDS = 24

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.demo.newswire import load_stories, publish
+from monitor.demo.stories import load_stories, publish
 from monitor.newswire import Hit, Newswire, Reply
 from monitor.timeutil import utcnow
 

@@ -15,7 +15,7 @@ import pytest
 
 from monitor.archive import Archive
 from monitor.archive.marks import LABELS, Label, add_mark, label_check, story_marks
-from monitor.commands.review_commands import mark
+from monitor.commands.desk import mark
 from monitor.serve.metadata import metadata
 from monitor.serve.triage import render_cell
 

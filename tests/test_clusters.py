@@ -11,7 +11,7 @@ import pytest
 from monitor import clusters
 from monitor.archive import Archive, SourceRef
 from monitor.clusters import cluster_new, containment, shingles
-from monitor.demo.newswire import load_stories
+from monitor.demo.stories import load_stories
 from monitor.records import ArticleRecord
 from monitor.timeutil import to_text
 

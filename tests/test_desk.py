@@ -13,7 +13,7 @@ import feedparser
 import lxml.html
 import pytest
 
-from monitor.demo.newswire import load_stories
+from monitor.demo.stories import load_stories
 
 from .conftest import Result, copy_demo, run_cli
 

@@ -42,12 +42,12 @@ def test_a_cron_line_is_checked_with_the_trigger_alone() -> None:
 
 @pytest.mark.parametrize(
     "module",
-    ["monitor.commands.collect", "monitor.commands.topics", "monitor.commands.review_commands",
-     "monitor.views"],
+    ["monitor.commands.collect", "monitor.commands.topics", "monitor.commands.desk",
+     "monitor.reports"],
 )  # fmt: skip
 def test_commands_and_views_never_import_the_group_or_the_runner(module: str) -> None:
     loaded = modules_loaded_by(f"import {module}")
     assert module in loaded
     assert "monitor.cli" not in loaded
-    if module == "monitor.views":
+    if module == "monitor.reports":
         assert "monitor.crawl" not in loaded

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.demo.newswire import load_stories
+from monitor.demo.stories import load_stories
 from monitor.matcher.aliases import parse_alias
 from monitor.matcher.normalize import fold_alias
 

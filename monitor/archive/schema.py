@@ -167,10 +167,10 @@ def _daemon(db: sqlite_utils.Database) -> None:
 
 @migrations(name="0005_review")
 def _review(db: sqlite_utils.Database) -> None:
-    from monitor.searchtext import search_text
+    from monitor.wordforms import search_text
 
     articles = db.table("articles")
-    # Normalised words (stems, Korean nouns without particles) for search; see searchtext.
+    # Normalised words (stems, Korean nouns without particles) for search; see wordforms.
     articles.add_column("search", str)
     # The story an article belongs to: the ID of its earliest copy; see monitor.clusters.
     articles.add_column("cluster_id", int)

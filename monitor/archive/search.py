@@ -1,6 +1,6 @@
 """Full-text search (FTS5) over the articles: matching, counting and ranking.
 
-The caller hands an FTS5 expression over the ``search`` column (see monitor.searchtext);
+The caller hands an FTS5 expression over the ``search`` column (see monitor.wordforms);
 the rows come back best match first, with the article's body for a snippet.
 """
 

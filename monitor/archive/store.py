@@ -28,8 +28,8 @@ from monitor.archive.schema import migrations
 from monitor.archive.space import free_bytes, is_disk_full
 from monitor.errors import ArchiveDamaged, ArchiveError, ArchiveReadOnly, DiskFull
 from monitor.records import ArticleRecord, FlagRecord
-from monitor.searchtext import search_text
 from monitor.timeutil import to_text
+from monitor.wordforms import search_text
 
 BUSY_TIMEOUT_MS = 10_000
 # The WAL is truncated back to this size after checkpoints, so readers cannot make it grow

@@ -18,8 +18,8 @@ from monitor.crawl import run_cycle, select_sources
 from monitor.errors import CrawlError, UsageError
 from monitor.lock import ArchiveLock, Locked, LockRole
 from monitor.logs import configure as configure_logs
-from monitor.output import CrawlProgress, console, display_path, print_json
-from monitor.views import print_cycle, print_status
+from monitor.reports import print_cycle, print_status
+from monitor.terminal import CrawlProgress, console, display_path, print_json
 
 
 @click.command()

@@ -17,11 +17,11 @@ from monitor.commands.options import (
 from monitor.config import Config
 from monitor.errors import TopicTestFailed, UsageError
 from monitor.matcher.engine import Matcher
-from monitor.output import Progress, console, print_json, print_jsonl
 from monitor.rematch import rematch as rematch_archive
+from monitor.reports import print_topic_report
+from monitor.terminal import Progress, console, print_json, print_jsonl
 from monitor.timeutil import utcnow
 from monitor.topictest import LineError, evaluate_topic, read_stories, verdict
-from monitor.views import print_topic_report
 
 
 def one_topic(config: Config, topic: str | None) -> str:

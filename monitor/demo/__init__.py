@@ -12,11 +12,11 @@ from monitor import review
 from monitor.archive import Archive
 from monitor.config import Config, load
 from monitor.crawl import run_cycle
-from monitor.demo.newswire import BROKEN_SITE, load_stories, publish
+from monitor.demo.stories import BROKEN_SITE, load_stories, publish
 from monitor.newswire import Newswire
-from monitor.output import CrawlProgress, console, display_path
+from monitor.reports import print_cycle, print_flagged
+from monitor.terminal import CrawlProgress, console, display_path
 from monitor.timeutil import utcnow
-from monitor.views import print_cycle, print_flagged
 
 # The topic the sample stories are labelled for.
 LABELLED_TOPIC = "russia-dprk"

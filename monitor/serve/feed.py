@@ -13,7 +13,7 @@ import sqlite3  # noqa: TID251 - Datasette hands this hook its own sqlite3 conne
 from datasette import hookimpl
 
 from monitor.escaping import web_url
-from monitor.output import printable
+from monitor.terminal import printable
 
 
 def _printable(value: str | None) -> str | None:

@@ -10,7 +10,7 @@ from rich.text import Text
 
 from monitor.archive import SourceStatus
 from monitor.cycle_result import CycleResult
-from monitor.output import console, highlight, print_table
+from monitor.terminal import console, highlight, print_table
 from monitor.topictest import Report
 
 

@@ -21,11 +21,11 @@ from monitor.commands.options import (
 )
 from monitor.exports import digest as render_digest
 from monitor.exports import stories, write_atom, write_csv, write_markdown
-from monitor.output import console, print_csv, print_json, print_jsonl
+from monitor.reports import print_article, print_flagged, print_search
 from monitor.review import Filters
 from monitor.search import search as search_archive
+from monitor.terminal import console, print_csv, print_json, print_jsonl
 from monitor.timeutil import utcnow
-from monitor.views import print_article, print_flagged, print_search
 
 
 def limit_option(function: Any) -> Any:
