@@ -33,8 +33,8 @@ from pathlib import Path
 
 import yaml
 
+from monitor.collection.cycle import run_cycle
 from monitor.config import load
-from monitor.crawl import run_cycle
 from monitor.demo.stories import load_stories
 from monitor.newswire import Hit, Newswire, Reply
 

@@ -50,7 +50,7 @@ from typing import Any
 
 import yaml
 
-from monitor.crawl import stop_process_group
+from monitor.collection.children import stop_process_group
 from monitor.newswire import Hit, Newswire, Reply
 from monitor.procmark import marked, new_mark
 

@@ -1,8 +1,8 @@
 """The crawl child: ``python -m crawler --run-id N (--plan - | --config PATH [SOURCE ...])``.
 
-wirewatch starts this in its own process group for each crawl (see monitor.crawl), passing
-the crawl plan as JSON on stdin with ``--plan -``: the sources of this child, the crawl
-settings, the topics and the archive, and nothing else of the config (no alert URL, no
+wirewatch starts this in its own process group for each crawl (monitor.collection.children),
+passing the crawl plan as JSON on stdin with ``--plan -``: the sources of this child, the
+crawl settings, the topics and the archive, and nothing else of the config (no alert URL, no
 secret). ``--config PATH`` reads a config file instead, for running a crawl by hand. The
 child writes progress events on stdout (monitor.events) and Scrapy's log on stderr, and
 exits 0 when the crawl ran, even if some sources failed; their errors are in the archive.

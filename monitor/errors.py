@@ -111,7 +111,7 @@ class DiskFull(ArchiveError):
 
 
 class CrawlError(WirewatchError):
-    """Raised by monitor.crawl when a crawl could not run at all."""
+    """Raised by monitor.collection when a crawl could not run at all."""
 
 
 class Interrupted(WirewatchError):

@@ -9,7 +9,7 @@ from typing import Any
 from rich.text import Text
 
 from monitor.archive import SourceStatus
-from monitor.cycle_result import CycleResult
+from monitor.collection.result import CycleResult
 from monitor.terminal import console, highlight, print_table
 from monitor.topictest import Report
 

@@ -1,7 +1,7 @@
 """The shared real-world corpus: every real feed is collected with all its distinct entries.
 
 The feeds are read from ``../shared/corpora`` (never copied here) and served by a local
-newswire. One real crawl (a Scrapy child, via monitor.crawl.run_cycle) collects all of them at
+newswire. One real crawl (a Scrapy child, via monitor.collection.cycle.run_cycle) collects all of them at
 once with ``full_text: false``, so no article link (they point at real hosts) is ever fetched.
 The expected count of each feed is computed here with feedparser directly.
 """
@@ -24,9 +24,9 @@ import pytest
 from crawler.parsing.feeds import parse_feed
 from crawler.parsing.model import Feed
 from crawler.urls import canonical_url
+from monitor.collection.cycle import run_cycle
+from monitor.collection.result import CycleResult
 from monitor.config import load
-from monitor.crawl import run_cycle
-from monitor.cycle_result import CycleResult
 from monitor.newswire import Newswire, Reply
 
 from .conftest import CORPORA, write_config

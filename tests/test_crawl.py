@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from monitor.collection.cycle import AFTER_CRAWL, Aftermath, run_cycle
+from monitor.collection.result import CycleResult
 from monitor.config import load
-from monitor.crawl import run_cycle
-from monitor.cycle_result import CycleResult
 from monitor.newswire import Newswire, Reply
 from monitor.procmark import marked, new_mark
 
@@ -262,6 +262,33 @@ def test_the_crawl_command_prints_a_line_per_source_and_exits_0(
     assert as_json["status"] == "ok"
     assert [source["source"] for source in as_json["sources"]] == ["good"]
     assert as_json["sources"][0]["new"] == 0
+
+
+def test_the_steps_after_a_crawl_run_in_order_once_the_run_is_recorded(
+    tmp_path: Path, wire: Newswire
+) -> None:
+    config = load(write_config(tmp_path, [{"name": "good", "url": wire.url("/good/feed.xml")}]))
+    seen: list[tuple[str, object]] = []
+
+    def first(after: Aftermath) -> None:
+        (status,) = after.archive.db.execute("SELECT status FROM runs").fetchone()
+        seen.append(("first", status))
+
+    def second(after: Aftermath) -> None:
+        grouped = after.archive.db.execute(
+            "SELECT count(*) FROM articles WHERE cluster_id IS NOT NULL"
+        ).fetchone()[0]
+        seen.append(("second", grouped))
+
+    result = run_cycle(config, timeout=60, steps=[first, second])
+    assert result.status == "ok" and result.new == 3
+    # The run was settled before the steps; without group_copies, no story was grouped.
+    assert seen == [("first", "ok"), ("second", 0)]
+    assert [step.__name__ for step in AFTER_CRAWL] == [
+        "group_copies",
+        "send_alerts",
+        "truncate_wal",
+    ]
 
 
 def test_crawling_an_unknown_source_exits_2_naming_the_known_ones(tmp_path: Path) -> None:

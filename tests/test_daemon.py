@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from monitor.collection.triggers import SteadyIntervalTrigger, adaptive_interval
 from monitor.cron import cron_problem
 from monitor.newswire import Hit, Newswire, Reply
 from monitor.procmark import marked, new_mark
-from monitor.scheduler import SteadyIntervalTrigger, adaptive_interval
 
 from .conftest import article_page, rss, run_cli, write_config
 

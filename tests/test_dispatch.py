@@ -15,8 +15,8 @@ import pytest
 
 from monitor.archive import Archive, RunStatus, SourceRef
 from monitor.archive import schedule as book
+from monitor.collection.dispatch import ready_sources
 from monitor.errors import ArchiveReadOnly
-from monitor.scheduler import ready_sources
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 INTERVALS = {"wire": 600.0, "daily": 86400.0}

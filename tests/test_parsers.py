@@ -16,8 +16,8 @@ from crawler.parsing.jsonfeed import parse_json_feed
 from crawler.parsing.listing import parse_listing
 from crawler.parsing.model import FeedProblem
 from crawler.parsing.sitemaps import parse_sitemap
+from monitor.collection.cycle import group_by_host
 from monitor.config import Source
-from monitor.crawl import group_by_host
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LONG = "Пхеньян и Москва договорились о новых поставках нефти и зерна"

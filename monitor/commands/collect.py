@@ -12,9 +12,9 @@ import click
 
 from monitor import alerts, review
 from monitor.archive import RunStatus
+from monitor.collection.cycle import run_cycle, select_sources
 from monitor.commands.options import format_option, state_of, stop_on_sigterm
 from monitor.config import Config, find_path
-from monitor.crawl import run_cycle, select_sources
 from monitor.errors import CrawlError, UsageError
 from monitor.lock import ArchiveLock, Locked, LockRole
 from monitor.logs import configure as configure_logs
@@ -211,7 +211,7 @@ def run(ctx: click.Context, log_format: str, metrics_port: int | None, workers: 
       wirewatch run
       wirewatch --config /etc/wirewatch/config.yaml run --log-format json --metrics-port 9108
     """
-    from monitor.scheduler import Daemon
+    from monitor.collection.daemon import Daemon
 
     configure_logs(log_format)
     state = state_of(ctx)

@@ -10,8 +10,8 @@ from rich.text import Text
 
 from monitor import review
 from monitor.archive import Archive
+from monitor.collection.cycle import run_cycle
 from monitor.config import Config, load
-from monitor.crawl import run_cycle
 from monitor.demo.stories import BROKEN_SITE, load_stories, publish
 from monitor.newswire import Newswire
 from monitor.reports import print_cycle, print_flagged

@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from monitor.collection.children import stop_process_group
+from monitor.collection.triggers import cron_trigger, trigger_for
 from monitor.config import load
-from monitor.crawl import stop_process_group
 from monitor.newswire import Newswire, Reply
-from monitor.scheduler import _trigger, cron_trigger
 from monitor.timeutil import to_text, utcnow
 from tests.conftest import REPO, rss, run_cli, write_config
 
@@ -196,7 +196,7 @@ def cron_source(tmp_path: Path, **fields: str) -> object:
 @pytest.mark.parametrize("zone", NINE_LOCAL)
 def test_a_cron_line_fires_at_nine_local_time_across_dst_changes(tmp_path: Path, zone: str) -> None:
     source = cron_source(tmp_path, cron="0 9 * * *", timezone=zone)
-    trigger = _trigger(source, 600.0)  # type: ignore[arg-type]
+    trigger = trigger_for(source, 600.0)  # type: ignore[arg-type]
     for start, expected in NINE_LOCAL[zone]:
         times = fire_times(trigger, utc(start), 3)
         assert times == [utc(text) for text in expected]
@@ -206,7 +206,7 @@ def test_a_cron_line_fires_at_nine_local_time_across_dst_changes(tmp_path: Path,
 def test_a_cron_line_without_a_timezone_is_read_in_utc(tmp_path: Path) -> None:
     source = cron_source(tmp_path, cron="0 9 * * *")
     assert source.timezone == "UTC"  # type: ignore[attr-defined]  # the README's default
-    times = fire_times(_trigger(source, 600.0), utc("2026-03-28T12:00"), 3)  # type: ignore[arg-type]
+    times = fire_times(trigger_for(source, 600.0), utc("2026-03-28T12:00"), 3)  # type: ignore[arg-type]
     assert times == [utc("2026-03-29T09:00"), utc("2026-03-30T09:00"), utc("2026-03-31T09:00")]
 
 
@@ -216,11 +216,11 @@ import json, sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from monitor.config import load
-from monitor.scheduler import _trigger
+from monitor.collection.triggers import trigger_for
 start = datetime.fromisoformat(sys.argv[2])
 out = {}
 for source in load(Path(sys.argv[1])).sources:
-    trigger, previous, now, times = _trigger(source, 600.0), None, start, []
+    trigger, previous, now, times = trigger_for(source, 600.0), None, start, []
     for _ in range(6):
         fire = trigger.get_next_fire_time(previous, now)
         times.append(fire.isoformat())
@@ -259,7 +259,7 @@ def test_cron_schedules_are_the_same_whatever_the_host_zone(tmp_path: Path) -> N
         }
     assert printed["Asia/Seoul"] == printed["UTC"] == printed["Europe/Moscow"]
     ours = {
-        source.name: fire_times(_trigger(source, 600.0), datetime.fromisoformat(start), 6)
+        source.name: fire_times(trigger_for(source, 600.0), datetime.fromisoformat(start), 6)
         for source in load(config).sources
     }
     assert printed["UTC"] == ours

@@ -24,8 +24,8 @@ from scrapy.utils.python import without_none_values
 from crawler.parsing.sitemaps import MAX_DEPTH, MAX_SITEMAPS
 from crawler.runner import build_settings
 from crawler.urlpolicy import MAX_LENGTH
+from monitor.collection.cycle import run_cycle
 from monitor.config import load
-from monitor.crawl import run_cycle
 from monitor.events import Event, LinksSkipped
 from monitor.newswire import Hit, Newswire, Reply
 from tests.conftest import article_page, rss, run_cli, write_config

@@ -1,5 +1,5 @@
-"""The daemon behind ``wirewatch run``: APScheduler 3.x is used here, and for no more than
-checking a cron line in monitor.cron (which config validation imports).
+"""The daemon behind ``wirewatch run``: APScheduler 3.x runs the jobs here; their triggers
+are in monitor.collection.triggers, and which due sources go now in .dispatch.
 
 Each source has a job, on its interval (with jitter) or its cron line. A job only marks its
 source due; a dispatcher then crawls the due sources together, in child processes (one
@@ -18,13 +18,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import random
 import signal
 import socket
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,129 +34,26 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.archive import Archive, SourceStatus
 from monitor.archive import schedule as book
+from monitor.collection.cycle import run_cycle
+from monitor.collection.dispatch import ready_sources
+from monitor.collection.result import CycleResult
+from monitor.collection.triggers import (
+    JITTER_SHARE,
+    MAX_JITTER,
+    WEEK,
+    adaptive_interval,
+    describe,
+    trigger_for,
+)
 from monitor.config import Config, Source, load
-from monitor.crawl import run_cycle
-from monitor.cycle_result import CycleResult
 from monitor.errors import ConfigError, CrawlError, WirewatchError
 from monitor.lock import ArchiveLock, LockRole
 from monitor.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 
-JITTER_SHARE = 0.1  # of a source's interval, up to MAX_JITTER seconds
-MAX_JITTER = 30.0
-ADAPTIVE_RANGE = (300.0, 86400.0)  # an adaptive interval stays between 5 min and 24 h
-WEEK = 7 * 86400.0
 HEARTBEAT = 30.0
 STOP_GRACE = 8.0  # seconds running crawls get to finish when the daemon stops
-
-
-class ZonedCronTrigger(CronTrigger):  # type: ignore[misc]  # APScheduler 3 is untyped
-    """A cron trigger in a time zone with DST that never goes back in time.
-
-    On the night clocks fall back, APScheduler 3.11's CronTrigger turns a wall time of the
-    repeated hour into its first occurrence, even after that has passed: ``30 2 * * *`` in
-    Europe/Berlin gave 00:30Z, 01:30Z, then 01:30Z again, and ``*/30 * * * *`` went from
-    01:00Z back to 00:30Z. The scheduler asks for fire times until one is in the future, so
-    that loop froze the daemon. Here a wall time of a repeated hour fires at each of its
-    two occurrences, once, and a time skipped when clocks spring forward fires an hour late.
-    """
-
-    def get_next_fire_time(
-        self, previous_fire_time: datetime | None, now: datetime
-    ) -> datetime | None:
-        fire: datetime | None = super().get_next_fire_time(previous_fire_time, now)
-        if previous_fire_time is None:
-            return fire
-        floor = previous_fire_time.astimezone(UTC)
-        for _ in range(3):
-            if fire is None or fire.astimezone(UTC) > floor:
-                return fire
-            second = fire.replace(fold=1)  # the wall time's later occurrence
-            if second.astimezone(UTC) > floor:
-                return second
-            fire = super().get_next_fire_time(None, floor + timedelta(microseconds=1))
-        return fire if fire is not None and fire.astimezone(UTC) > floor else None
-
-
-def cron_trigger(expression: str, timezone: str) -> ZonedCronTrigger:
-    """Return the trigger of a 5-field cron line read in *timezone* (never the host's)."""
-    trigger = ZonedCronTrigger.from_crontab(expression, timezone=timezone)
-    assert isinstance(trigger, ZonedCronTrigger)
-    return trigger
-
-
-def adaptive_interval(items_last_week: int) -> float:
-    """Return a week divided by the last week's items, clamped to ADAPTIVE_RANGE."""
-    low, high = ADAPTIVE_RANGE
-    if items_last_week <= 0:
-        return high
-    return min(high, max(low, WEEK / items_last_week))
-
-
-class SteadyIntervalTrigger(IntervalTrigger):  # type: ignore[misc]  # APScheduler 3 is untyped
-    """An interval trigger whose jitter does not add up from one run to the next.
-
-    APScheduler 3.11's IntervalTrigger adds the interval to the previous *jittered* fire
-    time, so the jitter is a random walk: each source drifts by half its jitter a round on
-    average, and sources on the same interval spread further apart every round (at 2,000
-    sources, 9 s of jitter spread a round over 25 s by the fifth). Here the n-th fire is
-    the start plus n intervals, plus fresh jitter: sources due together stay together.
-    """
-
-    def get_next_fire_time(
-        self, previous_fire_time: datetime | None, now: datetime
-    ) -> datetime | None:
-        if previous_fire_time is None:
-            first: datetime | None = super().get_next_fire_time(None, now)
-            return first
-        start = self.start_date.timestamp()
-        length = float(self.interval_length)
-        # The jitter is below one interval, so the previous fire lies in its own slot.
-        slot = (previous_fire_time.timestamp() - start) // length + 1
-        jitter = random.uniform(0, self.jitter) if self.jitter else 0.0  # noqa: S311 - not secret
-        fire = start + slot * length + jitter
-        if self.end_date and fire > self.end_date.timestamp():
-            return None
-        return datetime.fromtimestamp(fire, tz=self.timezone)
-
-
-def ready_sources(
-    names: Iterable[str],
-    intervals: Mapping[str, float],
-    next_due: Mapping[str, datetime | None],
-    now: datetime,
-) -> set[str]:
-    """Return the sources of *names* to crawl at *now*; a pure decision, with the clock given.
-
-    *intervals* holds each configured source's polling interval (a name it lacks was removed
-    from the config and is never ready); *next_due* is when the archive says each source is
-    due (missing or None: never finished, so due). A source's job fires about one interval
-    after its last run, so only a due time more than half an interval away (backoff,
-    Cache-Control) puts a source off.
-    """
-    ready = set()
-    for name in names:
-        interval = intervals.get(name)
-        if interval is None:
-            continue
-        due = next_due.get(name)
-        if due is None or (due - now).total_seconds() <= 0.5 * interval:
-            ready.add(name)
-    return ready
-
-
-def _trigger(source: Source, interval: float) -> Any:
-    jitter = min(interval * JITTER_SHARE, MAX_JITTER)
-    if source.cron:
-        return cron_trigger(source.cron, source.timezone)
-    return SteadyIntervalTrigger(seconds=interval, jitter=int(jitter) or None)
-
-
-def _describe(source: Source, interval: float) -> str:
-    if source.cron:
-        return f"cron {source.cron} ({source.timezone})"
-    return f"every {interval:g}s" + (" (adaptive)" if source.adaptive else "")
 
 
 @dataclass
@@ -304,10 +200,10 @@ class Daemon:
             self.intervals[name] = interval
             self.scheduler.add_job(
                 self._mark_due,
-                _trigger(source, interval),
+                trigger_for(source, interval),
                 args=[name],
                 id=f"source:{name}",
-                name=_describe(source, interval),
+                name=describe(source, interval),
                 replace_existing=True,
             )
         self._write_schedule(archive)

@@ -1,0 +1,35 @@
+"""Which due sources to crawl now: a pure decision, with the clock passed in.
+
+The daemon's jobs only mark sources due; this decides which of them backoff or a server's
+hint (Cache-Control, Retry-After) puts off, from what the archive says and the time given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+
+def ready_sources(
+    names: Iterable[str],
+    intervals: Mapping[str, float],
+    next_due: Mapping[str, datetime | None],
+    now: datetime,
+) -> set[str]:
+    """Return the sources of *names* to crawl at *now*; a pure decision, with the clock given.
+
+    *intervals* holds each configured source's polling interval (a name it lacks was removed
+    from the config and is never ready); *next_due* is when the archive says each source is
+    due (missing or None: never finished, so due). A source's job fires about one interval
+    after its last run, so only a due time more than half an interval away (backoff,
+    Cache-Control) puts a source off.
+    """
+    ready = set()
+    for name in names:
+        interval = intervals.get(name)
+        if interval is None:
+            continue
+        due = next_due.get(name)
+        if due is None or (due - now).total_seconds() <= 0.5 * interval:
+            ready.add(name)
+    return ready
