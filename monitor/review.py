@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.archive import Archive, health, stories
-from monitor.archive.marks import LABELS, Label, add_mark, story_marks
+from monitor.archive.labels import LABELS, Label
+from monitor.archive.marks import add_mark, story_marks
 from monitor.archive.stories import Filters
 from monitor.errors import NotFoundError, UsageError
 from monitor.timeutil import from_text, to_text, utcnow

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from monitor.archive import Archive
-from monitor.archive.marks import LABELS, Label, add_mark, label_check, story_marks
+from monitor.archive.labels import LABELS, Label, label_check
+from monitor.archive.marks import add_mark, story_marks
 from monitor.commands.desk import mark
 from monitor.serve.metadata import metadata
 from monitor.serve.triage import render_cell

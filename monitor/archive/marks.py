@@ -1,33 +1,21 @@
-"""Triage marks: the labels an analyst gives a story, defined once, and the marks kept.
+"""Triage marks: the labels an analyst gives a story (monitor.archive.labels), and the marks
+kept.
 
 Every mark is kept with its time and author, so a story's history of labels stays; its
-label is the latest mark of any of its copies. The labels here feed the CLI's choices,
-the web triage links and the CHECK constraint of the marks table.
+label is the latest mark of any of its copies.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, TypedDict
 
+from monitor.archive.labels import Label
 from monitor.archive.story import story_of
 from monitor.timeutil import to_text
 
 if TYPE_CHECKING:
     from monitor.archive.store import Archive
-
-
-class Label(StrEnum):
-    """What an analyst decides about a story."""
-
-    RELEVANT = "relevant"
-    IRRELEVANT = "irrelevant"
-    FOLLOW_UP = "follow-up"
-
-
-# The labels as plain text, in the order people see them (click's choices, the web links).
-LABELS: tuple[str, ...] = tuple(label.value for label in Label)
 
 
 class Mark(TypedDict):
@@ -38,17 +26,6 @@ class Mark(TypedDict):
     note: str | None
     marked_by: str | None
     created: str
-
-
-def label_check(column: str = "label") -> str:
-    """Return the SQL condition that *column* holds a label (the marks table's CHECK)."""
-    quoted = ", ".join(f"'{label}'" for label in LABELS)
-    return f"{column} IN ({quoted})"
-
-
-def labels_in_words() -> str:
-    """Return the labels as a phrase for people: ``relevant, irrelevant or follow-up``."""
-    return f"{', '.join(LABELS[:-1])} or {LABELS[-1]}"
 
 
 def latest_label(story: str) -> str:

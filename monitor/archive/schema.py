@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from monitor.archive.marks import label_check
+from monitor.archive.labels import label_check
 
 migrations = sqlite_utils.Migrations("wirewatch")
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from monitor.archive.marks import LABELS, latest_label
+from monitor.archive.labels import LABELS
+from monitor.archive.marks import latest_label
 from monitor.archive.story import dated, story_of
 from monitor.timeutil import to_text
 

@@ -10,7 +10,7 @@ from typing import IO, Any
 import click
 
 from monitor import review
-from monitor.archive.marks import LABELS
+from monitor.archive.labels import LABELS
 from monitor.commands.options import (
     ARTICLE_ID,
     filter_options,

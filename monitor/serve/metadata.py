@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from monitor.archive.marks import Label, labels_in_words
+from monitor.archive.labels import Label, labels_in_words
 
 # The stories a canned query lists share these columns.
 _STORY_COLUMNS = "id, date, topic, source, outlets, score, label, title, snippet, url, triage"

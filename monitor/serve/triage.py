@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
-from monitor.archive.marks import LABELS
+from monitor.archive.labels import LABELS
 
 
 @hookimpl  # type: ignore[misc,untyped-decorator,unused-ignore]
