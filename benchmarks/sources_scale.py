@@ -216,9 +216,7 @@ def bare_fetch(wanted: list[list[tuple[str, str]]], folder: Path) -> tuple[float
             process.wait(timeout=900)
     finally:
         for process in processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=30)
+            stop_process_group(process)
     seconds = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
