@@ -2,32 +2,100 @@
 expected errors become a line on stderr and an exit status.
 
 The commands themselves live in monitor.commands: collect (check, crawl, run, status,
-demo), topics (match, topic-test, rematch) and review (flagged, show, mark, search,
+demo), topics (match, topic-test, rematch) and desk (flagged, show, mark, search,
 export, digest, serve); what they share is in monitor.commands.options.
+
+A command's module is imported only when that command runs (or its own --help is asked
+for): ``wirewatch --version`` and ``wirewatch --help`` load click and nothing else of
+weight, and a reading command never loads the crawler's or the daemon's libraries.
 """
 
 from __future__ import annotations
 
 import errno
+import importlib
 import sys
 from pathlib import Path
 
 import click
 
-from monitor import __version__
-from monitor.commands import collect, desk, topics
-from monitor.commands.options import State
-from monitor.config import ENV_VAR
+from monitor import CONFIG_ENV_VAR, __version__
 from monitor.errors import ConfigError, ExitStatus, WirewatchError
-from monitor.terminal import printable
+
+# Each command: where it is defined, and the summary ``wirewatch --help`` shows for it (the
+# first sentence of its own help; tests/test_cli_startup.py holds the two together).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("monitor.commands.collect:check",
+              "Validate the config file and summarise it."),
+    "crawl": ("monitor.commands.collect:crawl",
+              "Collect every source (or the named ones) once, now."),
+    "demo": ("monitor.commands.collect:demo",
+             "Crawl the bundled offline newswire with your topics and show what they flag."),
+    "digest": ("monitor.commands.desk:digest",
+               "Write the digest: flagged stories grouped by topic and by story."),
+    "export": ("monitor.commands.desk:export",
+               "Export stories: JSON lines, CSV, an Atom feed or Markdown."),
+    "flagged": ("monitor.commands.desk:flagged",
+                "List flagged stories, newest first: one row per story, however many outlets "
+                "ran it."),
+    "mark": ("monitor.commands.desk:mark",
+             "Triage a story: relevant, irrelevant or follow-up."),
+    "match": ("monitor.commands.topics:match",
+              "Match stories from JSON lines against a topic, with no archive involved."),
+    "rematch": ("monitor.commands.topics:rematch",
+                "Re-run the topics over the archive after you changed them."),
+    "run": ("monitor.commands.collect:run",
+            "Run the daemon: poll each source on its schedule until stopped."),
+    "search": ("monitor.commands.desk:search",
+               "Search the whole archive, in every language, best match first."),
+    "serve": ("monitor.commands.desk:serve",
+              "Review in a browser: Datasette over the live archive."),
+    "show": ("monitor.commands.desk:show",
+             "Show one story: why it was flagged, its marks, the other outlets, and its text."),
+    "status": ("monitor.commands.collect:status",
+               "Show the daemon and each source's health: state, last success, next run, "
+               "failures."),
+    "topic-test": ("monitor.commands.topics:topic_test",
+                   "Test a topic on labelled stories: precision, recall and F1, and every "
+                   "mistake."),
+}  # fmt: skip
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when the command is wanted."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, _, attribute = COMMANDS[cmd_name][0].partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the commands with their summaries, importing none of them."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [
+            (name, click.Command(name, help=COMMANDS[name][1]).get_short_help_str(limit))
+            for name in names
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "--config",
     "config_path",
     metavar="PATH",
-    help=f"Config file. Default: ${ENV_VAR}, else ./config.yaml.",
+    help=f"Config file. Default: ${CONFIG_ENV_VAR}, else ./config.yaml.",
 )
 @click.option(
     "--archive",
@@ -55,18 +123,10 @@ def cli(
       wirewatch flagged --since 24h  list the stories flagged in the last day
       wirewatch show 12              read one story and why it was flagged
     """
+    from monitor.commands.options import State
+
     ctx.obj = State(config_path, archive_path, debug)
     _Boundary.debug = debug
-
-
-for _command in (
-    collect.check, collect.crawl, collect.status, collect.run, collect.demo,
-    topics.match, topics.topic_test, topics.rematch,
-    desk.flagged, desk.show, desk.mark,
-    desk.search, desk.export, desk.digest,
-    desk.serve,
-):  # fmt: skip
-    cli.add_command(_command)
 
 
 class _Boundary:
@@ -84,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
         prefix = "" if isinstance(error, ConfigError) else "wirewatch: "
         # A message may quote a feed, a page or a server: shown, never obeyed by the terminal.
         for line in str(error).splitlines():
-            click.echo(printable(prefix + line), err=True)
+            click.echo(_printable(prefix + line), err=True)
         sys.exit(error.exit_status)
     except click.ClickException as error:
         error.show()
@@ -109,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
             )
             sys.exit(ExitStatus.ERROR)
         click.echo(
-            printable(
+            _printable(
                 f"wirewatch: internal error: {type(error).__name__}: {error} "
                 "(run with --debug for the traceback, and please report it)"
             ),
@@ -117,3 +177,10 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(ExitStatus.ERROR)
     sys.exit(result if isinstance(result, int) else ExitStatus.SUCCESS)
+
+
+def _printable(text: str) -> str:
+    """Return *text* as the terminal shows it safely (see monitor.terminal.printable)."""
+    from monitor.terminal import printable  # rich, loaded only when there is an error to show
+
+    return printable(text)

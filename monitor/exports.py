@@ -13,10 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import IO, Any
-
-import jinja2
-from feedgen.feed import FeedGenerator
+from typing import IO, TYPE_CHECKING, Any
 
 from monitor import __version__
 from monitor.archive import Archive
@@ -31,6 +28,9 @@ from monitor.escaping import (
 from monitor.review import Filters, flagged, outlets
 from monitor.terminal import csv_writer, printable
 from monitor.timeutil import from_text
+
+if TYPE_CHECKING:
+    import jinja2
 
 CSV_COLUMNS = ["id", "url", "source", "title", "published", "fetched", "language", "topics",
                "label", "story", "snippet", "summary", "body"]  # fmt: skip
@@ -70,6 +70,8 @@ def write_atom(
     text (never HTML) with control characters shown, and an entry links to its story only
     when the story's address is http(s); otherwise the address is in its text content.
     """
+    from feedgen.feed import FeedGenerator  # loaded by the Atom export alone
+
     feed = FeedGenerator()
     feed.id(f"tag:wirewatch,2026:flagged/{topic or 'all'}")
     feed.title(title)
@@ -160,6 +162,8 @@ def _environment(output_format: str) -> jinja2.Environment:
     has a ``link(text, url)`` that links only http(s) addresses.
     """
     html = output_format == "html"
+    import jinja2  # loaded by the digest alone
+
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("monitor", "templates"),
         # Markdown is not HTML: its escaping is the finalize below, for every printed value.

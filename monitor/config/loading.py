@@ -8,13 +8,14 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from monitor import CONFIG_ENV_VAR
 from monitor.config import resolve
 from monitor.config.problems import problems_of
 from monitor.config.schema import Config
 from monitor.errors import ConfigError, ConfigProblem
 from monitor.safeyaml import load_yaml
 
-ENV_VAR = "WIREWATCH_CONFIG"
+ENV_VAR = CONFIG_ENV_VAR
 DEFAULT_PATH = Path("config.yaml")
 # A config is small: the repository's is 15 KB (monitor.safeyaml bounds the YAML itself).
 MAX_FILE_BYTES = 4 * 1024 * 1024

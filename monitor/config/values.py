@@ -12,7 +12,6 @@ import reprlib
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import parsel
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
@@ -162,6 +161,8 @@ def compile_selector(selector: str) -> tuple[str, str]:
             "refuses: a pattern such as ^(a+)+$ can take exponential time on a hostile page "
             "(use contains(), starts-with() or a CSS selector)"
         )
+    import parsel  # loaded only by a config whose page sources have selectors
+
     probe = parsel.Selector(text="<html><body></body></html>")
     try:
         probe.xpath(selector) if kind == "xpath" else probe.css(selector)

@@ -1,0 +1,67 @@
+"""The CLI loads a command's module only when that command runs (issue 12: answer at once).
+
+Measured as what a fresh interpreter imports, not as time: benchmarks/cli.py times it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from monitor.cli import COMMANDS, cli
+
+from .conftest import write_config
+from .test_import_layers import modules_loaded_by
+
+HEAVY = ("scrapy", "twisted", "trafilatura", "datasette", "apprise", "feedparser", "datasketch")
+
+
+def run_in_fresh_interpreter(*args: str) -> str:
+    """Return code that runs ``wirewatch ARGS`` and carries on whatever it exits with."""
+    return (
+        "import contextlib, io\n"
+        "from monitor.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        f"    main({list(args)!r})"
+    )
+
+
+def loaded_roots(modules: set[str]) -> set[str]:
+    return {name.partition(".")[0] for name in modules}
+
+
+@pytest.mark.parametrize("args", [("--version",), ("--help",)])
+def test_version_and_help_load_no_command_and_no_heavy_library(args: tuple[str, ...]) -> None:
+    loaded = modules_loaded_by(run_in_fresh_interpreter(*args))
+    assert sorted(name for name in loaded if name.startswith("monitor.commands")) == []
+    light = {"pydantic", "rich", "sqlite_utils", "jinja2", "numpy", *HEAVY}
+    assert sorted(loaded_roots(loaded) & light) == []
+
+
+def test_a_reading_command_loads_neither_the_crawler_nor_the_web_libraries(
+    tmp_path: Path,
+) -> None:
+    config = write_config(tmp_path, [{"name": "a", "url": "http://127.0.0.1:9/feed.xml"}])
+    loaded = modules_loaded_by(run_in_fresh_interpreter("--config", str(config), "flagged"))
+    assert "monitor.commands.desk" in loaded  # the command did run
+    assert sorted(loaded_roots(loaded) & set(HEAVY)) == []
+    runners = ("crawler", "monitor.collection.cycle", "monitor.collection.daemon")
+    assert not [name for name in loaded if name.startswith(runners)]
+
+
+def test_the_group_help_shows_each_commands_own_summary() -> None:
+    context = click.Context(cli)
+    for name, (_, summary) in COMMANDS.items():
+        command = cli.get_command(context, name)
+        assert command is not None, name
+        assert command.get_short_help_str(limit=500) == summary, name
+    assert set(COMMANDS) == set(cli.list_commands(context))
+
+
+def test_an_unknown_command_is_still_a_usage_error() -> None:
+    result = CliRunner().invoke(cli, ["flaged"])
+    assert result.exit_code == 2
+    assert "No such command 'flaged'" in result.output
