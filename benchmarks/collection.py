@@ -33,7 +33,7 @@ from pathlib import Path
 
 import yaml
 
-from monitor.collection.cycle import run_cycle
+from monitor.collection.cycle import AFTER_CRAWL, Aftermath, Step, run_cycle
 from monitor.config import load
 from monitor.demo.stories import load_stories
 from monitor.newswire import Hit, Newswire, Reply
@@ -174,6 +174,20 @@ def write_config(folder: Path, sources: list[dict], name: str) -> Path:
     return path
 
 
+def timed_steps(spent: dict[str, float]) -> list[Step]:
+    """Return the steps after a crawl, each adding its seconds to *spent* under its name."""
+
+    def timing(step: Step) -> Step:
+        def run(after: Aftermath) -> None:
+            started = time.monotonic()
+            step(after)
+            spent[step.__name__] = spent.get(step.__name__, 0.0) + time.monotonic() - started
+
+        return run
+
+    return [timing(step) for step in AFTER_CRAWL]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--feeds", type=int, default=200)
@@ -210,7 +224,8 @@ def main() -> None:
             ]
             config = load(write_config(folder, sources, "full"))
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            result = run_cycle(config)
+            spent: dict[str, float] = {}
+            result = run_cycle(config, steps=timed_steps(spent))
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
@@ -247,6 +262,8 @@ def main() -> None:
         ),
         ("  ratio to the baseline", f"{rate / bare_rate:.2f}x"),
         ("  CPU seconds in crawl processes", f"{cpu:.1f}"),
+        ("  crawl processes (wall)", f"{result.seconds - sum(spent.values()):.1f} s"),
+        *((f"  after the crawl: {name}", f"{seconds:.1f} s") for name, seconds in spent.items()),
         (
             f"re-poll of {args.repoll} unchanged feeds",
             f"{repoll_seconds:.1f} s ({not_modified} answered 304)",
