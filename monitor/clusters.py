@@ -32,6 +32,7 @@ CONTAINMENT = 0.7
 WINDOW = timedelta(days=14)  # copies of a story appear within days, not months
 MAX_CANDIDATES = 50
 MIN_SHINGLES = 10  # about 14 words
+BATCH = 100  # articles clustered per write transaction
 _WORD = re.compile(r"\w+")
 
 
@@ -77,12 +78,16 @@ def cluster_new(archive: Archive, now: datetime) -> int:
     of articles older than WINDOW are dropped.
     """
     pending = unclustered(archive)
-    for article_id, title, body in pending:
-        found = shingles(f"{title}\n{body}")
-        # A text of a dozen words (a teaser, a paywall notice) is its own story.
-        keys = band_keys(found) if clusterable(found) else []
-        cluster = _match(archive, article_id, found, keys) or article_id
-        book.assign(archive, article_id, cluster, keys)
+    for start in range(0, len(pending), BATCH):
+        # One transaction per batch, not per article: the write lock is held for a batch
+        # at a time, so a crawl writing meanwhile waits well within its busy timeout.
+        with archive.writing():
+            for article_id, title, body in pending[start : start + BATCH]:
+                found = shingles(f"{title}\n{body}")
+                # A text of a dozen words (a teaser, a paywall notice) is its own story.
+                keys = band_keys(found) if clusterable(found) else []
+                cluster = _match(archive, article_id, found, keys) or article_id
+                book.assign(archive, article_id, cluster, keys)
     book.drop_bands_before(archive, now - WINDOW)
     return len(pending)
 

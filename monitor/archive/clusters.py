@@ -54,13 +54,16 @@ def candidates(
 
 
 def assign(archive: Archive, article_id: int, cluster: int, keys: Sequence[BandKey]) -> None:
-    """Put an article in story *cluster* and store its bands, in one transaction."""
-    with archive.writing() as db:
-        db.execute("UPDATE articles SET cluster_id = ? WHERE id = ?", [cluster, article_id])
-        db.conn.executemany(
-            "INSERT INTO lsh (band, hash, article_id) VALUES (?, ?, ?)",
-            [(band, value, article_id) for band, value in keys],
-        )
+    """Put an article in story *cluster* and store its bands.
+
+    Call it inside ``archive.writing()``: a round of clustering writes a batch of articles
+    per transaction, and each article's bands are seen by the next article's candidates.
+    """
+    archive.db.execute("UPDATE articles SET cluster_id = ? WHERE id = ?", [cluster, article_id])
+    archive.db.conn.executemany(
+        "INSERT INTO lsh (band, hash, article_id) VALUES (?, ?, ?)",
+        [(band, value, article_id) for band, value in keys],
+    )
 
 
 def drop_bands_before(archive: Archive, before: datetime) -> None:
