@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from monitor.records import ArticleRecord, FlagRecord
 
@@ -24,8 +24,8 @@ class ArticleItem:
     language: str | None
     extract_error: str | None
     declared_language: str | None = None
+    # Not columns of the articles table (the fields above are: see record()):
     flags: list[FlagRecord] = field(default_factory=list)
-    # Not columns of the articles table:
     page_html: bytes | None = field(default=None, repr=False)  # the evidence, if kept
     full_text: bool = False  # the body was extracted from the story's own page
 
@@ -39,19 +39,9 @@ class ArticleItem:
 
     def record(self, run_id: int | None) -> ArticleRecord:
         """Return what the archive stores of this story, for the crawl run *run_id*."""
-        return ArticleRecord(
-            source=self.source,
-            key=self.key,
-            url=self.url,
-            guid=self.guid,
-            title=self.title,
-            summary=self.summary,
-            body=self.body,
-            published=self.published,
-            published_raw=self.published_raw,
-            fetched=self.fetched,
-            language=self.language,
-            extract_error=self.extract_error,
-            declared_language=self.declared_language,
-            run_id=run_id,
-        )
+        columns = {name: getattr(self, name) for name in RECORD_FIELDS if name != "run_id"}
+        return ArticleRecord(**columns, run_id=run_id)
+
+
+# The item's fields that are columns of the archive's record (all of them but run_id).
+RECORD_FIELDS = tuple(field.name for field in fields(ArticleRecord))

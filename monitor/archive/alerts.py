@@ -117,7 +117,14 @@ def retarget(archive: Archive, topic: str, old: str, new: str) -> int:
 
     Archives written before alert URLs were kept as written hold them with their secrets
     filled in; this puts the written form back. A row that *new* already has is dropped.
+    Called after every crawl: it reads first, and takes the write lock only when an old
+    row is there.
     """
+    found = archive.db.execute(
+        "SELECT 1 FROM alerts WHERE topic = ? AND target = ? LIMIT 1", (topic, old)
+    ).fetchone()
+    if found is None:
+        return 0
     with archive.writing() as db:
         before = db.conn.total_changes
         db.conn.execute(
