@@ -10,10 +10,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlite_utils
+from click.testing import CliRunner
 
 from monitor.archive import Archive, RunStatus, SourceRef
 from monitor.archive.schema import migrations
-from monitor.errors import ArchiveError
+from monitor.archive.store import _connect_snapshot
+from monitor.archive.versions import SCHEMA, is_current
+from monitor.cli import cli
+from monitor.errors import ArchiveError, ArchiveReadOnly
 from monitor.records import ArticleRecord, FlagRecord
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -71,6 +76,45 @@ def test_opening_twice_applies_migrations_once(tmp_path: Path) -> None:
         assert migrations.pending(again.db) == []
         count = again.db.execute("SELECT count(*) FROM _sqlite_migrations").fetchone()[0]
     assert count == applied > 0
+
+
+def test_the_schema_versions_name_every_migration_in_order() -> None:
+    # A reader tells a current archive by these names, without loading the migrations.
+    assert [step.name for step in migrations.pending(sqlite_utils.Database(memory=True))] == list(
+        SCHEMA
+    )
+
+
+def older_archive(path: Path) -> Path:
+    """Write an archive as the wirewatch before the last migration left it."""
+    with sqlite_utils.Database(path) as db:
+        migrations.apply(db, stop_before=SCHEMA[-1])
+    return path
+
+
+def test_an_archive_of_an_older_version_is_migrated_by_the_first_reader(tmp_path: Path) -> None:
+    path = older_archive(tmp_path / "old.db")
+    with sqlite3.connect(path) as connection:
+        assert not is_current(connection)
+    result = CliRunner().invoke(cli, ["--archive", str(path), "flagged", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "[]"
+    with sqlite3.connect(path) as connection:
+        assert is_current(connection)
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+    assert "flag_stories" in tables
+
+
+def test_a_snapshot_of_an_older_archive_says_it_needs_upgrading(tmp_path: Path) -> None:
+    # How Archive.open reads a file in a folder this user may not write (tests/security
+    # runs that as another user); such a reader cannot migrate, and says so.
+    path = older_archive(tmp_path / "old.db")
+    snapshot = Archive(_connect_snapshot(path), path, read_only=True)
+    try:
+        with pytest.raises(ArchiveReadOnly, match="needs upgrading for this version"):
+            snapshot._migrate()
+    finally:
+        snapshot.conn.close()
 
 
 def test_an_article_and_its_flags_are_stored_together(archive: Archive) -> None:

@@ -11,6 +11,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from monitor.archive import Archive
 from monitor.cli import COMMANDS, cli
 
 from .conftest import write_config
@@ -50,6 +51,20 @@ def test_a_reading_command_loads_neither_the_crawler_nor_the_web_libraries(
     assert sorted(loaded_roots(loaded) & set(HEAVY)) == []
     runners = ("crawler", "monitor.collection.cycle", "monitor.collection.daemon")
     assert not [name for name in loaded if name.startswith(runners)]
+
+
+@pytest.mark.parametrize(
+    "args", [("flagged",), ("show", "1"), ("status",), ("search", "Pyongyang")], ids=str
+)
+def test_a_reading_command_on_a_current_archive_loads_no_sqlite_utils(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    config = write_config(tmp_path, [{"name": "a", "url": "http://127.0.0.1:9/feed.xml"}])
+    Archive.open(tmp_path / "archive.db").close()  # created with every migration
+    loaded = modules_loaded_by(run_in_fresh_interpreter("--config", str(config), *args))
+    assert "monitor.archive.store" in loaded  # the archive was opened
+    # sqlite-utils (and numpy, which it loads) are for writes and migrations only.
+    assert sorted(loaded_roots(loaded) & {"sqlite_utils", "numpy", *HEAVY}) == []
 
 
 def test_the_group_help_shows_each_commands_own_summary() -> None:

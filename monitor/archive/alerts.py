@@ -74,7 +74,7 @@ class AlertCounts:
 
 def flagged_since(archive: Archive, topic: str, since: datetime) -> list[FlaggedStory]:
     """Return the clustered stories *topic* flagged from *since* on, each by its first copy."""
-    rows = archive.db.execute(
+    rows = archive.conn.execute(
         """
         SELECT a.cluster_id, min(a.id) FROM flags f JOIN articles a ON a.id = f.article_id
         WHERE f.topic = ? AND f.created >= ? AND a.cluster_id IS NOT NULL
@@ -120,7 +120,7 @@ def retarget(archive: Archive, topic: str, old: str, new: str) -> int:
     Called after every crawl: it reads first, and takes the write lock only when an old
     row is there.
     """
-    found = archive.db.execute(
+    found = archive.conn.execute(
         "SELECT 1 FROM alerts WHERE topic = ? AND target = ? LIMIT 1", (topic, old)
     ).fetchone()
     if found is None:
@@ -137,7 +137,7 @@ def retarget(archive: Archive, topic: str, old: str, new: str) -> int:
 
 def undelivered(archive: Archive) -> list[PendingAlert]:
     """Return every alert not yet sent, oldest first, with its story's details."""
-    rows = archive.db.execute(
+    rows = archive.conn.execute(
         f"""
         SELECT al.id, al.topic, al.target, al.article_id, a.title, a.url, a.source,
                {dated("a")}, f.snippet, f.score,
@@ -173,9 +173,9 @@ def mark_failed(archive: Archive, alert_id: int, error: str) -> None:
 def counts(archive: Archive) -> AlertCounts:
     """Return how many alerts stand in each status, and the latest failure (for status)."""
     by_status = dict(
-        archive.db.execute("SELECT status, count(*) FROM alerts GROUP BY status").fetchall()
+        archive.conn.execute("SELECT status, count(*) FROM alerts GROUP BY status").fetchall()
     )
-    failing = archive.db.execute(
+    failing = archive.conn.execute(
         "SELECT topic, target, attempts, last_error FROM alerts WHERE status = ? "
         "ORDER BY id DESC LIMIT 1",
         [AlertStatus.FAILED],

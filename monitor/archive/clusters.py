@@ -39,7 +39,7 @@ def candidates(
     # The bands as a table joined to lsh, so each is one lookup in its (band, hash) index: a
     # row-value IN (VALUES ...) made SQLite scan every band of the window for each article
     # (26 ms an article at 2,000 articles; 1.5 ms this way).
-    rows = archive.db.execute(
+    rows = archive.conn.execute(
         f"""
         WITH wanted(band, hash) AS (VALUES {values})
         SELECT a.id, a.cluster_id, a.title, a.body FROM articles a

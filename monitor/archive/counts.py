@@ -29,7 +29,7 @@ class SourceHealth(NamedTuple):
 
 def crawls_by_outcome(archive: Archive) -> list[Count]:
     """Return how many times each source was crawled, per outcome (source, status)."""
-    rows = archive.db.execute(
+    rows = archive.conn.execute(
         "SELECT source, status, count(*) FROM run_sources GROUP BY source, status"
     )
     return [Count((source, status), count) for source, status, count in rows]
@@ -37,13 +37,13 @@ def crawls_by_outcome(archive: Archive) -> list[Count]:
 
 def articles_by_source(archive: Archive) -> list[Count]:
     """Return how many articles each source gave (source)."""
-    rows = archive.db.execute("SELECT source, count(*) FROM articles GROUP BY source")
+    rows = archive.conn.execute("SELECT source, count(*) FROM articles GROUP BY source")
     return [Count((source,), count) for source, count in rows]
 
 
 def flags_by_source(archive: Archive) -> list[Count]:
     """Return how many flags each topic raised on each source's articles (source, topic)."""
-    rows = archive.db.execute(
+    rows = archive.conn.execute(
         "SELECT a.source, f.topic, count(*) FROM flags f "
         "JOIN articles a ON a.id = f.article_id GROUP BY a.source, f.topic"
     )
@@ -52,7 +52,7 @@ def flags_by_source(archive: Archive) -> list[Count]:
 
 def failures_by_class(archive: Archive) -> list[Count]:
     """Return how many crawls of each source failed, per error class (source, class)."""
-    rows = archive.db.execute(
+    rows = archive.conn.execute(
         "SELECT source, error_class, count(*) FROM run_sources WHERE status = ? "
         "GROUP BY source, error_class",
         [SourceStatus.FAILED],
@@ -62,7 +62,7 @@ def failures_by_class(archive: Archive) -> list[Count]:
 
 def source_health(archive: Archive) -> list[SourceHealth]:
     """Return every known source's last success and failures in a row."""
-    rows = archive.db.execute("SELECT name, last_success, failures FROM sources")
+    rows = archive.conn.execute("SELECT name, last_success, failures FROM sources")
     return [
         SourceHealth(name, from_text(last) if last else None, failures)
         for name, last, failures in rows

@@ -43,7 +43,7 @@ def apply_verdicts(
 
 def _apply(archive: Archive, verdict: Verdict, now: datetime) -> FlagChange:
     article_id, topic, flag = verdict
-    row = archive.db.execute(
+    row = archive.conn.execute(
         "SELECT score, terms, rule FROM flags WHERE article_id = ? AND topic = ?",
         [article_id, topic],
     ).fetchone()

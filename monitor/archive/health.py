@@ -40,7 +40,7 @@ def new_story_times(archive: Archive, source: str, rounds: int) -> list[str]:
     of each of its last *rounds* runs that brought any."""
     return [
         row[0]
-        for row in archive.db.execute(
+        for row in archive.conn.execute(
             "SELECT max(fetched) FROM articles WHERE source = ? GROUP BY run_id "
             "ORDER BY max(fetched) DESC LIMIT ?",
             [source, rounds],
@@ -50,7 +50,7 @@ def new_story_times(archive: Archive, source: str, rounds: int) -> list[str]:
 
 def daemon_row(archive: Archive) -> DaemonRow | None:
     """Return the archive's record of the daemon, or None when none ever ran."""
-    row = archive.db.execute(
+    row = archive.conn.execute(
         "SELECT pid, host, started, heartbeat, stopped FROM daemon WHERE id = 1"
     ).fetchone()
     return None if row is None else DaemonRow(*row)

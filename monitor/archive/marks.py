@@ -53,7 +53,7 @@ def add_mark(
 
 def story_marks(archive: Archive, story: int) -> list[Mark]:
     """Return the marks of every copy of *story*, oldest first: the story's history."""
-    cursor = archive.db.execute(
+    cursor = archive.conn.execute(
         "SELECT m.article_id, m.label, m.note, m.marked_by, m.created FROM marks m "
         f"JOIN articles x ON x.id = m.article_id WHERE {story_of('x')} = ? "
         "ORDER BY m.created, m.id",

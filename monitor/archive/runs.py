@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from monitor.timeutil import from_text, to_text
 
 if TYPE_CHECKING:
+    import sqlite3
     from contextlib import AbstractContextManager
 
     import sqlite_utils
@@ -115,9 +116,13 @@ def next_poll(status: SourceStatus, *, interval: float, failures: int, hint: flo
 
 
 class RunBook:
-    """The run and source-health half of the Archive."""
+    """The run and source-health half of the Archive: reads on ``conn``, writes on ``db``."""
 
-    db: sqlite_utils.Database
+    conn: sqlite3.Connection
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        raise NotImplementedError
 
     def writing(self) -> AbstractContextManager[sqlite_utils.Database]:
         raise NotImplementedError
@@ -154,7 +159,7 @@ class RunBook:
         of its sources: they are due again at once. Runs of *pid* (the caller) are left
         alone. Returns the IDs of the runs settled.
         """
-        rows = self.db.execute(
+        rows = self.conn.execute(
             "SELECT id, pid FROM runs WHERE status = ? AND pid IS NOT ?", [RunStatus.RUNNING, pid]
         ).fetchall()
         settled = []
@@ -172,14 +177,14 @@ class RunBook:
 
     def validators(self, source: str) -> tuple[str | None, str | None]:
         """Return the ETag and Last-Modified saved after the source's last complete read."""
-        row = self.db.execute(
+        row = self.conn.execute(
             "SELECT etag, last_modified FROM sources WHERE name = ?", [source]
         ).fetchone()
         return (row[0], row[1]) if row else (None, None)
 
     def is_first_fetch(self, source: str) -> bool:
         """Return True when the source has never been read successfully."""
-        row = self.db.execute("SELECT last_success FROM sources WHERE name = ?", [source])
+        row = self.conn.execute("SELECT last_success FROM sources WHERE name = ?", [source])
         found = row.fetchone()
         return found is None or found[0] is None
 
@@ -301,9 +306,11 @@ class RunBook:
                 """,
                 [run_id],
             )
-            started = self.db.execute("SELECT started FROM runs WHERE id = ?", [run_id]).fetchone()
+            started = self.conn.execute(
+                "SELECT started FROM runs WHERE id = ?", [run_id]
+            ).fetchone()
             attempt = started[0] if started else finished
-            rows = self.db.execute(
+            rows = self.conn.execute(
                 "SELECT r.source, r.status, r.hint, r.etag, r.last_modified, r.error_class, "
                 "r.error, s.failures FROM run_sources r JOIN sources s ON s.name = r.source "
                 "WHERE r.run_id = ?",
@@ -385,9 +392,9 @@ class RunBook:
 
     def outcomes(self, run_id: int) -> list[SourceOutcome]:
         """Return each source's outcome in a run, in the order the run listed them."""
-        row = self.db.execute("SELECT sources FROM runs WHERE id = ?", [run_id]).fetchone()
+        row = self.conn.execute("SELECT sources FROM runs WHERE id = ?", [run_id]).fetchone()
         order = {name: index for index, name in enumerate(json.loads(row[0]))} if row else {}
-        rows = self.db.execute(
+        rows = self.conn.execute(
             "SELECT source, status, entries, coalesce(new, 0), coalesce(flagged, 0), "
             "error_class, error, warning FROM run_sources WHERE run_id = ?",
             [run_id],

@@ -82,7 +82,7 @@ def next_due(archive: Archive, names: Iterable[str]) -> Mapping[str, datetime | 
     if not wanted:
         return {}
     marks = ", ".join("?" for _ in wanted)
-    rows = archive.db.execute(
+    rows = archive.conn.execute(
         f"SELECT name, next_due FROM sources WHERE name IN ({marks})", wanted
     ).fetchall()
     return {name: from_text(due) if due else None for name, due in rows}
@@ -90,7 +90,7 @@ def next_due(archive: Archive, names: Iterable[str]) -> Mapping[str, datetime | 
 
 def articles_fetched_since(archive: Archive, source: str, since: datetime) -> int:
     """Return how many articles of *source* were fetched from *since* on (adaptive polling)."""
-    (count,) = archive.db.execute(
+    (count,) = archive.conn.execute(
         "SELECT count(*) FROM articles WHERE source = ? AND fetched >= ?", [source, to_text(since)]
     ).fetchone()
     return int(count)

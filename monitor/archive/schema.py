@@ -1,12 +1,17 @@
-"""The archive's schema, as sqlite-utils migrations: each runs once, in a transaction."""
+"""The archive's schema, as sqlite-utils migrations: each runs once, in a transaction.
+
+A new migration is also named in monitor.archive.versions.SCHEMA, which tells a current
+archive from one that needs migrating without loading this module.
+"""
 
 from __future__ import annotations
 
 import sqlite_utils
 
 from monitor.archive.labels import label_check
+from monitor.archive.versions import MIGRATION_SET
 
-migrations = sqlite_utils.Migrations("wirewatch")
+migrations = sqlite_utils.Migrations(MIGRATION_SET)
 
 
 @migrations(name="0001_initial")

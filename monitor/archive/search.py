@@ -57,7 +57,7 @@ def matches(
                 ) WHERE {label_filter(filters)} ORDER BY rank, date DESC
             """
             bound = [expression, *params]
-            (count,) = archive.db.execute(f"SELECT count(*) FROM ({sql})", bound).fetchone()
+            (count,) = archive.conn.execute(f"SELECT count(*) FROM ({sql})", bound).fetchone()
             found = rows(archive, sql + (f" LIMIT {int(limit)}" if limit else ""), bound)
         else:
             count, best = _best(archive, expression, conditions, params, int(limit))
@@ -92,14 +92,14 @@ def _best(
         matching += " JOIN articles a ON a.id = articles_fts.rowid"
     matching += f" WHERE articles_fts MATCH ? AND {conditions}"
     bound = [expression, *params]
-    (count,) = archive.db.execute(f"SELECT count(*) {matching}", bound).fetchone()
+    (count,) = archive.conn.execute(f"SELECT count(*) {matching}", bound).fetchone()
     ranked = f"SELECT articles_fts.rowid, articles_fts.rank {matching}"
     wanted = limit + _TIES
-    best = archive.db.execute(f"{ranked} ORDER BY articles_fts.rank LIMIT {wanted}", bound)
+    best = archive.conn.execute(f"{ranked} ORDER BY articles_fts.rank LIMIT {wanted}", bound)
     found: list[tuple[int, float]] = best.fetchall()
     if len(found) == wanted and found[-1][1] == found[limit - 1][1]:
         # More copies of one text than _TIES share the last rank shown: take all of them.
-        found = archive.db.execute(
+        found = archive.conn.execute(
             f"{ranked} AND articles_fts.rank <= ?", [*bound, found[limit - 1][1]]
         ).fetchall()
     return int(count), found

@@ -5,6 +5,11 @@ write is one short transaction: a crawl killed part-way loses at most the articl
 writing. The first write of an open archive checks that the file is sound (see
 monitor.archive.integrity), so nothing is written into a damaged archive, and an archive
 whose folder this user cannot write is read as an immutable snapshot.
+
+Reads go straight to the sqlite3 connection (``Archive.conn``). The sqlite-utils wrapper
+(``Archive.db``), which writes and migrations use, is built on first use: loading
+sqlite-utils costs a reading command more than its queries, and an archive whose schema is
+current (monitor.archive.versions) needs it for no read.
 """
 
 from __future__ import annotations
@@ -18,18 +23,20 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-
-import sqlite_utils
-from sqlite_utils.db import Table
+from typing import TYPE_CHECKING
 
 from monitor.archive.integrity import CheckRecord, file_state, is_damage, problems_of
 from monitor.archive.runs import RunBook
-from monitor.archive.schema import migrations
 from monitor.archive.space import free_bytes, is_disk_full
+from monitor.archive.versions import is_current
 from monitor.errors import ArchiveDamaged, ArchiveError, ArchiveReadOnly, DiskFull
 from monitor.records import ArticleRecord, FlagRecord
 from monitor.timeutil import to_text
 from monitor.wordforms import search_text
+
+if TYPE_CHECKING:
+    import sqlite_utils
+    from sqlite_utils.db import Table
 
 BUSY_TIMEOUT_MS = 10_000
 # The WAL is truncated back to this size after checkpoints, so readers cannot make it grow
@@ -42,23 +49,26 @@ MIN_TEXT_FOR_IDENTITY = 500
 READ_ONLY_FOLDER = "this user may not write its folder, so it is open read-only"
 
 
-def _connect(path: Path) -> sqlite_utils.Database:
+def _connect(path: Path) -> sqlite3.Connection:
     """Open *path* for reading and writing, in WAL mode with a busy timeout."""
     connection = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000)
     try:
-        db = sqlite_utils.Database(connection)
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
-        db.execute("PRAGMA foreign_keys = ON")
-        db.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
+        # PRAGMAs run outside any transaction, so none is left open here.
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
+        # What sqlite-utils sets on a connection it wraps, set here so that the triggers
+        # behave the same whether or not the wrapper was ever built.
+        connection.execute("PRAGMA recursive_triggers = ON")
     except BaseException:
         connection.close()
         raise
-    return db
+    return connection
 
 
-def _connect_snapshot(path: Path) -> sqlite_utils.Database:
+def _connect_snapshot(path: Path) -> sqlite3.Connection:
     """Open *path* read-only as an immutable file, for a user who cannot write its folder.
 
     SQLite reads a WAL archive through an index file (``-shm``) beside it, which only a
@@ -79,13 +89,13 @@ def _connect_snapshot(path: Path) -> sqlite_utils.Database:
     uri = path.resolve().as_uri() + "?immutable=1"
     connection = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
-        db = sqlite_utils.Database(connection)
-        db.execute("PRAGMA query_only = ON")
-        db.execute("PRAGMA foreign_keys = ON")
+        connection.execute("PRAGMA query_only = ON")
+        connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute("PRAGMA recursive_triggers = ON")
     except BaseException:
         connection.close()
         raise
-    return db
+    return connection
 
 
 def _code(error: sqlite3.Error) -> int | None:
@@ -109,14 +119,27 @@ def content_hash(text: str) -> str:
 
 
 class Archive(RunBook):
-    """An open archive file; use :meth:`open`. Run bookkeeping comes from RunBook."""
+    """An open archive file; use :meth:`open`. Run bookkeeping comes from RunBook.
 
-    def __init__(self, db: sqlite_utils.Database, path: Path, *, read_only: bool = False) -> None:
-        self.db = db
+    Reads use :attr:`conn`; writes go through :meth:`writing` and :attr:`db`.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, *, read_only: bool = False) -> None:
+        self.conn = conn
         self.path = path
         self.read_only = read_only
+        self._db: sqlite_utils.Database | None = None
         self._verified = False
         self._record = CheckRecord(path)
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The sqlite-utils wrapper of :attr:`conn`, built (loading sqlite-utils) on first use."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
 
     @classmethod
     def open(cls, path: Path, *, create: bool = True) -> Archive:
@@ -144,7 +167,7 @@ class Archive(RunBook):
             try:
                 archive._migrate()
             except BaseException:
-                archive.db.close()
+                archive.conn.close()
                 raise
         except sqlite3.DatabaseError as error:
             if is_disk_full(error, path):
@@ -169,6 +192,10 @@ class Archive(RunBook):
 
     def _migrate(self) -> None:
         """Bring the schema up to date; never in a damaged file, nor in a read-only one."""
+        if is_current(self.conn):
+            return
+        from monitor.archive.schema import migrations  # sqlite-utils: only to migrate
+
         if not migrations.pending(self.db):
             return
         if self.read_only:
@@ -182,7 +209,7 @@ class Archive(RunBook):
 
     def close(self) -> None:
         with self._changing():  # the last connection to close moves the WAL into the file
-            self.db.close()
+            self.conn.close()
 
     def __enter__(self) -> Archive:
         return self
@@ -211,7 +238,7 @@ class Archive(RunBook):
         with self._record.held(create=True) as record:
             state = file_state(self.path)
             if record is None or state is None or record.read() != state:
-                problems = problems_of(self.db.conn)
+                problems = problems_of(self.conn)
                 if problems:
                     raise ArchiveDamaged(self.path, problems[0])
                 if record is not None:
@@ -299,7 +326,7 @@ class Archive(RunBook):
         URLs; a GUID counts only for the same source.
         """
         marks = ", ".join("?" for _ in keys)
-        row = self.db.execute(
+        row = self.conn.execute(
             f"SELECT 1 FROM seen WHERE key IN ({marks}) "
             f"UNION ALL SELECT 1 FROM articles WHERE url IN ({marks}) "
             "UNION ALL SELECT 1 FROM articles WHERE source = ? AND guid = ? LIMIT 1",
@@ -388,7 +415,7 @@ class Archive(RunBook):
         return article_id
 
     def _same_text(self, source: str, digest: str) -> bool:
-        row = self.db.execute(
+        row = self.conn.execute(
             "SELECT 1 FROM articles WHERE source = ? AND content_hash = ? LIMIT 1",
             [source, digest],
         ).fetchone()
@@ -396,6 +423,6 @@ class Archive(RunBook):
 
     def page_html(self, article_id: int) -> bytes | None:
         """Return the HTML an article was extracted from, if it was kept."""
-        row = self.db.execute("SELECT html FROM pages WHERE article_id = ?", [article_id])
+        row = self.conn.execute("SELECT html FROM pages WHERE article_id = ?", [article_id])
         found = row.fetchone()
         return zlib.decompress(found[0]) if found else None

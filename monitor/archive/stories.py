@@ -81,14 +81,14 @@ def label_filter(filters: Filters) -> str:
 
 def rows(archive: Archive, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     """Return the rows of *sql* as dicts keyed by column name."""
-    cursor = archive.db.execute(sql, params)
+    cursor = archive.conn.execute(sql, params)
     columns = [column[0] for column in cursor.description]
     return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
 def flagged_topics(archive: Archive) -> list[str]:
     """Return the topics that have flagged at least one article, in name order."""
-    found = archive.db.execute("SELECT DISTINCT topic FROM flags ORDER BY topic").fetchall()
+    found = archive.conn.execute("SELECT DISTINCT topic FROM flags ORDER BY topic").fetchall()
     return [row[0] for row in found]
 
 
@@ -125,14 +125,14 @@ def flagged_stories(
         FROM flagged_stories v JOIN articles a ON a.id = v.id
         WHERE {" AND ".join(clauses)}
     """
-    total = archive.db.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+    total = archive.conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
     ordered = sql + " ORDER BY v.date DESC, v.id DESC"
     return rows(archive, ordered + (f" LIMIT {int(limit)}" if limit else ""), params), int(total)
 
 
 def has_article(archive: Archive, article_id: int) -> bool:
     """Return True when the archive holds an article with this ID."""
-    found = archive.db.execute("SELECT 1 FROM articles WHERE id = ?", [article_id]).fetchone()
+    found = archive.conn.execute("SELECT 1 FROM articles WHERE id = ?", [article_id]).fetchone()
     return found is not None
 
 
@@ -181,7 +181,7 @@ def export_rows(
           FROM articles a WHERE {conditions} AND {flagged}
         ) WHERE {label_filter(filters)} ORDER BY date, id
     """
-    cursor = archive.db.execute(sql, [*params, *extra])
+    cursor = archive.conn.execute(sql, [*params, *extra])
     columns = [column[0] for column in cursor.description]
     for row in cursor:
         record = dict(zip(columns, row, strict=True))

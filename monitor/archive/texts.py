@@ -23,7 +23,7 @@ class ArticleText(NamedTuple):
 
 def unclustered(archive: Archive) -> list[ArticleText]:
     """Return the articles that belong to no story yet, oldest first."""
-    rows = archive.db.execute(
+    rows = archive.conn.execute(
         "SELECT id, title, body FROM articles WHERE cluster_id IS NULL ORDER BY id"
     ).fetchall()
     return [ArticleText(*row) for row in rows]
@@ -34,7 +34,7 @@ def ids_dated_from(archive: Archive, since: datetime | None) -> list[int]:
     where, params = "1", []
     if since is not None:
         where, params = f"{dated()} >= ?", [to_text(since)]
-    rows = archive.db.execute(f"SELECT id FROM articles WHERE {where}", params)
+    rows = archive.conn.execute(f"SELECT id FROM articles WHERE {where}", params)
     return [row[0] for row in rows]
 
 
@@ -43,7 +43,7 @@ def texts_of(archive: Archive, ids: Sequence[int]) -> list[ArticleText]:
     if not ids:
         return []
     marks = ", ".join("?" for _ in ids)
-    rows = archive.db.execute(
+    rows = archive.conn.execute(
         f"SELECT id, title, body FROM articles WHERE id IN ({marks})", list(ids)
     ).fetchall()
     return [ArticleText(*row) for row in rows]
