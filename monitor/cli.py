@@ -1,8 +1,8 @@
 """The ``wirewatch`` command line: the group, its commands, and the one place where
 expected errors become a line on stderr and an exit status.
 
-The commands themselves live in monitor.commands: collect (check, crawl, run, status,
-demo), topics (match, topic-test, rematch) and desk (flagged, show, mark, search,
+The commands themselves live in monitor.commands: collect (check, crawl, run, demo),
+status, topics (match, topic-test, rematch) and desk (flagged, show, mark, search,
 export, digest, serve); what they share is in monitor.commands.options.
 
 A command's module is imported only when that command runs (or its own --help is asked
@@ -52,7 +52,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "Review in a browser: Datasette over the live archive."),
     "show": ("monitor.commands.desk:show",
              "Show one story: why it was flagged, its marks, the other outlets, and its text."),
-    "status": ("monitor.commands.collect:status",
+    "status": ("monitor.commands.status:status",
                "Show the daemon and each source's health: state, last success, next run, "
                "failures."),
     "topic-test": ("monitor.commands.topics:topic_test",

@@ -56,15 +56,20 @@ def test_a_reading_command_loads_neither_the_crawler_nor_the_web_libraries(
 @pytest.mark.parametrize(
     "args", [("flagged",), ("show", "1"), ("status",), ("search", "Pyongyang")], ids=str
 )
-def test_a_reading_command_on_a_current_archive_loads_no_sqlite_utils(
+def test_a_reading_command_loads_neither_sqlite_utils_nor_the_config_models(
     tmp_path: Path, args: tuple[str, ...]
 ) -> None:
     config = write_config(tmp_path, [{"name": "a", "url": "http://127.0.0.1:9/feed.xml"}])
+    with config.open("a", encoding="utf-8") as file:  # alerts, whose services apprise knows
+        file.write("alerts:\n  russia-dprk: json://127.0.0.1:9/hook\n")
     Archive.open(tmp_path / "archive.db").close()  # created with every migration
     loaded = modules_loaded_by(run_in_fresh_interpreter("--config", str(config), *args))
     assert "monitor.archive.store" in loaded  # the archive was opened
-    # sqlite-utils (and numpy, which it loads) are for writes and migrations only.
-    assert sorted(loaded_roots(loaded) & {"sqlite_utils", "numpy", *HEAVY}) == []
+    # sqlite-utils (and numpy, which it loads) are for writes and migrations only; the
+    # config's outline is read without its models (pydantic) and without apprise.
+    light = {"sqlite_utils", "numpy", "pydantic", "pydantic_core", *HEAVY}
+    assert sorted(loaded_roots(loaded) & light) == []
+    assert "monitor.config.schema" not in loaded
 
 
 def test_the_group_help_shows_each_commands_own_summary() -> None:

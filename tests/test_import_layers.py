@@ -47,14 +47,15 @@ def test_a_cron_line_is_checked_with_the_trigger_alone() -> None:
 @pytest.mark.parametrize(
     "module",
     ["monitor.commands.collect", "monitor.commands.topics", "monitor.commands.desk",
-     "monitor.reports"],
+     "monitor.commands.status", "monitor.reports"],
 )  # fmt: skip
 def test_commands_and_views_never_import_the_group_or_the_runner(module: str) -> None:
     loaded = modules_loaded_by(f"import {module}")
     assert module in loaded
     assert "monitor.cli" not in loaded
-    if module == "monitor.reports":
-        # The crawl's result is a record; printing it loads no crawl runner or daemon.
+    if module in ("monitor.reports", "monitor.commands.status"):
+        # The crawl's result is a record; printing it, or the sources' health, loads no
+        # crawl runner or daemon.
         runners = {"monitor.collection.cycle", "monitor.collection.children",
                    "monitor.collection.daemon"}  # fmt: skip
         assert sorted(loaded & runners) == []

@@ -1,4 +1,4 @@
-"""Commands that collect: check, crawl, run, status and demo."""
+"""Commands that collect: check, crawl, run and demo (status, which reads, is its own module)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import click
 
-from monitor import alerts, review
 from monitor.archive import RunStatus
 from monitor.collection.cycle import run_cycle, select_sources
 from monitor.commands.options import format_option, state_of, stop_on_sigterm
@@ -18,7 +16,7 @@ from monitor.config import Config, find_path
 from monitor.errors import CrawlError, UsageError
 from monitor.lock import ArchiveLock, Locked, LockRole
 from monitor.logs import configure as configure_logs
-from monitor.reports import print_cycle, print_status
+from monitor.reports import print_cycle
 from monitor.terminal import CrawlProgress, console, display_path, print_json
 
 
@@ -139,49 +137,6 @@ def crawl(
             f"the crawl was interrupted: {result.error}; the run is recorded as interrupted, "
             "and the next crawl collects what it missed"
         )
-
-
-@click.command()
-@format_option("table", "json", default="table")
-@click.pass_context
-def status(ctx: click.Context, output_format: str) -> None:
-    """Show the daemon and each source's health: state, last success, next run, failures.
-
-    A failing source is retried later and later (up to every six hours) and is never
-    dropped; it recovers by itself when the site does. A silent one usually publishes but
-    has had nothing new for several times its usual gap.
-
-    \b
-    Examples:
-      wirewatch status
-      wirewatch status --format json
-    """
-    state = state_of(ctx)
-    names = [source.name for source in state.config().sources]
-    kinds = {source.name: source.kind for source in state.config().sources}
-    path = state.archive_path or state.config().archive
-    rows: list[dict[str, Any]] = []
-    daemon: dict[str, Any] = {"running": False, "pid": None, "since": None}
-    sent: dict[str, Any] | None = None
-    if path.exists():
-        with state.archive() as archive:
-            rows = review.sources_status(archive, names)
-            daemon = review.daemon(archive)
-            if state.config().alerts:
-                sent = alerts.summary(archive)
-    known = {row["name"] for row in rows}
-    rows += [
-        {"name": name, "kind": kinds[name], "url": None, "last_attempt": None,
-         "last_success": None, "next_due": None, "next_run": None, "failures": 0,
-         "articles": 0, "last_error": None, "state": "never read"}
-        for name in names
-        if name not in known
-    ]  # fmt: skip
-    rows.sort(key=lambda row: names.index(row["name"]))
-    if output_format == "json":
-        print_json({"daemon": daemon, "sources": rows, "alerts": sent})
-        return
-    print_status(rows, daemon, sent)
 
 
 @click.command()

@@ -12,16 +12,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from monitor import review
 from monitor.archive import Archive
-from monitor.config import Config, find_path, load
+from monitor.config.files import find_path
+from monitor.config.outline import Outline, read_outline
 from monitor.errors import Interrupted, UsageError
 from monitor.review import LABELS, Filters
 from monitor.timeutil import parse_since, utcnow
+
+if TYPE_CHECKING:
+    from monitor.config import Config
 
 F = TypeVar("F", bound=Callable[..., Any])
 # SQLite keeps integers in 64 bits: no article can have an ID beyond this.
@@ -36,16 +40,32 @@ class State:
     archive_path: Path | None
     debug: bool
     _config: Config | None = field(default=None, repr=False)
+    _outline: Outline | None = field(default=None, repr=False)
 
     def config(self) -> Config:
+        """The whole config file, validated: for commands that crawl, match or check."""
         if self._config is None:
+            from monitor.config.loading import load  # pydantic and the topics' parsers
+
             self._config = load(find_path(self.config_path))
         return self._config
 
+    def outline(self) -> Outline:
+        """The keys of the config that reading the archive uses (monitor.config.outline)."""
+        if self._outline is None:
+            if self._config is not None:
+                self._outline = Outline.of(self._config)
+            else:
+                self._outline = read_outline(find_path(self.config_path))
+        return self._outline
+
+    def archive_file(self) -> Path:
+        """The archive named by --archive, else by the config's ``archive:``."""
+        return self.archive_path or self.outline().archive
+
     def archive(self, *, create: bool = False) -> Archive:
         """Open the archive named by --archive, else by the config's ``archive:``."""
-        path = self.archive_path or self.config().archive
-        return Archive.open(path, create=create)
+        return Archive.open(self.archive_file(), create=create)
 
 
 def format_option(*choices: str, default: str) -> Callable[[F], F]:
@@ -156,7 +176,7 @@ def check_topic(state: State, archive: Archive, topic: str | None) -> None:
         return
     known = set(review.topics_in(archive))
     if state.archive_path is None:
-        known |= set(state.config().topics)
+        known |= set(state.outline().topics)
     if topic not in known:
         raise UsageError(
             f"unknown topic {topic!r} (topics: {', '.join(sorted(known)) or 'none yet'})"

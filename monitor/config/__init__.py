@@ -9,15 +9,49 @@ collects, schedules or serves. Its parts:
   ``CrawlPlan`` a crawl child is handed;
 - :mod:`~monitor.config.problems`: pydantic's errors as messages that name the key and the fix,
   e.g. ``config.yaml: sources[2].interval: 'ten minutes' is not a duration (use e.g. 90s, 10m)``;
-- :mod:`~monitor.config.loading`: finding and reading the file;
+- :mod:`~monitor.config.files`: finding and reading the file;
+- :mod:`~monitor.config.loading`: validating it whole into a Config;
+- :mod:`~monitor.config.outline`: the few keys that commands reading the archive use, read
+  without the models;
 - :mod:`~monitor.config.resolve`: what touches the world (environment variables, apprise).
+
+The names below are loaded on first use, so that a reading command can import
+``monitor.config.outline`` without the models (pydantic and the topics' parsers).
 """
 
-from monitor.config.loading import DEFAULT_PATH, ENV_VAR, MAX_FILE_BYTES, find_path, load, parse
-from monitor.config.schema import Config, CrawlPlan
-from monitor.config.sources import SOURCE_KINDS, CrawlSettings, Politeness, Source
-from monitor.config.topics import MAX_SPELLINGS, Scoring, Topic
-from monitor.config.values import DEFAULT_USER_AGENT, compile_selector
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from monitor.config.files import DEFAULT_PATH, ENV_VAR, MAX_FILE_BYTES, find_path
+    from monitor.config.loading import load, parse
+    from monitor.config.schema import Config, CrawlPlan
+    from monitor.config.sources import SOURCE_KINDS, CrawlSettings, Politeness, Source
+    from monitor.config.topics import MAX_SPELLINGS, Scoring, Topic
+    from monitor.config.values import DEFAULT_USER_AGENT, compile_selector
+
+# Where each public name is defined.
+_HOMES = {
+    "DEFAULT_PATH": "files",
+    "ENV_VAR": "files",
+    "MAX_FILE_BYTES": "files",
+    "find_path": "files",
+    "load": "loading",
+    "parse": "loading",
+    "Config": "schema",
+    "CrawlPlan": "schema",
+    "SOURCE_KINDS": "sources",
+    "CrawlSettings": "sources",
+    "Politeness": "sources",
+    "Source": "sources",
+    "MAX_SPELLINGS": "topics",
+    "Scoring": "topics",
+    "Topic": "topics",
+    "DEFAULT_USER_AGENT": "values",
+    "compile_selector": "values",
+}
 
 __all__ = [
     "DEFAULT_PATH",
@@ -38,3 +72,10 @@ __all__ = [
     "load",
     "parse",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)

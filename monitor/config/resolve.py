@@ -14,9 +14,12 @@ from __future__ import annotations
 import importlib.util
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from monitor.config.schema import Config
 from monitor.errors import ConfigProblem
+
+if TYPE_CHECKING:
+    from monitor.config.schema import Config
 
 _VARIABLE = re.compile(r"\$\{(\w+)\}|\$(\w+)")
 

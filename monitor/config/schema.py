@@ -7,12 +7,12 @@ environment and from apprise is checked by :mod:`monitor.config.resolve`.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from monitor.config.outline import DEFAULT_ARCHIVE, NAME
 from monitor.config.sources import CrawlSettings, Source
 from monitor.config.topics import Topic
 from monitor.config.values import Model, several, shown
@@ -21,7 +21,7 @@ from monitor.config.values import Model, several, shown
 class Config(Model):
     """The whole validated config file."""
 
-    archive: Path = Path("wirewatch.db")
+    archive: Path = DEFAULT_ARCHIVE
     store_html: bool = Field(True, description="Keep each article's fetched HTML, compressed.")
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)  # type: ignore[arg-type]
     sources: list[Source] = Field(default_factory=list)
@@ -60,7 +60,7 @@ class Config(Model):
         problems = [
             (name, f"{shown(name)} is not a usable topic name (use e.g. russia-dprk)")
             for name in topics
-            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name)
+            if not NAME.fullmatch(name)
         ]
         if problems:
             raise several(problems)

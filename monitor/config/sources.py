@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from monitor.config.outline import NAME
 from monitor.config.values import (
     DEFAULT_USER_AGENT,
     AgeSeconds,
@@ -102,7 +103,7 @@ class Source(Model):
     @field_validator("name")
     @classmethod
     def _check_name(cls, name: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+        if not NAME.fullmatch(name):
             raise PydanticCustomError(
                 "name",
                 f"{shown(name)} is not a usable source name "

@@ -1,0 +1,59 @@
+"""``wirewatch status``: the daemon and each source's health, read from the archive.
+
+It reads the config's outline (monitor.config.outline), not the whole validated config, and
+loads none of what collects: it answers as fast as the other reading commands.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from monitor import alerts, review
+from monitor.commands.options import format_option, state_of
+from monitor.reports import print_status
+from monitor.terminal import print_json
+
+
+@click.command()
+@format_option("table", "json", default="table")
+@click.pass_context
+def status(ctx: click.Context, output_format: str) -> None:
+    """Show the daemon and each source's health: state, last success, next run, failures.
+
+    A failing source is retried later and later (up to every six hours) and is never
+    dropped; it recovers by itself when the site does. A silent one usually publishes but
+    has had nothing new for several times its usual gap.
+
+    \b
+    Examples:
+      wirewatch status
+      wirewatch status --format json
+    """
+    state = state_of(ctx)
+    kinds = state.outline().sources
+    names = list(kinds)
+    path = state.archive_file()
+    rows: list[dict[str, Any]] = []
+    daemon: dict[str, Any] = {"running": False, "pid": None, "since": None}
+    sent: dict[str, Any] | None = None
+    if path.exists():
+        with state.archive() as archive:
+            rows = review.sources_status(archive, names)
+            daemon = review.daemon(archive)
+            if state.outline().alerts:
+                sent = alerts.summary(archive)
+    known = {row["name"] for row in rows}
+    rows += [
+        {"name": name, "kind": kinds[name], "url": None, "last_attempt": None,
+         "last_success": None, "next_due": None, "next_run": None, "failures": 0,
+         "articles": 0, "last_error": None, "state": "never read"}
+        for name in names
+        if name not in known
+    ]  # fmt: skip
+    rows.sort(key=lambda row: names.index(row["name"]))
+    if output_format == "json":
+        print_json({"daemon": daemon, "sources": rows, "alerts": sent})
+        return
+    print_status(rows, daemon, sent)
