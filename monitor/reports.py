@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
 from monitor.archive import SourceStatus
-from monitor.collection.result import CycleResult
 from monitor.terminal import console, highlight, print_table
-from monitor.topictest import Report
+
+if TYPE_CHECKING:  # records printed here; the reading commands need neither module
+    from monitor.collection.result import CycleResult
+    from monitor.topictest import Report
 
 
 def print_cycle(result: CycleResult) -> None:

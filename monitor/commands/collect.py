@@ -16,8 +16,9 @@ from monitor.config import Config, find_path
 from monitor.errors import CrawlError, UsageError
 from monitor.lock import ArchiveLock, Locked, LockRole
 from monitor.logs import configure as configure_logs
+from monitor.progress import CrawlProgress
 from monitor.reports import print_cycle
-from monitor.terminal import CrawlProgress, console, display_path, print_json
+from monitor.terminal import console, display_path, print_json
 
 
 @click.command()

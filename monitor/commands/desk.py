@@ -19,8 +19,6 @@ from monitor.commands.options import (
     open_output,
     state_of,
 )
-from monitor.exports import digest as render_digest
-from monitor.exports import stories, write_atom, write_csv, write_markdown
 from monitor.reports import print_article, print_flagged, print_search
 from monitor.review import Filters
 from monitor.search import search as search_archive
@@ -206,6 +204,9 @@ def export(
 def _write(
     archive: Any, output_format: str, filters: Filters, flagged_only: bool, stream: Any
 ) -> int:
+    # The documents' writers (markupsafe, feedgen) load only for an export.
+    from monitor.exports import stories, write_atom, write_csv, write_markdown
+
     if output_format == "jsonl":
         return print_jsonl(review.export(archive, filters, flagged_only=flagged_only), stream)
     if output_format == "csv":
@@ -239,6 +240,8 @@ def digest(
       wirewatch digest
       wirewatch digest --since 7d --format html -o week.html
     """
+    from monitor.exports import digest as render_digest  # jinja2 and markupsafe: here only
+
     state = state_of(ctx)
     descriptions: dict[str, str] = {}
     if state.archive_path is None:

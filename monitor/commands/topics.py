@@ -17,9 +17,10 @@ from monitor.commands.options import (
 from monitor.config import Config
 from monitor.errors import TopicTestFailed, UsageError
 from monitor.matcher.engine import Matcher
+from monitor.progress import Progress
 from monitor.rematch import rematch as rematch_archive
 from monitor.reports import print_topic_report
-from monitor.terminal import Progress, console, print_json, print_jsonl
+from monitor.terminal import console, print_json, print_jsonl
 from monitor.timeutil import utcnow
 from monitor.topictest import LineError, evaluate_topic, read_stories, verdict
 

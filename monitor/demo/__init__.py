@@ -14,8 +14,9 @@ from monitor.collection.cycle import run_cycle
 from monitor.config import Config, load
 from monitor.demo.stories import BROKEN_SITE, load_stories, publish
 from monitor.newswire import Newswire
+from monitor.progress import CrawlProgress
 from monitor.reports import print_cycle, print_flagged
-from monitor.terminal import CrawlProgress, console, display_path
+from monitor.terminal import console, display_path
 from monitor.timeutil import utcnow
 
 # The topic the sample stories are labelled for.
