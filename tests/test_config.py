@@ -273,3 +273,15 @@ def test_a_missing_config_exits_2_naming_it(tmp_path: Path) -> None:
     assert result.code == 2
     assert result.err.startswith("config.yaml: no such file")
     assert "Traceback" not in result.err
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "GOOD"])
+def test_libyaml_and_pyyaml_read_a_config_alike(name: str) -> None:
+    # issue 12: the config is read with libyaml's parser, and the same bounds, for speed.
+    import yaml
+
+    from monitor.safeyaml import _BoundedLoader, _FastBoundedLoader
+
+    text = GOOD if name == "GOOD" else (REPO / name).read_text(encoding="utf-8")
+    fast = yaml.load(text, Loader=_FastBoundedLoader)
+    assert fast == yaml.load(text, Loader=_BoundedLoader)
