@@ -15,13 +15,24 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime, timedelta
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from monitor.archive import Archive
 from monitor.archive import clusters as book
 from monitor.archive.clusters import BandKey
-from monitor.archive.texts import unclustered
+from monitor.archive.texts import texts_of, unclustered
+
+if TYPE_CHECKING:
+    import numpy
+    import numpy.typing
+
+    # The sorted, distinct hashes of a text's shingles (see _fingerprint).
+    Fingerprint = numpy.typing.NDArray[numpy.int64]
 
 SHINGLE = 5
 NUM_PERM = 128
@@ -33,18 +44,45 @@ WINDOW = timedelta(days=14)  # copies of a story appear within days, not months
 MAX_CANDIDATES = 50
 MIN_SHINGLES = 10  # about 14 words
 BATCH = 100  # articles clustered per write transaction
+# Fingerprints kept within a round of clustering: 8 bytes a word (16 KB for a 2,000-word text).
+FINGERPRINTS = 4096
 _WORD = re.compile(r"\w+")
 
 
 def shingles(text: str) -> set[str]:
     """Return the word 5-shingles of a text, case-folded (all of it when it is shorter)."""
-    words = _WORD.findall(text.casefold())
+    return {" ".join(gram) for gram in _grams(_WORD.findall(text.casefold()))}
+
+
+def _grams(words: list[str]) -> set[tuple[str, ...]]:
+    """Return the word 5-grams of *words* as tuples: cheaper to build than joined strings."""
     if len(words) < SHINGLE:
-        return {" ".join(words)} if words else set()
-    return {" ".join(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
+        return {tuple(words)} if words else set()
+    return set(zip(*(words[start:] for start in range(SHINGLE)), strict=False))
 
 
-def containment(a: set[str], b: set[str]) -> float:
+def _fingerprint(grams: set[tuple[str, ...]]) -> Fingerprint:
+    """Return 5-grams as this process's hashes of them, sorted: 8 bytes each to keep.
+
+    Python's hash of a str differs between processes, so these never leave the process
+    (the stored bands use band_keys' stable hashes).
+    """
+    import numpy
+
+    return numpy.unique(numpy.fromiter(map(hash, grams), dtype=numpy.int64, count=len(grams)))
+
+
+def _contained(a: Fingerprint, b: Fingerprint) -> float:
+    """containment() of two fingerprints."""
+    import numpy
+
+    if not a.size or not b.size:
+        return 0.0
+    shared = numpy.intersect1d(a, b, assume_unique=True).size
+    return shared / min(a.size, b.size)
+
+
+def containment(a: AbstractSet[Hashable], b: AbstractSet[Hashable]) -> float:
     """Return how much of the smaller shingle set lies inside the larger one."""
     if not a or not b:
         return 0.0
@@ -55,7 +93,8 @@ def band_keys(found: set[str]) -> list[BandKey]:
     """Return the (band, hash) pairs of a shingle set's MinHash signature."""
     from datasketch import MinHash  # slow to import: only where clustering runs
 
-    signature = MinHash(num_perm=NUM_PERM, seed=1)
+    permutations, scheme = _permutations()
+    signature = MinHash(num_perm=NUM_PERM, seed=1, permutations=permutations, scheme=scheme)
     signature.update_batch([shingle.encode("utf-8") for shingle in found])
     values = signature.hashvalues
     keys = []
@@ -66,7 +105,16 @@ def band_keys(found: set[str]) -> list[BandKey]:
     return keys
 
 
-def clusterable(found: set[str]) -> bool:
+@cache
+def _permutations() -> tuple[Any, str]:
+    """The permutations of MinHash(NUM_PERM, seed=1), drawn once: drawing them took 1 ms."""
+    from datasketch import MinHash
+
+    template = MinHash(num_perm=NUM_PERM, seed=1)
+    return template.permutations, template.scheme
+
+
+def clusterable(found: AbstractSet[Hashable]) -> bool:
     """Return True when a text is long enough to be told apart from boilerplate."""
     return len(found) >= MIN_SHINGLES
 
@@ -78,26 +126,64 @@ def cluster_new(archive: Archive, now: datetime) -> int:
     of articles older than WINDOW are dropped.
     """
     pending = unclustered(archive)
+    seen = _Fingerprints(FINGERPRINTS)
     for start in range(0, len(pending), BATCH):
         # One transaction per batch, not per article: the write lock is held for a batch
         # at a time, so a crawl writing meanwhile waits well within its busy timeout.
         with archive.writing():
             for article_id, title, body in pending[start : start + BATCH]:
-                found = shingles(f"{title}\n{body}")
+                text = f"{title}\n{body}"
+                grams = _grams(_WORD.findall(text.casefold()))
                 # A text of a dozen words (a teaser, a paywall notice) is its own story.
-                keys = band_keys(found) if clusterable(found) else []
-                cluster = _match(archive, article_id, found, keys) or article_id
+                keys = band_keys({" ".join(g) for g in grams}) if clusterable(grams) else []
+                found = _fingerprint(grams)
+                cluster = _match(archive, article_id, found, keys, seen) or article_id
                 book.assign(archive, article_id, cluster, keys)
+                if keys:
+                    seen.put(article_id, found)  # a later copy in this round finds it here
     book.drop_bands_before(archive, now - WINDOW)
     return len(pending)
 
 
+class _Fingerprints:
+    """The fingerprints of the candidates read in one round of clustering, the most recent
+    *size* of them: wire copies of a story arrive together, so each finds the same few."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.kept: OrderedDict[int, Fingerprint] = OrderedDict()
+
+    def get(self, article_id: int) -> Fingerprint | None:
+        found = self.kept.get(article_id)
+        if found is not None:
+            self.kept.move_to_end(article_id)
+        return found
+
+    def put(self, article_id: int, found: Fingerprint) -> None:
+        self.kept[article_id] = found
+        self.kept.move_to_end(article_id)
+        while len(self.kept) > self.size:
+            self.kept.popitem(last=False)
+
+
 def _match(
-    archive: Archive, article_id: int, found: set[str], keys: Sequence[BandKey]
+    archive: Archive,
+    article_id: int,
+    found: Fingerprint,
+    keys: Sequence[BandKey],
+    seen: _Fingerprints,
 ) -> int | None:
     best: tuple[float, int] | None = None
-    for candidate in book.candidates(archive, article_id, keys, MAX_CANDIDATES):
-        score = containment(found, shingles(f"{candidate.title}\n{candidate.body}"))
+    candidates = book.candidates(archive, article_id, keys, MAX_CANDIDATES)
+    fingerprints = {candidate.id: seen.get(candidate.id) for candidate in candidates}
+    missing = [number for number, known in fingerprints.items() if known is None]
+    for text in texts_of(archive, missing):
+        fingerprint = _fingerprint(_grams(_WORD.findall(f"{text.title}\n{text.body}".casefold())))
+        fingerprints[text.id] = fingerprint
+        seen.put(text.id, fingerprint)
+    for candidate in candidates:
+        known = fingerprints[candidate.id]
+        score = _contained(found, known) if known is not None else 0.0
         cluster = candidate.cluster_id
         if score >= CONTAINMENT and (best is None or (score, -cluster) > (best[0], -best[1])):
             best = (score, cluster)

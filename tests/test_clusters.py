@@ -10,6 +10,7 @@ import pytest
 
 from monitor import clusters
 from monitor.archive import Archive, SourceRef
+from monitor.archive import clusters as book
 from monitor.clusters import cluster_new, containment, shingles
 from monitor.demo.stories import load_stories
 from monitor.records import ArticleRecord
@@ -150,3 +151,48 @@ def test_bands_of_old_articles_are_dropped(archive) -> None:
     late = add(archive, "paper/bridge", BRIDGE.title, full(BRIDGE) + "\nArchive copy.")
     cluster_new(archive, NOW)
     assert cluster_of(archive, late) == late
+
+
+def test_bands_are_those_of_a_fresh_minhash_so_stored_bands_stay_comparable() -> None:
+    # band_keys draws MinHash's permutations once per process; the bands already in an
+    # archive were made with a MinHash drawn for each article, and must still match.
+    import hashlib
+
+    from datasketch import MinHash
+
+    found = shingles(full(BRIDGE))
+    fresh = MinHash(num_perm=clusters.NUM_PERM, seed=1)
+    fresh.update_batch([shingle.encode("utf-8") for shingle in found])
+    rows = clusters.ROWS
+    expected = [
+        (band, int.from_bytes(hashlib.blake2b(
+            fresh.hashvalues[band * rows : (band + 1) * rows].tobytes(), digest_size=8
+        ).digest(), "big", signed=True))
+        for band in range(clusters.BANDS)
+    ]  # fmt: skip
+    assert clusters.band_keys(found) == expected
+    assert clusters.band_keys(found) == expected  # and again, with the permutations kept
+
+
+def test_a_copy_is_found_among_more_candidates_than_are_read(archive) -> None:
+    # Many earlier articles carry most of the story's lead beside a story of their own: they
+    # share LSH bands with it without being copies. The copy shares the most bands with the
+    # original, which is read first however many of the others came before it.
+    words = full(BRIDGE).split()
+    part = " ".join(words[: len(words) * 3 // 5])
+    pool = " ".join(full(s) for s in STORIES if s.slug != BRIDGE.slug).split()
+    size = len(words) * 3 // 5
+    copy_text = full(BRIDGE) + "\nEdited by the desk."
+    for number in range(clusters.MAX_CANDIDATES * 3):
+        own = " ".join(pool[number * 40 : number * 40 + size])
+        text = f"{part}\n{own}"
+        assert containment(shingles(text), shingles(copy_text)) < clusters.CONTAINMENT
+        add(archive, f"a/{number}", BRIDGE.title, text)
+    original = add(archive, "wire/bridge", BRIDGE.title, full(BRIDGE))
+    cluster_new(archive, NOW)
+    found = shingles(f"{BRIDGE.title}\n{copy_text}")
+    read = book.candidates(archive, 0, clusters.band_keys(found), 1000)
+    assert len(read) > clusters.MAX_CANDIDATES  # more candidates than are read
+    copy = add(archive, "paper/bridge", BRIDGE.title, copy_text)
+    cluster_new(archive, NOW)
+    assert cluster_of(archive, copy) == original

@@ -21,18 +21,17 @@ BandKey = tuple[int, int]
 
 
 class Candidate(NamedTuple):
-    """A clustered article that shares an LSH band with a new one."""
+    """A clustered article that shares LSH bands with a new one, and its story."""
 
     id: int
     cluster_id: int
-    title: str
-    body: str
 
 
 def candidates(
     archive: Archive, article_id: int, keys: Sequence[BandKey], limit: int
 ) -> list[Candidate]:
-    """Return up to *limit* clustered articles, other than *article_id*, sharing a band."""
+    """Return up to *limit* clustered articles, other than *article_id*, sharing a band:
+    those sharing the most bands first (a copy shares most of them), then the earliest."""
     if not keys:
         return []
     values = ", ".join("(?, ?)" for _ in keys)
@@ -41,12 +40,14 @@ def candidates(
     # (26 ms an article at 2,000 articles; 1.5 ms this way).
     rows = archive.conn.execute(
         f"""
-        WITH wanted(band, hash) AS (VALUES {values})
-        SELECT a.id, a.cluster_id, a.title, a.body FROM articles a
-        WHERE a.id IN (SELECT l.article_id FROM wanted w
-                       JOIN lsh l ON l.band = w.band AND l.hash = w.hash)
-          AND a.id != ? AND a.cluster_id IS NOT NULL
-        ORDER BY a.id LIMIT ?
+        WITH wanted(band, hash) AS (VALUES {values}),
+        shared(id, bands) AS (
+            SELECT l.article_id, count(*) FROM wanted w
+            JOIN lsh l ON l.band = w.band AND l.hash = w.hash
+            WHERE l.article_id != ? GROUP BY l.article_id)
+        SELECT a.id, a.cluster_id FROM shared s JOIN articles a ON a.id = s.id
+        WHERE a.cluster_id IS NOT NULL
+        ORDER BY s.bands DESC, a.id LIMIT ?
         """,
         [value for key in keys for value in key] + [article_id, limit],
     ).fetchall()
