@@ -17,14 +17,18 @@ venv: $(STAMP)
 demo: venv  ## crawl the bundled offline newswire and show what is flagged
 	$(BIN)/wirewatch demo
 
+# The tests run in one worker process per core (pytest-xdist); PYTEST_WORKERS=0 runs them
+# in this process, e.g. to use a debugger.
+PYTEST_WORKERS ?= auto
+
 test: lint  ## lint, type-check, then run the tests
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 reliability: venv  ## run only the reliability suite (faults, hostile servers, disk, clocks)
-	$(BIN)/python -m pytest -m reliability
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m reliability
 
 security: venv  ## run only the security suite (hostile feeds, pages, configs, web sites)
-	$(BIN)/python -m pytest -m security
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m security
 
 lint: venv
 	$(BIN)/ruff check .

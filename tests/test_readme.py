@@ -160,6 +160,14 @@ def test_the_make_commands_come_first_and_exist() -> None:
     assert "make test" in (REPO / ".ci" / "run").read_text(encoding="utf-8")
 
 
+def test_the_workers_variable_the_readme_names_sets_the_test_workers() -> None:
+    assert "make test PYTEST_WORKERS=0" in README
+    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^PYTEST_WORKERS \?= auto$", makefile, re.MULTILINE)
+    recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert "pytest -n $(PYTEST_WORKERS)" in recipe
+
+
 def test_every_command_is_documented() -> None:
     for name in ALL_COMMANDS:
         assert f"wirewatch {name}" in README, f"the README never shows `wirewatch {name}`"
