@@ -21,7 +21,11 @@ demo: venv  ## crawl the bundled offline newswire and show what is flagged
 # in this process, e.g. to use a debugger.
 PYTEST_WORKERS ?= auto
 
+# Compiled first: hundreds of tests start wirewatch and its crawl children as new processes,
+# and where PYTHONDONTWRITEBYTECODE is set (CI sandboxes) each would compile every module
+# again, about 0.2 s of CPU a process.
 test: lint  ## lint, type-check, then run the tests
+	$(BIN)/python -m compileall -q monitor crawler
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 reliability: venv  ## run only the reliability suite (faults, hostile servers, disk, clocks)
