@@ -31,7 +31,8 @@ from monitor.newswire import Newswire, Reply
 
 from .conftest import CORPORA, write_config
 
-pytestmark = pytest.mark.corpus
+# xdist_group: one worker runs this module, so its crawl of the corpus is made once.
+pytestmark = [pytest.mark.corpus, pytest.mark.xdist_group("corpus")]
 
 if not CORPORA.is_dir():
     pytest.skip(

@@ -122,6 +122,10 @@ BROKEN = {
 }
 
 
+# One worker runs this module, so its module fixture is built once (pytest-xdist).
+pytestmark = pytest.mark.xdist_group("crawl")
+
+
 @pytest.fixture(scope="module")
 def wire() -> Iterator[Newswire]:
     with Newswire() as server:

@@ -71,6 +71,10 @@ def mask(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 
+# One worker runs this module, so its module fixture is built once (pytest-xdist).
+pytestmark = pytest.mark.xdist_group("readme")
+
+
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with the repository's config.yaml, a broken copy, and a demo archive in it."""

@@ -15,6 +15,9 @@ from monitor.matcher.normalize import fold_alias
 
 from .conftest import REPO, Result, run_cli
 
+# One worker runs this module, so its module fixture is built once (pytest-xdist).
+pytestmark = pytest.mark.xdist_group("review")
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result]:

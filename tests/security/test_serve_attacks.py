@@ -54,6 +54,10 @@ fetch('$action', {method: 'POST', mode: 'no-cors', credentials: 'include', body:
 </script>""")
 
 
+# One worker runs this module, so its module fixture is built once (pytest-xdist).
+pytestmark = pytest.mark.xdist_group("serve-attacks")
+
+
 @pytest.fixture(scope="module")
 def served(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folder = copy_demo(demo_folder, tmp_path_factory.mktemp("serve-attacks"))
