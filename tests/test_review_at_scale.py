@@ -13,10 +13,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from monitor import review
 from monitor.archive import Archive
-from monitor.archive.schema import RANKED_FLAGGED_STORIES, STORY_HITS, refresh_sql
+from monitor.archive.schema import (
+    JOINED_FLAGGED_STORIES,
+    RANKED_FLAGGED_STORIES,
+    STORY_HITS,
+    migrations,
+    refresh_sql,
+)
+from monitor.archive.versions import SCHEMA
 from monitor.records import ArticleRecord, FlagRecord
 from monitor.review import Filters
 from monitor.search import search
@@ -159,7 +167,9 @@ RANKED = STORY_HITS.format(where="1") + " ORDER BY topic, story"
 
 
 def kept(archive: Archive) -> list[tuple]:
-    return archive.db.execute("SELECT * FROM flag_stories ORDER BY topic, story").fetchall()
+    return archive.db.execute(
+        "SELECT topic, story, article_id, date, score FROM flag_stories ORDER BY topic, story"
+    ).fetchall()
 
 
 def test_each_story_s_earliest_flagged_copy_is_kept_through_moves_rematches_and_new_copies(
@@ -251,3 +261,159 @@ def test_writing_a_flag_ranks_only_the_copies_of_its_story(archive) -> None:
     plan = "\n".join(row[3] for row in archive.db.execute(f"EXPLAIN QUERY PLAN {insert}"))
     assert "SEARCH a USING INDEX idx_articles_story" in plan, plan
     assert "SCAN a" not in plan and "SCAN f" not in plan
+
+
+# What Datasette runs for a search of the flagged stories: the view filtered on the matches
+# of the table its metadata names (monitor.serve.metadata), here flag_stories_fts.
+SEARCHED = (
+    "SELECT {columns} FROM flagged_stories WHERE id IN "
+    "(SELECT rowid FROM flag_stories_fts WHERE flag_stories_fts MATCH ?)"
+)
+QUERIES = ["Pyongyang", "railway", "railway shells", "Story", "tourists OR bridge", "flights"]
+
+
+def searched(archive: Archive, query: str) -> list[tuple]:
+    sql = SEARCHED.format(columns="*")
+    return sorted(archive.db.execute(sql, [query]).fetchall())
+
+
+def searched_in_every_article(archive: Archive, query: str) -> list[tuple]:
+    """The same search as the view of migration 0008 ran it: over every article's index."""
+    sql = (
+        f"SELECT * FROM ({JOINED_FLAGGED_STORIES}) WHERE id IN "
+        "(SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)"
+    )
+    return sorted(archive.db.execute(sql, [query]).fetchall())
+
+
+def index_of(archive: Archive, table: str) -> list[tuple]:
+    """Every (term, row, column, offset) an FTS5 index holds."""
+    archive.db.execute(f"CREATE VIRTUAL TABLE temp.vocab_{table} USING fts5vocab(main, {table}, "
+                       "'instance')")  # fmt: skip
+    try:
+        return sorted(archive.db.execute(f"SELECT * FROM temp.vocab_{table}").fetchall())
+    finally:
+        archive.db.execute(f"DROP TABLE temp.vocab_{table}")
+
+
+def assert_the_story_index_is_exact(archive: Archive) -> None:
+    """flag_stories_fts indexes the text of exactly the articles that stand for a story."""
+    archive.db.execute(
+        "CREATE VIRTUAL TABLE temp.fresh USING fts5 (title, body, search, "
+        "tokenize='unicode61 remove_diacritics 2')"
+    )
+    try:
+        archive.db.execute(
+            "INSERT INTO temp.fresh (rowid, title, body, search) SELECT id, title, body, search "
+            "FROM articles WHERE id IN (SELECT article_id FROM flag_stories)"
+        )
+        archive.db.execute(
+            "CREATE VIRTUAL TABLE temp.vocab_fresh USING fts5vocab(temp, fresh, 'instance')"
+        )
+        expected = sorted(archive.db.execute("SELECT * FROM temp.vocab_fresh").fetchall())
+    finally:
+        archive.db.execute("DROP TABLE IF EXISTS temp.vocab_fresh")
+        archive.db.execute("DROP TABLE temp.fresh")
+    assert index_of(archive, "flag_stories_fts") == expected != []
+
+
+def test_the_web_view_of_stories_gives_the_rows_and_search_results_of_the_joins(archive) -> None:
+    """Issue 12: the view reads flag_stories alone and searches the stories' own index;
+    its rows, and what a search finds, are those of the view that joined every article."""
+
+    def same() -> None:
+        view = sorted(archive.db.execute("SELECT * FROM flagged_stories").fetchall())
+        assert view == sorted(archive.db.execute(JOINED_FLAGGED_STORIES).fetchall()) != []
+        for query in QUERIES:
+            assert searched(archive, query) == searched_in_every_article(archive, query), query
+        assert_the_story_index_is_exact(archive)
+
+    same()
+    with archive.writing() as db:
+        # A copy joins another story, a story's copy is corrected to have come first, a flag
+        # is taken back, a second topic flags articles some stories already stand for, and
+        # an article's text is corrected.
+        first, second = [row[0] for row in db.execute("SELECT id FROM articles LIMIT 2 OFFSET 8")]
+        db.execute("UPDATE articles SET cluster_id = ? WHERE id = ?", [first, second])
+        db.execute("UPDATE articles SET published = '2020-01-01T00:00:00Z' WHERE id = ?", [16])
+        db.execute("DELETE FROM flags WHERE article_id = (SELECT min(article_id) FROM flags)")
+        db.execute(
+            "INSERT INTO flags (article_id, topic, score, threshold, rule, rules, terms, snippet, "
+            "created) SELECT id, 'second-topic', 9.5, 1, 'r', '[]', '[]', 's', ? FROM articles "
+            "WHERE id % 5 = 0",
+            [stamp(NOW)],
+        )
+        story = db.execute("SELECT article_id FROM flag_stories LIMIT 1").fetchone()[0]
+        db.execute(
+            "UPDATE articles SET title = 'Kaesong bridge', search = 'kaesong bridge', "
+            "language = 'ko' WHERE id = ?",
+            [story],
+        )
+        db.execute("DELETE FROM flags WHERE topic = 'second-topic' AND article_id % 10 = 0")
+    same()
+    assert [row[0] for row in searched(archive, "Kaesong")] == [story]
+
+
+def test_a_search_of_the_stories_never_reads_the_articles_that_match(archive) -> None:
+    """Issue 12: with a join, SQLite read every matching article to find the few that
+    stand for a story (67,513 of them for one search of a million articles, in each of a
+    page's seven queries); the stories now look themselves up among the matches."""
+    columns = "id, day, date, topic, source, language, score, outlets, label, title, url"
+    for sql in (
+        SEARCHED.format(columns=f"{columns}") + " ORDER BY date DESC LIMIT 51",
+        SEARCHED.format(columns="count(*)"),
+        f"SELECT language, count(*) FROM ({SEARCHED.format(columns=columns)}) GROUP BY language",
+    ):
+        plan = [row[3] for row in archive.db.execute(f"EXPLAIN QUERY PLAN {sql}", ["Story"])]
+        assert plan[0].startswith(("SEARCH s ", "SCAN s")), plan  # the stories, outermost
+        assert not any("articles_fts" in line for line in plan), plan
+        assert "SCAN flag_stories_fts VIRTUAL TABLE" in "\n".join(plan)
+
+
+def test_counting_the_stories_or_faceting_them_reads_no_article(archive) -> None:
+    """Issue 12: each of the seven queries of a page of flagged stories (the count and five
+    facets) read every story's article; the label facet still reads each story's marks."""
+    for sql in (
+        "SELECT count(*) FROM flagged_stories",
+        *(
+            f"SELECT {column}, count(*) FROM (SELECT * FROM flagged_stories) GROUP BY {column}"
+            for column in ("topic", "day", "source", "language")
+        ),
+    ):
+        plan = "\n".join(row[3] for row in archive.db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "articles" not in plan and "flags" not in plan, plan
+
+
+def test_the_articles_table_s_facets_read_indexes_not_the_articles(archive) -> None:
+    """Issue 12: the language facet read the whole table (language is stored after the
+    body), 0.8 s of the articles page on a million articles."""
+    for column in ("source", "language"):
+        sql = (
+            f"SELECT {column} AS value, count(*) AS count FROM (SELECT * FROM articles) "
+            f"WHERE {column} IS NOT NULL GROUP BY {column} ORDER BY count DESC, value LIMIT 31"
+        )
+        plan = "\n".join(row[3] for row in archive.db.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "USING COVERING INDEX" in plan, plan
+
+
+def test_an_archive_from_before_0009_gets_its_stories_indexed_for_search(tmp_path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite_utils.Database(path) as db:
+        migrations.apply(db, stop_before=SCHEMA[SCHEMA.index("0009_web_pages_at_scale")])
+        db.execute(
+            "INSERT INTO sources (name, kind, url) VALUES ('wire', 'feed', 'http://127.0.0.1/')"
+        )
+        for number, title in enumerate(["Kaesong bridge reopens", "Harbour strike ends"], 1):
+            db.execute(
+                "INSERT INTO articles (id, key, url, source, title, body, fetched, content_hash, "
+                "search) VALUES (?, ?, ?, 'wire', ?, 'Text.', ?, 'h', lower(?))",
+                [number, f"k{number}", f"http://127.0.0.1/{number}", title, stamp(NOW), title],
+            )
+        db.execute(
+            "INSERT INTO flags (article_id, topic, score, created) VALUES (1, 'korea', 5, ?)",
+            [stamp(NOW)],
+        )
+    with Archive.open(path, create=False) as migrated:
+        assert [row[0] for row in searched(migrated, "Kaesong")] == [1]
+        assert searched(migrated, "Harbour") == []  # not flagged: not a story
+        assert_the_story_index_is_exact(migrated)

@@ -9,6 +9,8 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from monitor.archive.schema import JOINED_FLAGGED_STORIES
+
 from .conftest import copy_demo, run_cli
 from .serving import Served
 
@@ -59,6 +61,35 @@ def test_the_flagged_view_has_full_text_search(served) -> None:
         "Kim Jong Un meets Putin at Russia's Vostochny space launch site"
     ]
     assert len(rows(served, "/archive/flagged_stories.json", _search="Пхеньян")) == 1
+
+
+def test_the_flagged_view_s_search_finds_what_a_search_of_every_article_finds(served) -> None:
+    """Issue 12: the web view searches an index of the stories' own articles; it finds the
+    stories that a search of every article's words found (the view before 0009)."""
+    archive = served.folder / "wirewatch-demo" / "demo.db"
+    with sqlite3.connect(archive) as db:
+        for query in ("Vostochny", "Pyongyang", "Пхеньян", "북한", "troops treaty", "Kim Jong"):
+            found = rows(served, "/archive/flagged_stories.json", _search=query, _size="max")
+            expected = db.execute(
+                f"SELECT id, topic FROM ({JOINED_FLAGGED_STORIES}) WHERE id IN (SELECT rowid "
+                "FROM articles_fts WHERE articles_fts MATCH ?)",
+                [" ".join(f'"{word}"' for word in query.split())],  # Datasette's escape_fts
+            ).fetchall()
+            assert sorted((s["id"], s["topic"]) for s in found) == sorted(expected), query
+    assert rows(served, "/archive/flagged_stories.json", _search="Pyongyang") != []
+
+
+def test_the_articles_table_shows_both_its_facets_in_full(served) -> None:
+    status, body, _ = served.get("/archive/articles.json")
+    assert status == 200, body
+    page = json.loads(body)
+    facets = page["facet_results"]
+    assert set(facets) == {"source", "language"}  # a facet past its time limit is left out
+    for name in ("source", "language"):
+        assert (
+            sum(value["count"] for value in facets[name]["results"])
+            == page["filtered_table_rows_count"]
+        )
 
 
 def test_the_canned_queries_run(served) -> None:

@@ -24,6 +24,7 @@ SCHEMA = (
     "0006_review_views",
     "0007_story_and_date_indexes",
     "0008_flag_stories",
+    "0009_web_pages_at_scale",
 )
 
 

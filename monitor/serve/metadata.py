@@ -28,7 +28,9 @@ def metadata(database: str) -> dict[str, Any]:
                         "story with the links in its triage column.",
                         "facets": ["topic", "source", "language", "label", "day"],
                         "sort_desc": "date",
-                        "fts_table": "articles_fts",
+                        # The index of the stories' own articles (migration 0009): a
+                        # search reads their words, not those of every article.
+                        "fts_table": "flag_stories_fts",
                         "fts_pk": "id",
                         "label_column": "title",
                     },
