@@ -43,9 +43,13 @@ def query(folder: Path, sql: str, params: tuple = ()) -> list[tuple]:
 
 
 def story_id(folder: Path, title_start: str) -> int:
-    """The ID of the earliest copy of the story whose title starts so."""
-    rows = query(folder, "SELECT min(id) FROM articles WHERE title LIKE ? || '%'", (title_start,))
-    return rows[0][0]
+    """The ID that ``flagged`` shows for the story whose title starts so: its earliest copy.
+
+    Not the lowest article ID: the demo's outlets are crawled by two processes at once, so
+    which copy is archived first varies from run to run.
+    """
+    rows = as_json(folder, "flagged")
+    return next(row["id"] for row in rows if row["title"].startswith(title_start))
 
 
 # flagged: one row per story, and its filters -------------------------------------------------
