@@ -225,7 +225,7 @@ def main() -> None:
             config = load(write_config(folder, sources, "full"))
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             spent: dict[str, float] = {}
-            result = run_cycle(config, steps=timed_steps(spent), group_meanwhile=True)
+            result = run_cycle(config, steps=timed_steps(spent))
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 

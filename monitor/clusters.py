@@ -6,9 +6,8 @@ byline and boilerplate added. So candidates come from MinHash (datasketch) over 
 the smaller text's shingles are at least CONTAINMENT inside the larger one's. Two distinct
 stories that share a quote share too few shingles to pass.
 
-Clustering runs in the parent process, not in the crawl processes (datasketch takes most of
-a second to import; a crawl process should not pay that), over the articles without a
-cluster yet: while a crawl runs, on what it has written so far, and after it, on the rest.
+Clustering runs in the parent process after each crawl (datasketch takes most of a second
+to import; a crawl process should not pay that), over the articles without a cluster yet.
 The LSH bands are kept in the archive (table ``lsh``) for WINDOW days.
 """
 
@@ -16,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from collections.abc import Set as AbstractSet
@@ -27,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from monitor.archive import Archive
 from monitor.archive import clusters as book
 from monitor.archive.clusters import BandKey
-from monitor.archive.texts import ArticleText, texts_of, unclustered
+from monitor.archive.texts import texts_of, unclustered
 
 if TYPE_CHECKING:
     import numpy
@@ -127,54 +125,24 @@ def cluster_new(archive: Archive, now: datetime) -> int:
     Returns how many articles were clustered. Each article's bands are stored, and bands
     of articles older than WINDOW are dropped.
     """
-    return Grouper(archive).finish(now)
-
-
-class Grouper:
-    """Puts the articles without a story into stories, oldest first, a batch at a time.
-
-    One grouper serves a crawl: it groups what the crawl has written so far while the crawl
-    runs (:meth:`group` with a time budget), then the rest (:meth:`finish`), keeping the
-    fingerprints it has read for the whole crawl.
-    """
-
-    def __init__(self, archive: Archive) -> None:
-        self.archive = archive
-        self.seen = _Fingerprints(FINGERPRINTS)
-
-    def group(self, *, batch: int = BATCH, seconds: float | None = None) -> int:
-        """Group the articles without a story, *batch* per write transaction, until none is
-        left or, with *seconds*, that time has passed; return how many were grouped.
-
-        The write lock is held for a batch at a time, so a crawl writing meanwhile waits
-        well within its busy timeout.
-        """
-        done = 0
-        stop = None if seconds is None else time.monotonic() + seconds
-        while pending := unclustered(self.archive, batch):
-            with self.archive.writing():
-                for article in pending:
-                    self._place(article)
-            done += len(pending)
-            if stop is not None and time.monotonic() >= stop:
-                break
-        return done
-
-    def finish(self, now: datetime) -> int:
-        """Group every article left without a story, then drop the bands older than WINDOW."""
-        done = self.group()
-        book.drop_bands_before(self.archive, now - WINDOW)
-        return done
-
-    def _place(self, article: ArticleText) -> None:
-        grams = _grams(_WORD.findall(f"{article.title}\n{article.body}".casefold()))
-        # A text of a dozen words (a teaser, a paywall notice) is its own story.
-        keys = band_keys({" ".join(gram) for gram in grams}) if clusterable(grams) else []
-        found = _fingerprint(grams)
-        cluster = _match(self.archive, article.id, found, keys, self.seen) or article.id
-        book.assign(self.archive, article.id, cluster, keys)
-        if keys:
-            self.seen.put(article.id, found)  # a later copy finds it here
+    pending = unclustered(archive)
+    seen = _Fingerprints(FINGERPRINTS)
+    for start in range(0, len(pending), BATCH):
+        # One transaction per batch, not per article: the write lock is held for a batch
+        # at a time, so a crawl writing meanwhile waits well within its busy timeout.
+        with archive.writing():
+            for article_id, title, body in pending[start : start + BATCH]:
+                text = f"{title}\n{body}"
+                grams = _grams(_WORD.findall(text.casefold()))
+                # A text of a dozen words (a teaser, a paywall notice) is its own story.
+                keys = band_keys({" ".join(g) for g in grams}) if clusterable(grams) else []
+                found = _fingerprint(grams)
+                cluster = _match(archive, article_id, found, keys, seen) or article_id
+                book.assign(archive, article_id, cluster, keys)
+                if keys:
+                    seen.put(article_id, found)  # a later copy in this round finds it here
+    book.drop_bands_before(archive, now - WINDOW)
+    return len(pending)
 
 
 class _Fingerprints:

@@ -295,33 +295,6 @@ def test_the_steps_after_a_crawl_run_in_order_once_the_run_is_recorded(
     ]
 
 
-def test_copies_written_early_in_a_crawl_are_grouped_while_it_still_runs(
-    tmp_path: Path, newswire: Newswire
-) -> None:
-    # Two stories come at once; the third page takes seconds. The first two are grouped
-    # into stories while the crawl waits for it: no step after the crawl groups anything
-    # here. (The third may be grouped too, if the crawl writes it before the child exits.)
-    items = []
-    for number in range(3):
-        path = f"/story/{number}.html"
-        text = [f"Story {number}: " + " ".join(f"word{number}x{n}" for n in range(60))]
-        newswire.route(path, Reply.html(article_page(f"Story {number}", text),
-                                        delay=4.0 if number == 2 else 0.0))  # fmt: skip
-        items.append({"title": f"Story {number}", "link": newswire.url(path), "guid": f"s{number}"})
-    newswire.route("/feed.xml", Reply.xml(rss(items)))
-    config = load(write_config(tmp_path, [{"name": "wire", "url": newswire.url("/feed.xml")}]))
-    grouped: list[tuple[str, int | None]] = []
-
-    def after(after: Aftermath) -> None:
-        rows = after.archive.db.execute("SELECT title, cluster_id FROM articles ORDER BY id")
-        grouped.extend(rows.fetchall())
-
-    result = run_cycle(config, timeout=60, steps=[after], group_meanwhile=True)
-    assert result.status == "ok" and result.new == 3
-    clustered = {title for title, cluster in grouped if cluster is not None}
-    assert {"Story 0", "Story 1"} <= clustered
-
-
 def test_crawling_an_unknown_source_exits_2_naming_the_known_ones(tmp_path: Path) -> None:
     write_config(tmp_path, [{"name": "good", "url": "http://127.0.0.1:9/feed.xml"}])
     result = run_cli("crawl", "goood", cwd=tmp_path)

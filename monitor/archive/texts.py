@@ -21,11 +21,10 @@ class ArticleText(NamedTuple):
     body: str
 
 
-def unclustered(archive: Archive, limit: int | None = None) -> list[ArticleText]:
-    """Return the articles that belong to no story yet, oldest first (the *limit* oldest)."""
+def unclustered(archive: Archive) -> list[ArticleText]:
+    """Return the articles that belong to no story yet, oldest first."""
     rows = archive.conn.execute(
-        "SELECT id, title, body FROM articles WHERE cluster_id IS NULL ORDER BY id LIMIT ?",
-        [-1 if limit is None else limit],
+        "SELECT id, title, body FROM articles WHERE cluster_id IS NULL ORDER BY id"
     ).fetchall()
     return [ArticleText(*row) for row in rows]
 

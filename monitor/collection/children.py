@@ -39,13 +39,11 @@ def supervise(
     limit: float,
     cancel: threading.Event | None = None,
     grace: float = STOP_GRACE,
-    meanwhile: Callable[[], object] | None = None,
 ) -> tuple[RunStatus, int | None, str | None]:
     """Start the children, wait for them up to *limit* seconds, and combine their results.
 
     When *cancel* is set (the daemon is stopping), the children get *grace* seconds to
-    finish on their own before they are stopped, and the run is interrupted. *meanwhile*
-    is called between checks while the children run: work of a fraction of a second.
+    finish on their own before they are stopped, and the run is interrupted.
     """
     for child in children:
         child.start()
@@ -65,11 +63,7 @@ def supervise(
             for each in children:
                 each.stop()
             return RunStatus.TIMEOUT, None, f"killed after the {limit:g}s cycle_timeout"
-        if meanwhile is not None:
-            meanwhile()
-        running = [child for child in children if not child.done()]
-        if running:  # the last may have finished during meanwhile
-            running[0].wait_briefly(0.2)
+        next(child for child in children if not child.done()).wait_briefly(0.2)
     results = [child.result() for child in children]
     failed = [result for result in results if result[0] != RunStatus.OK]
     if not failed:

@@ -21,7 +21,7 @@ from monitor import alerts
 from monitor.alerts import Delivery
 from monitor.archive import Archive, RunStatus, SourceRef, SourceStatus
 from monitor.archive.space import free_bytes
-from monitor.clusters import Grouper
+from monitor.clusters import cluster_new
 from monitor.collection.children import (
     STOP_GRACE,
     CrawlChild,
@@ -35,11 +35,6 @@ from monitor.errors import CrawlError, DiskFull, Interrupted, UsageError
 from monitor.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
-
-# While a crawl runs, copies are grouped this many articles per write transaction, for at
-# most this many seconds between two checks of the children.
-GROUP_BATCH_WHILE_CRAWLING = 10
-GROUP_SECONDS_WHILE_CRAWLING = 0.2
 
 
 def select_sources(config: Config, names: Sequence[str]) -> list[Source]:
@@ -73,7 +68,6 @@ def run_cycle(
     cancel: threading.Event | None = None,
     grace: float = STOP_GRACE,
     steps: Sequence[Step] | None = None,
-    group_meanwhile: bool | None = None,
 ) -> CycleResult:
     """Crawl the named sources (or all) once in child processes and return the outcome.
 
@@ -86,13 +80,8 @@ def run_cycle(
     children *grace* seconds to finish, then stops them; the run is then interrupted.
 
     Once the run is recorded, each of *steps* (default :data:`AFTER_CRAWL`) runs in turn.
-    While the children run, the articles they have written are grouped into stories as
-    group_copies does, which then has only the rest to do: when group_copies is one of the
-    steps, or *group_meanwhile* says so.
     """
     steps = AFTER_CRAWL if steps is None else steps
-    if group_meanwhile is None:
-        group_meanwhile = group_copies in steps
     sources = select_sources(config, names)
     limit = timeout if timeout is not None else config.crawl.cycle_timeout
     groups = group_by_host(sources, workers or config.crawl.workers)
@@ -109,12 +98,8 @@ def run_cycle(
             CrawlChild(config, group, run_id, handler, log_level, log_stream) for group in groups
         ]
         status, exit_code, error = RunStatus.FAILED, None, None
-        grouper = Grouper(archive)
         try:
-            meanwhile = _grouping(grouper) if group_meanwhile else None
-            status, exit_code, error = supervise(
-                children, run_id, limit, cancel, grace, meanwhile=meanwhile
-            )
+            status, exit_code, error = supervise(children, run_id, limit, cancel, grace)
         except (KeyboardInterrupt, Interrupted):
             status, error = RunStatus.INTERRUPTED, "stopped by a signal"
             raise Interrupted("crawl interrupted; the run is recorded as interrupted") from None
@@ -133,7 +118,7 @@ def run_cycle(
             # The run is recorded as failed, its sources as interrupted: due again at once,
             # with no validators saved, so the next crawl collects what this one missed.
             raise DiskFull(config.archive, free_bytes(config.archive))
-        after = Aftermath(archive, config, clock, grouper)
+        after = Aftermath(archive, config, clock)
         for step in steps:
             step(after)
     if (
@@ -155,7 +140,6 @@ class Aftermath:
     archive: Archive
     config: Config
     clock: Callable[[], datetime]
-    grouper: Grouper  # has grouped what the crawl wrote while it ran
     delivery: Delivery | None = None  # what the alerts step sent
 
 
@@ -163,34 +147,11 @@ Step = Callable[[Aftermath], None]
 
 
 def group_copies(after: Aftermath) -> None:
-    """Group the new articles with their copies at other outlets into stories: those the
-    grouping during the crawl has not reached yet.
+    """Group the new articles with their copies at other outlets into stories.
 
     Here, not in the crawl process: datasketch is slow to import.
     """
-    after.grouper.finish(after.clock())
-
-
-def _grouping(grouper: Grouper) -> Callable[[], None]:
-    """Return the work done while the crawl runs: group what it has written so far.
-
-    Small batches and a short budget, so the crawl waits little for the write lock and the
-    children are checked often. A failure here only postpones the grouping to group_copies,
-    which reports it; it never stops the crawl.
-    """
-    failed = False
-
-    def group() -> None:
-        nonlocal failed
-        if failed:
-            return
-        try:
-            grouper.group(batch=GROUP_BATCH_WHILE_CRAWLING, seconds=GROUP_SECONDS_WHILE_CRAWLING)
-        except Exception as error:  # group_copies meets it again after the crawl, and says so
-            failed = True
-            logger.warning("grouping copies during the crawl failed (%s); it runs after it", error)
-
-    return group
+    cluster_new(after.archive, after.clock())
 
 
 def send_alerts(after: Aftermath) -> None:
