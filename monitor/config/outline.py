@@ -13,12 +13,12 @@ stop an analyst reading the archive; ``check``, ``crawl`` and ``run`` report it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from monitor.config.files import read_text, resolve_archive
+from monitor.config.names import DEFAULT_ARCHIVE, NAME
 from monitor.safeyaml import load_yaml
 
 if TYPE_CHECKING:
@@ -28,9 +28,6 @@ if TYPE_CHECKING:
 # the models).
 KEYS = ("archive", "store_html", "crawl", "sources", "topics", "alerts")
 KINDS = ("feed", "sitemap", "page")
-DEFAULT_ARCHIVE = Path("wirewatch.db")
-# A usable source or topic name; the models check names with it too.
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)

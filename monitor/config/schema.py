@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from monitor.config.outline import DEFAULT_ARCHIVE, NAME
+from monitor.config.names import DEFAULT_ARCHIVE, NAME
 from monitor.config.sources import CrawlSettings, Source
 from monitor.config.topics import Topic
 from monitor.config.values import Model, several, shown

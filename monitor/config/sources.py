@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from monitor.config.outline import NAME
+from monitor.config.names import NAME
 from monitor.config.values import (
     DEFAULT_USER_AGENT,
     AgeSeconds,
