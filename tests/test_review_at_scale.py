@@ -172,22 +172,27 @@ def kept(archive: Archive) -> list[tuple]:
     ).fetchall()
 
 
+def move_correct_unflag_and_flag_again(db: sqlite_utils.Database) -> None:
+    """A copy joins another story, a story's copy is corrected to have come first, a flag is
+    taken back, and a second topic flags articles some stories already stand for."""
+    first, second = [row[0] for row in db.execute("SELECT id FROM articles LIMIT 2 OFFSET 8")]
+    db.execute("UPDATE articles SET cluster_id = ? WHERE id = ?", [first, second])
+    db.execute("UPDATE articles SET published = '2020-01-01T00:00:00Z' WHERE id = ?", [16])
+    db.execute("DELETE FROM flags WHERE article_id = (SELECT min(article_id) FROM flags)")
+    db.execute(
+        "INSERT INTO flags (article_id, topic, score, threshold, rule, rules, terms, snippet, "
+        "created) SELECT id, 'second-topic', 9.5, 1, 'r', '[]', '[]', 's', ? FROM articles "
+        "WHERE id % 5 = 0",
+        [stamp(NOW)],
+    )
+
+
 def test_each_story_s_earliest_flagged_copy_is_kept_through_moves_rematches_and_new_copies(
     archive,
 ) -> None:
     assert kept(archive) == archive.db.execute(RANKED).fetchall() != []
     with archive.writing() as db:
-        # A copy joins another story, an article's date is corrected, a flag is taken back.
-        first, second = [row[0] for row in db.execute("SELECT id FROM articles LIMIT 2 OFFSET 8")]
-        db.execute("UPDATE articles SET cluster_id = ? WHERE id = ?", [first, second])
-        db.execute("UPDATE articles SET published = '2020-01-01T00:00:00Z' WHERE id = ?", [16])
-        db.execute("DELETE FROM flags WHERE article_id = (SELECT min(article_id) FROM flags)")
-        db.execute(
-            "INSERT INTO flags (article_id, topic, score, threshold, rule, rules, terms, snippet, "
-            "created) SELECT id, 'second-topic', 9.5, 1, 'r', '[]', '[]', 's', ? FROM articles "
-            "WHERE id % 5 = 0",
-            [stamp(NOW)],
-        )
+        move_correct_unflag_and_flag_again(db)
     assert kept(archive) == archive.db.execute(RANKED).fetchall()
     # The web view gives what the view that ranked every flag on each read gave.
     view = sorted(archive.db.execute("SELECT * FROM flagged_stories").fetchall())
@@ -330,19 +335,8 @@ def test_the_web_view_of_stories_gives_the_rows_and_search_results_of_the_joins(
 
     same()
     with archive.writing() as db:
-        # A copy joins another story, a story's copy is corrected to have come first, a flag
-        # is taken back, a second topic flags articles some stories already stand for, and
-        # an article's text is corrected.
-        first, second = [row[0] for row in db.execute("SELECT id FROM articles LIMIT 2 OFFSET 8")]
-        db.execute("UPDATE articles SET cluster_id = ? WHERE id = ?", [first, second])
-        db.execute("UPDATE articles SET published = '2020-01-01T00:00:00Z' WHERE id = ?", [16])
-        db.execute("DELETE FROM flags WHERE article_id = (SELECT min(article_id) FROM flags)")
-        db.execute(
-            "INSERT INTO flags (article_id, topic, score, threshold, rule, rules, terms, snippet, "
-            "created) SELECT id, 'second-topic', 9.5, 1, 'r', '[]', '[]', 's', ? FROM articles "
-            "WHERE id % 5 = 0",
-            [stamp(NOW)],
-        )
+        move_correct_unflag_and_flag_again(db)
+        # And an article that a story stands for has its text corrected.
         story = db.execute("SELECT article_id FROM flag_stories LIMIT 1").fetchone()[0]
         db.execute(
             "UPDATE articles SET title = 'Kaesong bridge', search = 'kaesong bridge', "
