@@ -16,11 +16,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
+
+import numpy
 
 from monitor.archive import Archive
 from monitor.archive import clusters as book
@@ -28,7 +29,6 @@ from monitor.archive.clusters import BandKey
 from monitor.archive.texts import texts_of, unclustered
 
 if TYPE_CHECKING:
-    import numpy
     import numpy.typing
 
     # The sorted, distinct hashes of a text's shingles (see _fingerprint).
@@ -61,32 +61,24 @@ def _grams(words: list[str]) -> set[tuple[str, ...]]:
     return set(zip(*(words[start:] for start in range(SHINGLE)), strict=False))
 
 
-def _fingerprint(grams: set[tuple[str, ...]]) -> Fingerprint:
-    """Return 5-grams as this process's hashes of them, sorted: 8 bytes each to keep.
+def fingerprint(text: str) -> Fingerprint:
+    """Return a text's 5-grams as this process's hashes of them, sorted and distinct.
 
     Python's hash of a str differs between processes, so these never leave the process
-    (the stored bands use band_keys' stable hashes).
+    (the stored bands use band_keys' stable hashes); 8 bytes a shingle to keep.
     """
-    import numpy
+    return _hashed(_grams(_WORD.findall(text.casefold())))
 
+
+def _hashed(grams: set[tuple[str, ...]]) -> Fingerprint:
     return numpy.unique(numpy.fromiter(map(hash, grams), dtype=numpy.int64, count=len(grams)))
 
 
-def _contained(a: Fingerprint, b: Fingerprint) -> float:
-    """containment() of two fingerprints."""
-    import numpy
-
+def containment(a: Fingerprint, b: Fingerprint) -> float:
+    """Return how much of the smaller text's shingles lie inside the larger one's."""
     if not a.size or not b.size:
         return 0.0
-    shared = numpy.intersect1d(a, b, assume_unique=True).size
-    return shared / min(a.size, b.size)
-
-
-def containment(a: AbstractSet[Hashable], b: AbstractSet[Hashable]) -> float:
-    """Return how much of the smaller shingle set lies inside the larger one."""
-    if not a or not b:
-        return 0.0
-    return len(a & b) / min(len(a), len(b))
+    return numpy.intersect1d(a, b, assume_unique=True).size / min(a.size, b.size)
 
 
 def band_keys(found: set[str]) -> list[BandKey]:
@@ -114,9 +106,9 @@ def _permutations() -> tuple[Any, str]:
     return template.permutations, template.scheme
 
 
-def clusterable(found: AbstractSet[Hashable]) -> bool:
+def clusterable(grams: set[tuple[str, ...]]) -> bool:
     """Return True when a text is long enough to be told apart from boilerplate."""
-    return len(found) >= MIN_SHINGLES
+    return len(grams) >= MIN_SHINGLES
 
 
 def cluster_new(archive: Archive, now: datetime) -> int:
@@ -136,7 +128,7 @@ def cluster_new(archive: Archive, now: datetime) -> int:
                 grams = _grams(_WORD.findall(text.casefold()))
                 # A text of a dozen words (a teaser, a paywall notice) is its own story.
                 keys = band_keys({" ".join(g) for g in grams}) if clusterable(grams) else []
-                found = _fingerprint(grams)
+                found = _hashed(grams)
                 cluster = _match(archive, article_id, found, keys, seen) or article_id
                 book.assign(archive, article_id, cluster, keys)
                 if keys:
@@ -178,12 +170,12 @@ def _match(
     fingerprints = {candidate.id: seen.get(candidate.id) for candidate in candidates}
     missing = [number for number, known in fingerprints.items() if known is None]
     for text in texts_of(archive, missing):
-        fingerprint = _fingerprint(_grams(_WORD.findall(f"{text.title}\n{text.body}".casefold())))
-        fingerprints[text.id] = fingerprint
-        seen.put(text.id, fingerprint)
+        read = fingerprint(f"{text.title}\n{text.body}")
+        fingerprints[text.id] = read
+        seen.put(text.id, read)
     for candidate in candidates:
         known = fingerprints[candidate.id]
-        score = _contained(found, known) if known is not None else 0.0
+        score = containment(found, known) if known is not None else 0.0
         cluster = candidate.cluster_id
         if score >= CONTAINMENT and (best is None or (score, -cluster) > (best[0], -best[1])):
             best = (score, cluster)

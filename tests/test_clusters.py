@@ -11,7 +11,7 @@ import pytest
 from monitor import clusters
 from monitor.archive import Archive, SourceRef
 from monitor.archive import clusters as book
-from monitor.clusters import cluster_new, containment, shingles
+from monitor.clusters import cluster_new, containment, fingerprint, shingles
 from monitor.demo.stories import load_stories
 from monitor.records import ArticleRecord
 from monitor.timeutil import to_text
@@ -75,12 +75,12 @@ def test_the_lsh_bands_are_the_ones_datasketch_chooses() -> None:
 
 
 def test_containment_measures_the_smaller_text_inside_the_larger() -> None:
-    whole = shingles(full(BRIDGE))
-    lead = shingles("\n".join(BRIDGE.paragraphs[:2]))
+    whole = fingerprint(full(BRIDGE))
+    lead = fingerprint("\n".join(BRIDGE.paragraphs[:2]))
     assert containment(lead, whole) == 1.0
     assert containment(whole, lead) == 1.0  # symmetric: the smaller set decides
-    assert containment(whole, shingles(full(TRAIN))) < 0.1
-    assert containment(set(), whole) == 0.0
+    assert containment(whole, fingerprint(full(TRAIN))) < 0.1
+    assert containment(fingerprint(""), whole) == 0.0
 
 
 def test_a_truncated_lead_and_a_copy_with_boilerplate_join_the_original(archive) -> None:
@@ -186,7 +186,7 @@ def test_a_copy_is_found_among_more_candidates_than_are_read(archive) -> None:
     for number in range(clusters.MAX_CANDIDATES * 3):
         own = " ".join(pool[number * 40 : number * 40 + size])
         text = f"{part}\n{own}"
-        assert containment(shingles(text), shingles(copy_text)) < clusters.CONTAINMENT
+        assert containment(fingerprint(text), fingerprint(copy_text)) < clusters.CONTAINMENT
         add(archive, f"a/{number}", BRIDGE.title, text)
     original = add(archive, "wire/bridge", BRIDGE.title, full(BRIDGE))
     cluster_new(archive, NOW)
