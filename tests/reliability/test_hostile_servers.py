@@ -210,10 +210,6 @@ class Cycle:
             return db.execute(sql, params).fetchall()
 
 
-# One worker runs this module, so its module fixture is built once (pytest-xdist).
-pytestmark = pytest.mark.xdist_group("hostile-servers")
-
-
 @pytest.fixture(scope="module")
 def cycle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cycle]:
     """Serve every hostile behaviour and two good sources, and crawl them all once."""
