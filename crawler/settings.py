@@ -4,6 +4,8 @@ Per-source politeness (delay, concurrency, timeout, User-Agent, robots.txt) come
 ``config.yaml`` and is applied by :mod:`crawler.runner` on top of these.
 """
 
+from scrapy.settings import default_settings
+
 from crawler.urlpolicy import MAX_LENGTH
 
 BOT_NAME = "wirewatch"
@@ -56,4 +58,32 @@ ITEM_PIPELINES = {
     "crawler.pipelines.dedupe.DedupePipeline": 100,
     "crawler.pipelines.match.MatchPipeline": 200,
     "crawler.pipelines.archive.ArchivePipeline": 300,
+}
+
+# Scrapy imports every component it lists, even one that is switched off and then declines
+# to run, and naming one None in EXTENSIONS imports it too (to match its key). These do
+# nothing in a crawl of wirewatch, so they are left out of Scrapy's own lists: no console or
+# control server may open a port (the remote control alone loads aiohttp, about 220 ms of
+# each crawl child's start), no feed export, no job directory, no throttle; memory is capped
+# by crawl.memory_mb (crawler.__main__), not polled; cookies are off, and their middleware
+# loads tldextract and requests (about 130 ms). Whatever else a later Scrapy lists is kept.
+_UNUSED = {
+    "scrapy.extensions.closespider.CloseSpider",
+    "scrapy.extensions.feedexport.FeedExporter",
+    "scrapy.extensions.memdebug.MemoryDebugger",
+    "scrapy.extensions.memusage.MemoryUsage",
+    "scrapy.extensions.remote_control.RemoteControl",
+    "scrapy.extensions.spiderstate.SpiderState",
+    "scrapy.extensions.telnet.TelnetConsole",
+    "scrapy.extensions.throttle.AutoThrottle",
+    "scrapy.downloadermiddlewares.cookies.CookiesMiddleware",
+    "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware",
+}
+EXTENSIONS_BASE = {
+    path: order for path, order in default_settings.EXTENSIONS_BASE.items() if path not in _UNUSED
+}
+DOWNLOADER_MIDDLEWARES_BASE = {
+    path: order
+    for path, order in default_settings.DOWNLOADER_MIDDLEWARES_BASE.items()
+    if path not in _UNUSED
 }

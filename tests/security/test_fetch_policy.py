@@ -29,6 +29,7 @@ from monitor.config import load
 from monitor.events import Event, LinksSkipped
 from monitor.newswire import Hit, Newswire, Reply
 from tests.conftest import article_page, rss, run_cli, write_config
+from tests.test_import_layers import modules_loaded_by
 
 STORY = [
     "Russian Foreign Minister Sergei Lavrov arrived in Pyongyang on Thursday.",
@@ -243,6 +244,33 @@ def test_the_crawl_has_no_download_handler_but_http_and_https(tmp_path: Path) ->
         for path, order in middlewares.items()
         if order is not None and "linkpolicy" not in path
     )
+
+
+def test_the_crawl_has_no_console_control_server_or_cookie_jar_and_never_loads_them(
+    tmp_path: Path,
+) -> None:
+    """No component that could open a port or keep state runs in a crawl child, and their
+    modules are not even imported: each import cost every crawl child's start (issue 12)."""
+    path = write_config(tmp_path, [{"name": "a", "url": "http://127.0.0.1:9/feed.xml"}])
+    code = (
+        "from scrapy.utils.conf import build_component_list\n"
+        "from scrapy.utils.misc import load_object\n"
+        "from crawler.runner import build_settings\n"
+        "from monitor.config import load\n"
+        f"config = load(__import__('pathlib').Path({str(path)!r}))\n"
+        "settings = build_settings(config.plan(config.sources), 'WARNING')\n"
+        "names = ['EXTENSIONS', 'DOWNLOADER_MIDDLEWARES', 'SPIDER_MIDDLEWARES', 'ITEM_PIPELINES']\n"
+        "for name in names:\n"
+        "    for component in build_component_list(settings.getwithbase(name)):\n"
+        "        load_object(component)\n"
+    )
+    loaded = modules_loaded_by(code)
+    assert "crawler.pipelines.archive" in loaded  # every component was loaded
+    assert "scrapy.downloadermiddlewares.robotstxt" in loaded
+    unwanted = ("scrapy.extensions.telnet", "scrapy.extensions.remote_control",
+                "scrapy.downloadermiddlewares.cookies", "scrapy.extensions.memusage",
+                "aiohttp", "tldextract", "twisted.conch")  # fmt: skip
+    assert sorted(name for name in loaded if name.startswith(unwanted)) == []
 
 
 # Item 6: redirects, other schemes, private addresses ----------------------------------------
