@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         return DiskFull.CHILD_STATUS
     finally:
         archive.close()
-        events.emit(sys.stdout, events.Finished(round(peak_rss_mb(), 1)))
+        events.emit(sys.stdout, events.Finished(round(peak_rss_mb(), 1), context.cpu_by_stage()))
     # A full disk stopped the crawl (crawler.extensions.diskfull): not a run that went well.
     return DiskFull.CHILD_STATUS if context.disk_full else 0
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TextIO
@@ -26,10 +28,28 @@ class CrawlContext:
     clock: Callable[[], datetime] = utcnow
     progress: TextIO = field(default_factory=lambda: sys.stdout)
     disk_full: bool = False  # set when a write found the archive's disk full; the crawl stops
+    # CPU seconds of this process by stage (monitor.events.STAGES), reported as it ends.
+    cpu: dict[str, float] = field(default_factory=dict)
 
     def emit(self, event: events.Event) -> None:
         """Tell the parent process about progress (see monitor.events)."""
         events.emit(self.progress, event)
+
+    @contextmanager
+    def timing(self, stage: str) -> Iterator[None]:
+        """Add the CPU time the block takes in this thread to *stage*."""
+        started = time.thread_time()
+        try:
+            yield
+        finally:
+            self.cpu[stage] = self.cpu.get(stage, 0.0) + time.thread_time() - started
+
+    def cpu_by_stage(self) -> dict[str, float]:
+        """Return this process's CPU seconds so far by stage, the rest (Scrapy and Twisted:
+        fetching, scheduling, the pipelines' plumbing) under ``other``."""
+        stages = {stage: round(seconds, 3) for stage, seconds in self.cpu.items()}
+        stages["other"] = round(max(0.0, time.process_time() - sum(self.cpu.values())), 3)
+        return stages
 
 
 def context_of(crawler: Crawler) -> CrawlContext:

@@ -8,10 +8,11 @@ Each event is a small record; on the wire it is its fields plus ``"event"``, its
 - ``links_skipped`` (LinksSkipped): as a crawl ends, the links of a source it did not fetch,
   counted by kind (crawler.urlpolicy names the kinds);
 - ``fatal`` (Fatal): the crawl cannot run at all;
-- ``finished`` (Finished): a crawl child ends, with its peak memory.
+- ``finished`` (Finished): a crawl child ends, with its peak memory and its CPU seconds by
+  stage (STAGES).
 
 The archive, not these events, is the record of a run: they drive progress displays, and
-the peak memory in a crawl's report.
+the peak memory and CPU time in a crawl's report.
 """
 
 from __future__ import annotations
@@ -61,10 +62,17 @@ class Fatal:
     error: str
 
 
+# Where a crawl child's CPU time goes: its start (interpreter, imports, settings, archive),
+# reading feeds, extracting article text, identifying languages, matching topics, reading and
+# writing the archive, and the rest (Scrapy and Twisted: fetching, scheduling, plumbing).
+STAGES = ("start-up", "feeds", "extraction", "language", "matching", "archive", "other")
+
+
 @dataclass(frozen=True)
 class Finished:
     kind: ClassVar[str] = "finished"
     peak_rss_mb: float | None = None
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # by stage, see STAGES
 
 
 Event = FeedRead | SourceFailed | ArticleArchived | LinksSkipped | Fatal | Finished

@@ -19,7 +19,9 @@ from typing import Any
 
 import pytest
 
+from monitor.collection.cycle import cpu_by_stage, peak_rss_mb
 from monitor.config import load
+from monitor.events import STAGES, Finished
 from monitor.newswire import Hit, Newswire, Reply
 
 from .conftest import article_page, rss, run_cli, write_config
@@ -531,6 +533,35 @@ BAD_INPUT = {
     "drip": (drip, "timeout"),
     "empty": (Reply(b""), "empty"),
 }  # fmt: skip
+
+
+def test_a_crawl_reports_its_cpu_time_by_stage(tmp_path: Path, sites) -> None:
+    """issue 12: where a crawl's CPU goes, as crawl --format json and the benchmark tell it."""
+    wire = sites(21)
+    story_feed(wire, count=3)
+    write_config(tmp_path, [{"name": "wire", "url": wire.url("/feed.xml")}])
+    report = crawl(tmp_path)
+    assert report["new"] == 3
+    cpu = report["cpu_seconds"]
+    assert list(cpu) == list(STAGES)
+    assert all(isinstance(seconds, float) and seconds >= 0 for seconds in cpu.values()), cpu
+    # Imports alone take a good part of a second; each other stage ran at least once.
+    assert cpu["start-up"] > 0.1, cpu
+    assert cpu["feeds"] > 0 and cpu["extraction"] > 0 and cpu["archive"] > 0, cpu
+
+
+def test_the_cpu_report_adds_up_the_children_and_ignores_what_is_not_a_number() -> None:
+    reports = [
+        Finished(210.0, {"start-up": 1.0, "extraction": 2.5, "other": 0.5}),
+        Finished(190.5, {"start-up": 1.25, "extraction": "lots", "mining": 9.0}),
+        Finished(None, ["not", "a", "mapping"]),  # type: ignore[arg-type]
+    ]
+    assert cpu_by_stage(reports) == {
+        "start-up": 2.25, "feeds": 0.0, "extraction": 2.5, "language": 0.0,
+        "matching": 0.0, "archive": 0.0, "other": 0.5,
+    }  # fmt: skip
+    assert peak_rss_mb(reports) == 210.0
+    assert cpu_by_stage([]) == {} and peak_rss_mb([]) is None
 
 
 def test_bad_input_is_read_or_recorded_and_never_stops_the_others(tmp_path: Path, sites) -> None:

@@ -20,6 +20,7 @@ import yaml
 
 from monitor.cli import cli
 from monitor.config import Config, CrawlSettings, Politeness, Source, Topic, parse
+from monitor.events import STAGES
 
 from .conftest import REPO, default_topics, run_cli
 
@@ -170,6 +171,11 @@ def test_the_workers_variable_the_readme_names_sets_the_test_workers() -> None:
     assert re.search(r"^PYTEST_WORKERS \?= auto$", makefile, re.MULTILINE)
     recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
     assert "pytest -n $(PYTEST_WORKERS)" in recipe
+
+
+def test_the_stages_of_the_crawl_report_are_the_ones_the_readme_names() -> None:
+    paragraph = README.split("(`cpu_seconds`", 1)[1].split(")", 1)[0]
+    assert re.findall(r"`([a-z-]+)`", paragraph) == list(STAGES)
 
 
 def test_every_command_is_documented() -> None:

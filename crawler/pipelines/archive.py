@@ -21,14 +21,14 @@ class ArchivePipeline:
         return cls(context_of(crawler))
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
-        record = item.record(self.context.run_id)
-        article_id = self.context.archive.add_article(
-            record,
-            item.flags,
-            identifiers=item.identifiers(),
-            html=item.page_html if self.context.plan.store_html else None,
-            full_text=item.full_text,
-        )
+        with self.context.timing("archive"):
+            article_id = self.context.archive.add_article(
+                item.record(self.context.run_id),
+                item.flags,
+                identifiers=item.identifiers(),
+                html=item.page_html if self.context.plan.store_html else None,
+                full_text=item.full_text,
+            )
         if article_id is None:
             raise DropItem(f"already archived: {item.url}")
         self.context.emit(

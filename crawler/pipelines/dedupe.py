@@ -23,6 +23,8 @@ class DedupePipeline:
         return cls(context_of(crawler))
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
-        if self.context.archive.is_known(item.source, item.guid, *item.identifiers()):
+        with self.context.timing("archive"):
+            known = self.context.archive.is_known(item.source, item.guid, *item.identifiers())
+        if known:
             raise DropItem(f"already archived: {item.url}")
         return item

@@ -13,13 +13,16 @@ class MatchPipeline:
     """Compiles the plan's topics once per crawl, then matches each article's title and body."""
 
     def __init__(self, context: CrawlContext) -> None:
-        self.matcher = Matcher(context.plan.topics)
+        self.context = context
+        with context.timing("matching"):
+            self.matcher = Matcher(context.plan.topics)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> MatchPipeline:
         return cls(context_of(crawler))
 
     def process_item(self, item: ArticleItem) -> ArticleItem:
-        results = self.matcher.match(item.title, item.body)
-        item.flags = [result.to_flag() for result in results if result.flagged]
+        with self.context.timing("matching"):
+            results = self.matcher.match(item.title, item.body)
+            item.flags = [result.to_flag() for result in results if result.flagged]
         return item

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import datetime, timedelta
@@ -60,6 +61,8 @@ class SourcesSpider(scrapy.Spider):
         self._sitemaps: Counter[str] = Counter()
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        # Everything before the first request: the interpreter, imports, settings, archive.
+        self.context.cpu["start-up"] = time.process_time()
         for source in self.sources:
             yield self._request(
                 source,
@@ -162,6 +165,10 @@ class SourcesSpider(scrapy.Spider):
             self._source_failed(source, error_class, f"{message} (reading {response.url})")
 
     def _read(self, source: Source, response: Response) -> Feed:
+        with self.context.timing("feeds"):
+            return self._parse_document(source, response)
+
+    def _parse_document(self, source: Source, response: Response) -> Feed:
         max_bytes = self.context.plan.crawl.max_size_mb * 1024 * 1024
         if source.kind == "sitemap":
             since = self.context.clock() - timedelta(seconds=source.max_age)
@@ -313,9 +320,13 @@ class SourcesSpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             page = Page(None, "the link is not an HTML page")
         else:
-            page = extract_page(
-                response.text, url=response.url, raw=response.body, want_date=not entry.published
-            )
+            with self.context.timing("extraction"):
+                page = extract_page(
+                    response.text,
+                    url=response.url,
+                    raw=response.body,
+                    want_date=not entry.published,
+                )
         article = self._article(source, entry, identity, page, response_url=response.url)
         return None if self._too_old_on_first_read(source, article) else article
 
@@ -339,16 +350,17 @@ class SourcesSpider(scrapy.Spider):
         response_url: str | None = None,
         error: str | None = None,
     ) -> ArticleItem:
-        return build_article(
-            entry,
-            identity,
-            page,
-            source=source.name,
-            language=source.language,
-            fetched=self.context.clock(),
-            response_url=response_url,
-            error=error,
-        )
+        with self.context.timing("language"):  # the rest of building the article is small
+            return build_article(
+                entry,
+                identity,
+                page,
+                source=source.name,
+                language=source.language,
+                fetched=self.context.clock(),
+                response_url=response_url,
+                error=error,
+            )
 
     def _too_old_on_first_read(self, source: Source, article: ArticleItem) -> bool:
         """Listing pages give no dates: check the page's own date once it is known."""

@@ -103,7 +103,7 @@ class CrawlChild:
         self.log_level = log_level
         self.log_stream = log_stream
         self.fatal: list[str] = []
-        self.peaks: list[float] = []  # the child's peak memory in MiB, reported as it ends
+        self.finished: list[events.Finished] = []  # its report as it ends: memory, CPU
         self.process: subprocess.Popen[str] | None = None
         self._log = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - see close()
         self._reader: threading.Thread | None = None
@@ -129,7 +129,7 @@ class CrawlChild:
             raise CrawlError(f"cannot start the crawl process: {error}") from None
         self._reader = threading.Thread(
             target=_read_events,
-            args=(self.process, self.on_event, self.fatal, self.peaks),
+            args=(self.process, self.on_event, self.fatal, self.finished),
             name="crawl-events",
             daemon=True,
         )
@@ -198,7 +198,7 @@ def _read_events(
     child: subprocess.Popen[str],
     on_event: EventHandler | None,
     fatal: list[str],
-    peaks: list[float],
+    finished: list[events.Finished],
 ) -> None:
     assert child.stdout is not None
     for line in child.stdout:
@@ -207,8 +207,8 @@ def _read_events(
             continue
         if isinstance(event, events.Fatal):
             fatal.append(event.error)
-        if isinstance(event, events.Finished) and event.peak_rss_mb is not None:
-            peaks.append(float(event.peak_rss_mb))
+        if isinstance(event, events.Finished):
+            finished.append(event)
         if on_event is not None:
             try:
                 on_event(event)

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import IO
 from urllib.parse import urlsplit
 
-from monitor import alerts
+from monitor import alerts, events
 from monitor.alerts import Delivery
 from monitor.archive import Archive, RunStatus, SourceRef, SourceStatus
 from monitor.archive.space import free_bytes
@@ -127,10 +127,40 @@ def run_cycle(
         and not any(o.status != SourceStatus.INTERRUPTED for o in outcomes)
     ):
         raise CrawlError(f"the crawl could not run: {error}")
-    peak = max((mb for child in children for mb in child.peaks), default=None)
+    reports = [report for child in children for report in child.finished]
     return CycleResult(
-        run_id, status, started, time.monotonic() - began, outcomes, error, after.delivery, peak
+        run_id,
+        status,
+        started,
+        time.monotonic() - began,
+        outcomes,
+        error,
+        after.delivery,
+        peak_rss_mb(reports),
+        cpu_by_stage(reports),
     )
+
+
+def peak_rss_mb(reports: list[events.Finished]) -> float | None:
+    """Return the most memory one crawl child held, in MiB, or None if none said."""
+    peaks = [report.peak_rss_mb for report in reports]
+    return max((float(mb) for mb in peaks if mb is not None and _number(mb)), default=None)
+
+
+def cpu_by_stage(reports: list[events.Finished]) -> dict[str, float]:
+    """Return the crawl children's CPU seconds summed by stage (monitor.events.STAGES)."""
+    spent = dict.fromkeys(events.STAGES, 0.0) if reports else {}
+    for report in reports:
+        if not isinstance(report.cpu_seconds, dict):
+            continue
+        for stage, seconds in report.cpu_seconds.items():
+            if stage in spent and _number(seconds):
+                spent[stage] += float(seconds)
+    return {stage: round(seconds, 2) for stage, seconds in spent.items()}
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @dataclass

@@ -26,6 +26,8 @@ class CycleResult:
     error: str | None = None
     alerts: Delivery | None = None
     peak_rss_mb: float | None = None  # the most memory one crawl child held; None if unknown
+    # The crawl children's CPU seconds by stage (monitor.events.STAGES); empty if unknown.
+    cpu_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @property
     def new(self) -> int:
@@ -50,5 +52,6 @@ class CycleResult:
             "error": self.error,
             "alerts": None if self.alerts is None else dataclasses.asdict(self.alerts),
             "peak_rss_mb": self.peak_rss_mb,
+            "cpu_seconds": self.cpu_seconds,
             "sources": [outcome.to_dict() for outcome in self.outcomes],
         }
