@@ -545,9 +545,10 @@ def test_a_crawl_reports_its_cpu_time_by_stage(tmp_path: Path, sites) -> None:
     cpu = report["cpu_seconds"]
     assert list(cpu) == list(STAGES)
     assert all(isinstance(seconds, float) and seconds >= 0 for seconds in cpu.values()), cpu
-    # Imports alone take a good part of a second; each other stage ran at least once.
+    # Imports alone take a good part of a second; three pages take some milliseconds each
+    # to extract and to write (a feed of three items may take less than a millisecond).
     assert cpu["start-up"] > 0.1, cpu
-    assert cpu["feeds"] > 0 and cpu["extraction"] > 0 and cpu["archive"] > 0, cpu
+    assert cpu["extraction"] > 0 and cpu["archive"] > 0, cpu
 
 
 def test_the_cpu_report_adds_up_the_children_and_ignores_what_is_not_a_number() -> None:

@@ -156,7 +156,7 @@ def cpu_by_stage(reports: list[events.Finished]) -> dict[str, float]:
         for stage, seconds in report.cpu_seconds.items():
             if stage in spent and _number(seconds):
                 spent[stage] += float(seconds)
-    return {stage: round(seconds, 2) for stage, seconds in spent.items()}
+    return {stage: round(seconds, 3) for stage, seconds in spent.items()}
 
 
 def _number(value: object) -> bool:
