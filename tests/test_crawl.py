@@ -126,6 +126,15 @@ BROKEN = {
 pytestmark = pytest.mark.xdist_group("crawl")
 
 
+def test_under_xdist_this_module_runs_whole_on_one_worker(request: pytest.FixtureRequest) -> None:
+    """The costly module fixtures (here, test_corpus, test_review, ...) are made once only if
+    --dist loadgroup keeps each module on one worker. pytest 9.2 broke that without a word
+    (pytest-xdist #1386): the group's suffix never reached the node ID. This says so."""
+    if not getattr(request.config.option, "loadgroup", False):
+        pytest.skip("not running under pytest -n with --dist loadgroup")
+    assert request.node.nodeid.endswith("@crawl"), request.node.nodeid
+
+
 @pytest.fixture(scope="module")
 def wire() -> Iterator[Newswire]:
     with Newswire() as server:
