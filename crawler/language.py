@@ -3,6 +3,7 @@ source or the page declares."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -46,15 +47,17 @@ def _identifier() -> Any:
 
 
 def _cache_file() -> Path | None:
-    """Return where the unpacked model of this py3langid release is kept, or None."""
+    """Return where the unpacked form of the installed model is kept, or None.
+
+    The name carries the packed model's SHA-256 (about 3 ms to compute), so installations of
+    the same model share one file and a new model gets its own.
+    """
     try:
-        model = MODEL_DIR / MODEL_FILE
-        stamp = model.stat()
+        digest = hashlib.sha256((MODEL_DIR / MODEL_FILE).read_bytes()).hexdigest()[:16]
         home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     except (OSError, RuntimeError):  # no model file to key on, or no home to cache in
         return None
-    name = f"langid-{version('py3langid')}-{stamp.st_size}-{stamp.st_mtime_ns}.npz"
-    return Path(home) / "wirewatch" / name
+    return Path(home) / "wirewatch" / f"langid-{version('py3langid')}-{digest}.npz"
 
 
 def _save(identifier: Any, path: Path) -> None:
