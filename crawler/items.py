@@ -16,8 +16,10 @@ class ArticleItem:
     url: str  # canonical
     guid: str | None
     title: str
-    summary: str
-    body: str
+    # Kept out of repr: Scrapy logs a whole item when a pipeline raises, and a story's text,
+    # page and verdicts would put kilobytes of a (possibly hostile) page in the log per item.
+    summary: str = field(repr=False)
+    body: str = field(repr=False)
     published: str | None  # UTC text, see monitor.timeutil.to_text
     published_raw: str | None
     fetched: str
@@ -25,7 +27,7 @@ class ArticleItem:
     extract_error: str | None
     declared_language: str | None = None
     # Not columns of the articles table (the fields above are: see record()):
-    flags: list[FlagRecord] = field(default_factory=list)
+    flags: list[FlagRecord] = field(default_factory=list, repr=False)
     page_html: bytes | None = field(default=None, repr=False)  # the evidence, if kept
     full_text: bool = False  # the body was extracted from the story's own page
 

@@ -108,3 +108,14 @@ def test_a_headline_with_the_site_name_appended_is_still_dropped() -> None:
     )
     page = extract_page(html, url="http://127.0.0.1/a")
     assert page.text is not None and page.text.startswith("Paragraph 0")
+
+
+def test_an_article_shows_in_a_log_without_its_text_page_or_flags() -> None:
+    """Scrapy logs the whole item when a pipeline raises: kilobytes of a page per article."""
+    body = "Sergei Shoigu arrived in Pyongyang. " * 300
+    page = Page(body, html=b"<html>" + b"x" * 50_000 + b"</html>")
+    item = build_article(ENTRY, IDENTITY, page, source="wire", language="en", fetched=NOW)
+    shown = repr(item)
+    assert "Shoigu in Pyongyang" in shown and "wire" in shown  # title and source say which
+    assert "arrived in Pyongyang" not in shown and "xxxx" not in shown
+    assert len(shown) < 600, len(shown)
