@@ -24,12 +24,12 @@ PYTEST_WORKERS ?= auto
 # Compiled first: hundreds of tests start wirewatch and its crawl children as new processes,
 # and where PYTHONDONTWRITEBYTECODE is set (CI sandboxes) each would compile every module
 # again, about 0.2 s of CPU a process.
-# The tests marked alone (hostile servers timed against a 3 s source timeout) then run on
-# their own: a second worker's load beside them made that timeout fire before a size cap.
+# The reliability suite then runs alone: its tests time hostile servers, kills and clocks,
+# and a second worker's load beside them made a 3 s source timeout fire before a size cap.
 test: lint  ## lint, type-check, then run the tests
 	$(BIN)/python -m compileall -q monitor crawler
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not alone"
-	$(BIN)/python -m pytest -m alone
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not reliability"
+	$(BIN)/python -m pytest -m reliability
 
 reliability: venv  ## run only the reliability suite (faults, hostile servers, disk, clocks)
 	$(BIN)/python -m pytest -m reliability

@@ -31,11 +31,6 @@ from monitor.config import load
 from monitor.newswire import Newswire, Reply
 from tests.conftest import article_page, rss, run_cli, write_config
 
-# These tests time each hostile server against a 3 s source timeout: make test runs them
-# after the others, on their own, since a second worker's load made that timeout fire
-# before a size cap was reached.
-pytestmark = pytest.mark.alone
-
 TIMEOUT = 3.0  # seconds: the per-source timeout of every hostile source
 # A request's end is noticed by Twisted's timer and written to the archive a little later,
 # and the archive keeps whole seconds.
