@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import socket
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -150,7 +149,8 @@ def daemon(archive: Archive, now: datetime | None = None) -> dict[str, Any]:
         minutes=2
     )
     alive = fresh and stopped is None
-    if alive and host == socket.gethostname():
+    # os.uname() names the host as socket.gethostname() does, without loading socket.
+    if alive and host == os.uname().nodename:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:

@@ -15,7 +15,6 @@ current (monitor.archive.versions) needs it for no read.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import sqlite3
 import zlib
@@ -115,7 +114,14 @@ def _is_read_only(error: sqlite3.Error) -> bool:
 def content_hash(text: str) -> str:
     """Return the hash that identifies an article's text regardless of case and spacing."""
     normalised = " ".join(text.casefold().split())
-    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+    return sha256_hex(normalised.encode("utf-8"))
+
+
+def sha256_hex(data: bytes) -> str:
+    """Return the SHA-256 of *data* in hex."""
+    import hashlib  # here, not at the top: loading OpenSSL costs every reading command 5 ms
+
+    return hashlib.sha256(data).hexdigest()
 
 
 class Archive(RunBook):
@@ -407,7 +413,7 @@ class Archive(RunBook):
                     "INSERT INTO pages (article_id, sha256, size, html) VALUES (?, ?, ?, ?)",
                     [
                         article_id,
-                        hashlib.sha256(html).hexdigest(),
+                        sha256_hex(html),
                         len(html),
                         zlib.compress(html, 1),  # a third of the default level's CPU
                     ],
