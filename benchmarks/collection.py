@@ -5,7 +5,7 @@ distinct 127.0.0.x addresses, and one article page of about 60 KB (navigation, s
 scripts and a comment thread around the story) per item. The script measures, in one run:
 
 - bare fetch: a minimal Scrapy spider that downloads every article page and does nothing
-  with it, with the same concurrency: the baseline;
+  with it, with the same concurrency: the baseline, and its CPU per page;
 - wirewatch: one `crawl` of every feed, end to end (fetch, feedparser, trafilatura, match,
   SQLite with FTS), with one crawl process per core;
 - re-poll: a second crawl of REPOLL small feeds that all answer 304 Not Modified;
@@ -139,8 +139,10 @@ BARE_SPIDER = textwrap.dedent(
 )
 
 
-def bare_fetch(urls: list[str], folder: Path) -> float:
-    """Return the seconds a bare Scrapy spider takes to fetch *urls*, in two processes."""
+def bare_fetch(urls: list[str], folder: Path) -> tuple[float, float]:
+    """Return the seconds a bare Scrapy spider takes to fetch *urls*, in two processes, and
+    the CPU seconds those processes used."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     halves = [urls[0::2], urls[1::2]]
     started = time.monotonic()
     processes = []
@@ -150,7 +152,9 @@ def bare_fetch(urls: list[str], folder: Path) -> float:
         processes.append(subprocess.Popen([sys.executable, "-c", BARE_SPIDER, str(listing)]))
     for process in processes:
         process.wait(timeout=3600)
-    return time.monotonic() - started
+    seconds = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return seconds, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
 def write_config(folder: Path, sources: list[dict], name: str) -> Path:
@@ -215,7 +219,7 @@ def main() -> None:
                 for number in range(args.feeds)
                 for n in range(number * args.items, (number + 1) * args.items)
             ]
-            bare_seconds = bare_fetch(pages, folder)
+            bare_seconds, bare_cpu = bare_fetch(pages, folder)
 
             sources = [
                 {
@@ -261,6 +265,7 @@ def main() -> None:
     rows = [
         ("article pages", f"{len(pages)}"),
         ("bare Scrapy fetch (baseline)", f"{bare_seconds:.1f} s, {bare_rate:.0f} pages/s"),
+        ("  its CPU per page", per_article(bare_cpu, len(pages))),
         (
             "wirewatch end to end",
             f"{result.seconds:.1f} s, {rate:.0f} articles/s "
