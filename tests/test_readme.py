@@ -20,6 +20,7 @@ import yaml
 
 from monitor.cli import cli
 from monitor.config import Config, CrawlSettings, Politeness, Source, Topic, parse
+from monitor.errors import ExitStatus
 from monitor.events import STAGES
 
 from .conftest import REPO, default_topics, run_cli
@@ -270,3 +271,24 @@ def test_help_problems_reports_what_help_leaves_out(
     command: click.Command, problems: list[str]
 ) -> None:
     assert help_problems(command.name or "", command) == problems
+
+
+def exit_status_table() -> dict[int, str]:
+    """The README's exit-status table: each status and what it says of it."""
+    section = README.split("### Exit status", 1)[1].split("\n\n", 2)[1]
+    return {
+        int(found.group(1)): found.group(2)
+        for found in re.finditer(r"^\| (\d+) \| (.*) \|$", section, flags=re.MULTILINE)
+    }
+
+
+def test_the_exit_status_table_lists_every_status_and_what_sigterm_gives_each_command() -> None:
+    """Issue 13: the table said SIGTERM gives 130, where `run` (and `serve`) exit 0 on it;
+    tests/test_daemon.py, tests/test_serve.py and tests/test_crawl.py hold the commands to
+    what the table says."""
+    table = exit_status_table()
+    assert sorted(table) == sorted(int(status) for status in ExitStatus)
+    assert "`run` and `serve` also exit 0 when SIGTERM" in table[ExitStatus.SUCCESS]
+    interrupted = table[ExitStatus.INTERRUPTED]
+    assert "`crawl` or `demo` stopped by Ctrl-C or SIGTERM" in interrupted
+    assert "but `run` and `serve`" in interrupted
