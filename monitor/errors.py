@@ -14,6 +14,7 @@ class ExitStatus(IntEnum):
     SUCCESS = 0
     ERROR = 1  # the command could not do its work (no archive, crawl could not start, ...)
     BAD_INPUT = 2  # the config, an argument or a query is wrong: fix it and try again
+    NO_SOURCE_READ = 3  # a crawl ran, but every source failed (offline, say)
     INTERRUPTED = 130  # stopped by Ctrl-C or SIGTERM
 
 
@@ -112,6 +113,12 @@ class DiskFull(ArchiveError):
 
 class CrawlError(WirewatchError):
     """Raised by monitor.collection when a crawl could not run at all."""
+
+
+class NoSourceRead(CrawlError):
+    """Raised by ``wirewatch crawl`` when the crawl ran but not one source could be read."""
+
+    exit_status = ExitStatus.NO_SOURCE_READ
 
 
 class Interrupted(WirewatchError):

@@ -277,6 +277,39 @@ def test_the_crawl_command_prints_a_line_per_source_and_exits_0(
     assert as_json["sources"][0]["new"] == 0
 
 
+def test_a_crawl_that_reaches_no_source_exits_3_and_asks_first_whether_it_is_offline(
+    tmp_path: Path, newswire: Newswire
+) -> None:
+    """Issue 13: 22 of 22 sources failed offline, and crawl exited 0 with "status": "ok"."""
+    write_config(
+        tmp_path,
+        [
+            {"name": "one", "url": f"http://127.0.0.1:{closed_port()}/feed.xml"},
+            {"name": "two", "url": f"http://127.0.0.1:{closed_port()}/feed.xml"},
+        ],
+    )
+    result = run_cli("crawl", "--format", "json", cwd=tmp_path)
+    assert result.code == 3, result.err
+    assert result.err.startswith("wirewatch: no source was reachable: is this machine offline?")
+    assert "(2 of 2 failed before any server answered: refused 2)" in result.err
+    report = json.loads(result.out)
+    assert report["status"] == "failed" and report["failed"] == 2
+    assert report["error"].startswith("no source was reachable")
+    # The run itself went well, and each source's failure is counted as ever.
+    assert query(tmp_path / "config.yaml", "SELECT status, failed FROM runs") == [("ok", 2)]
+
+    # Servers that answer, all with errors: not offline, but still nothing read.
+    newswire.route("/down.xml", Reply(b"", status=503))
+    write_config(tmp_path, [{"name": "down", "url": newswire.url("/down.xml")}])
+    table = run_cli("crawl", cwd=tmp_path)
+    assert table.code == 3
+    assert "http: HTTP 503 Service Unavailable" in table.out
+    assert table.err == (
+        "wirewatch: no source could be read: 1 of 1 failed (http 1); each source is tried "
+        "again when it is next due\n"
+    )
+
+
 def test_the_steps_after_a_crawl_run_in_order_once_the_run_is_recorded(
     tmp_path: Path, wire: Newswire
 ) -> None:

@@ -6,12 +6,18 @@ It lives below both, so that printing a result never imports the runner that mak
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from monitor.alerts import Delivery
 from monitor.archive import RunStatus, SourceOutcome, SourceStatus
+
+# The error classes of a source whose server was never reached (see crawler.failures). When
+# every source fails with one of these, this machine's network is likelier at fault than
+# each site: a source's own error then names what failed first, such as its robots.txt.
+UNREACHED = frozenset({"dns", "refused", "timeout", "connection", "tls"})
 
 
 @dataclass(frozen=True)
@@ -41,15 +47,38 @@ class CycleResult:
     def failed(self) -> int:
         return sum(outcome.status == SourceStatus.FAILED for outcome in self.outcomes)
 
+    @property
+    def read_nothing(self) -> bool:
+        """True when the crawl ran but not one of its sources could be read."""
+        return bool(self.outcomes) and self.failed == len(self.outcomes)
+
+    def diagnosis(self) -> str | None:
+        """Say what most likely went wrong when no source could be read; None otherwise."""
+        if not self.read_nothing:
+            return None
+        classes = Counter(outcome.error_class or "error" for outcome in self.outcomes)
+        counted = ", ".join(f"{name} {count}" for name, count in classes.most_common())
+        every = len(self.outcomes)
+        if set(classes) <= UNREACHED:
+            where = "machine offline" if every > 1 else "machine offline, or the site down"
+            return (
+                f"no source was reachable: is this {where}? ({every} of {every} failed "
+                f"before any server answered: {counted})"
+            )
+        return f"no source could be read: {every} of {every} failed ({counted})"
+
     def to_dict(self) -> dict[str, Any]:
+        # The run itself went well (the archive records it so), but a script must not
+        # read "ok" from a crawl that read nothing.
+        failed = self.read_nothing and self.status == RunStatus.OK
         return {
             "run_id": self.run_id,
-            "status": self.status,
+            "status": RunStatus.FAILED if failed else self.status,
             "seconds": round(self.seconds, 2),
             "new": self.new,
             "flagged": self.flagged,
             "failed": self.failed,
-            "error": self.error,
+            "error": self.error or self.diagnosis(),
             "alerts": None if self.alerts is None else dataclasses.asdict(self.alerts),
             "peak_rss_mb": self.peak_rss_mb,
             "cpu_seconds": self.cpu_seconds,

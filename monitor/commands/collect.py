@@ -13,7 +13,7 @@ from monitor.archive import RunStatus
 from monitor.collection.cycle import run_cycle, select_sources
 from monitor.commands.options import format_option, state_of, stop_on_sigterm
 from monitor.config import Config, find_path
-from monitor.errors import CrawlError, UsageError
+from monitor.errors import CrawlError, NoSourceRead, UsageError
 from monitor.lock import ArchiveLock, Locked, LockRole
 from monitor.logs import configure as configure_logs
 from monitor.progress import CrawlProgress
@@ -106,7 +106,8 @@ def crawl(
     """Collect every source (or the named ones) once, now.
 
     Prints one line per source: new articles, how many were flagged, and the error if the
-    source failed. Exits 0 when the crawl ran, even if some sources failed, and 1 when its
+    source failed. Exits 0 when the crawl ran, even if some sources failed; 3 when not one
+    source could be read (offline, say), with what most likely went wrong; and 1 when its
     crawl process was killed (the run is then recorded as interrupted). Only one crawl
     writes an archive at a time: a second one (two cron runs that overlap) waits for the
     first, up to --wait; while `wirewatch run` owns the archive, crawl refuses.
@@ -131,13 +132,16 @@ def crawl(
         print_json(result.to_dict())
     else:
         print_cycle(result)
-    if result.status == RunStatus.TIMEOUT:
-        console(stderr=True).print(f"wirewatch: warning: {result.error}")
-    elif result.status == RunStatus.INTERRUPTED:
+    if result.status == RunStatus.INTERRUPTED:
         raise CrawlError(
             f"the crawl was interrupted: {result.error}; the run is recorded as interrupted, "
             "and the next crawl collects what it missed"
         )
+    diagnosis = result.diagnosis()
+    if diagnosis:
+        raise NoSourceRead(f"{diagnosis}; each source is tried again when it is next due")
+    if result.status == RunStatus.TIMEOUT:
+        console(stderr=True).print(f"wirewatch: warning: {result.error}")
 
 
 @click.command()
