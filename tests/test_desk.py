@@ -315,3 +315,31 @@ def test_a_digest_of_a_quiet_day_says_so(demo_folder) -> None:
     result = cli(demo_folder, "digest", "--since", "2099-01-01")
     assert result.code == 0, result.err
     assert "Nothing was flagged." in result.out
+
+
+def digest_titles(folder: Path, *args: str) -> list[str]:
+    result = cli(folder, "digest", "--since", "7d", *args)
+    assert result.code == 0, result.err
+    return [
+        line.removeprefix("### ") for line in result.out.splitlines() if line.startswith("### ")
+    ]
+
+
+def test_digest_leaves_out_irrelevant_stories_and_takes_the_review_filters(desk) -> None:
+    """Issue 13: the digest listed stories marked irrelevant, and could not be filtered."""
+    putin, pact = "Putin lands in Pyongyang", "Russia-North Korea mutual defence pact"
+    assert cli(desk, "mark", str(story_id(desk, putin)), "irrelevant").code == 0
+    assert cli(desk, "mark", str(story_id(desk, pact)), "follow-up").code == 0
+    every = digest_titles(desk)
+    assert len(every) == DEMO_STORIES - 1
+    assert not any(title.startswith(putin) for title in every)
+
+    assert [t[: len(putin)] for t in digest_titles(desk, "--label", "irrelevant")] == [putin]
+    assert [t[: len(pact)] for t in digest_titles(desk, "--label", "follow-up")] == [pact]
+    unreviewed = digest_titles(desk, "--unreviewed")
+    assert len(unreviewed) == DEMO_STORIES - 2 and not any(t.startswith(pact) for t in unreviewed)
+
+    scores = {row["title"]: row["score"] for row in as_json(desk, "flagged", "--limit", "0")}
+    high = digest_titles(desk, "--min-score", "35")
+    assert high and all(scores[title] >= 35 for title in high)
+    assert len(high) == sum(1 for t, s in scores.items() if s >= 35 and not t.startswith(putin))

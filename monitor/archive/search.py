@@ -47,7 +47,7 @@ def matches(
         {latest_label(story_of("a"))} AS label, {dated("a")} AS date
     """
     try:
-        if filters.unreviewed or filters.label is not None or not limit:
+        if filters.by_label or not limit:
             # Whether a match counts may depend on its story's label: every match is read.
             sql = f"""
                 SELECT * FROM (

@@ -33,6 +33,12 @@ class Filters:
     min_score: float | None = None
     unreviewed: bool = False
     label: str | None = None
+    not_label: str | None = None  # leave out the stories whose latest mark is this
+
+    @property
+    def by_label(self) -> bool:
+        """True when the filters pick stories by their latest mark."""
+        return self.unreviewed or self.label is not None or self.not_label is not None
 
 
 def where(filters: Filters) -> tuple[str, list[Any]]:
@@ -70,12 +76,16 @@ def flagged_by(filters: Filters, *, flagged_only: bool) -> tuple[str, list[Any]]
 
 def label_filter(filters: Filters) -> str:
     """Return the SQL condition on a ``label`` column that the filters ask for."""
+    for label in (filters.label, filters.not_label):
+        if label is not None and label not in LABELS:
+            raise ValueError(f"unknown label {label!r}")
+    # The narrowest wins: an unreviewed story has no label, a labelled one just the one.
     if filters.unreviewed:
         return "label IS NULL"
     if filters.label is not None:
-        if filters.label not in LABELS:
-            raise ValueError(f"unknown label {filters.label!r}")
         return f"label = '{filters.label}'"
+    if filters.not_label is not None:
+        return f"(label IS NULL OR label != '{filters.not_label}')"
     return "1"
 
 

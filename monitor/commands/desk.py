@@ -17,7 +17,9 @@ from monitor.commands.options import (
     filters_of,
     format_option,
     open_output,
+    review_options,
     state_of,
+    topic_option,
 )
 from monitor.reports import print_article, print_flagged, print_search
 from monitor.review import Filters
@@ -223,22 +225,26 @@ def _write(
     "--since", default="24h", show_default=True, metavar="WHEN",
     help="Stories dated from then: 24h, 7d or a date.",
 )  # fmt: skip
-@click.option("--topic", metavar="TOPIC", help="Only this topic.")
+@topic_option
+@review_options
 @format_option("md", "html", default="md")
 @output_option
 @click.pass_context
 def digest(
-    ctx: click.Context, since: str, topic: str | None, output_format: str, output_path: Path | None
-) -> None:
+    ctx: click.Context, /, since: str, output_format: str, output_path: Path | None,
+    **values: Any,
+) -> None:  # fmt: skip
     """Write the digest: flagged stories grouped by topic and by story.
 
     Each story has its headline, its outlets, its first report and its best sentence.
-    Markdown for email or chat, HTML for a browser.
+    Markdown for email or chat, HTML for a browser. Stories marked irrelevant are left
+    out, unless --label irrelevant asks for them.
 
     \b
     Examples:
       wirewatch digest
       wirewatch digest --since 7d --format html -o week.html
+      wirewatch digest --unreviewed --min-score 10
     """
     from monitor.exports import digest as render_digest  # jinja2 and markupsafe: here only
 
@@ -247,7 +253,9 @@ def digest(
     if state.archive_path is None:
         descriptions = {name: t.description for name, t in state.config().topics.items()}
     with state.archive() as archive:
-        filters = filters_of(state, archive, topic=topic, since=since)
+        # An analyst who marked a story irrelevant has said it is not news for the digest.
+        hidden = None if values.get("label") else "irrelevant"
+        filters = filters_of(state, archive, since=since, not_label=hidden, **values)
         text, count = render_digest(
             archive, filters, descriptions, output_format=output_format, now=utcnow()
         )

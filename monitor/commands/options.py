@@ -132,6 +132,22 @@ def topic_option(function: F) -> F:
     return click.option("--topic", metavar="TOPIC", help="Only this topic's flags.")(function)
 
 
+def review_options(function: F) -> F:
+    """The options that pick stories by score and mark: in flagged, search, export, digest."""
+    options = [
+        click.option(
+            "--min-score", type=float, metavar="SCORE", help="Only flags with at least this score."
+        ),
+        click.option("--unreviewed", is_flag=True, help="Only stories no one has marked yet."),
+        click.option(
+            "--label", type=click.Choice(LABELS), help="Only stories whose latest mark is this."
+        ),
+    ]
+    for option in options:
+        function = option(function)
+    return function
+
+
 def filter_options(function: F) -> F:
     """The options that narrow a list of stories, the same in flagged, search and export."""
     options = [
@@ -140,13 +156,7 @@ def filter_options(function: F) -> F:
             "--until", metavar="WHEN", help="Only stories dated before then (like --since)."
         ),
         click.option("--language", metavar="CODE", help="Only stories in this language (en)."),
-        click.option(
-            "--min-score", type=float, metavar="SCORE", help="Only flags with at least this score."
-        ),
-        click.option("--unreviewed", is_flag=True, help="Only stories no one has marked yet."),
-        click.option(
-            "--label", type=click.Choice(LABELS), help="Only stories whose latest mark is this."
-        ),
+        review_options,
         since_option,
         topic_option,
     ]
@@ -167,6 +177,7 @@ def filters_of(state: State, archive: Archive, **values: Any) -> Filters:
         min_score=values.get("min_score"),
         unreviewed=bool(values.get("unreviewed")),
         label=values.get("label"),
+        not_label=values.get("not_label"),
     )
 
 
