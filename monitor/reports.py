@@ -96,9 +96,11 @@ def print_status(
     else:
         out.print("Daemon: not running (start it with 'wirewatch run')")
     table = []
+    interrupted: dict[str, list[str]] = {}
     for row in rows:
-        colour = {"failing": "red", "silent": "yellow"}.get(row["state"], "")
-        state = Text(row["state"], style=colour)
+        if row["state"] == "interrupted":
+            interrupted.setdefault(short_date(row["last_attempt"]), []).append(row["name"])
+        state = Text(row["state"], style=_STATE_STYLE.get(row["state"], ""))
         table.append(
             (
                 row["name"],
@@ -114,6 +116,12 @@ def print_status(
     headers = ["source", "kind", "state", "last success", "next run", "failures", "articles",
                "last error"]  # fmt: skip
     print_table(table, headers, out=out, justify={"failures": "right", "articles": "right"})
+    for started, names in interrupted.items():
+        out.print(
+            f"Interrupted: the crawl started {started} stopped before it was done with "
+            f"{', '.join(names)}; what it read is kept, and each is due again at once.",
+            soft_wrap=True,
+        )
     if alerts is not None:
         line = (
             f"Alerts: {alerts['sent']} sent, {alerts['pending']} waiting, "
@@ -154,6 +162,7 @@ def print_topic_report(report: Report, source: str) -> None:
                 out.print(Text(f"      {result.snippet}"))
 
 
+_STATE_STYLE = {"failing": "red", "silent": "yellow", "interrupted": "yellow"}
 _MARK_STYLE = {"relevant": "green", "irrelevant": "dim", "follow-up": "yellow"}
 
 

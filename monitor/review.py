@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from monitor.archive import Archive, health, stories
+from monitor.archive import Archive, SourceStatus, health, stories
 from monitor.archive.labels import LABELS, Label
 from monitor.archive.marks import add_mark, story_marks
 from monitor.archive.stories import Filters
@@ -103,8 +103,10 @@ def sources_status(
     server hints), failures, last error, articles, and the next run of a running daemon,
     in the order of *names* (the config's order) when given.
 
-    A source is ``failing`` after a failure, ``silent`` when it usually publishes but has
-    had nothing new for SILENT_FACTOR times its usual gap, else ``ok`` (or ``never read``).
+    A source is ``failing`` after a failure; ``interrupted`` when its last crawl was
+    stopped before the source was done (what it read is kept, and it is due again at once);
+    ``silent`` when it usually publishes but has had nothing new for SILENT_FACTOR times
+    its usual gap; else ``ok``, or ``never read`` before its first crawl ends.
     """
     rows = health.source_rows(archive)
     now = now or utcnow()
@@ -117,6 +119,9 @@ def sources_status(
             row["next_run"] = None
         if row["failures"]:
             row["state"] = "failing"
+        elif row["last_outcome"] == SourceStatus.INTERRUPTED:
+            # Not "never read": an interrupted crawl keeps the articles it archived (issue 13).
+            row["state"] = "interrupted"
         elif not row["last_success"]:
             row["state"] = "never read"
         else:

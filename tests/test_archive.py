@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import sqlite3
 import subprocess
@@ -233,3 +234,48 @@ def test_an_article_record_is_exactly_a_row_of_articles(archive: Archive) -> Non
         "SELECT declared_language, run_id FROM articles WHERE id = ?", [article_id]
     ).fetchone()
     assert row == ("ru", None)
+
+
+def test_status_says_a_source_whose_crawl_was_interrupted_was_read(
+    archive: Archive, tmp_path: Path
+) -> None:
+    """Issue 13: after an interrupted crawl, status said "never read" beside 12 articles."""
+    archive.record_feed(1, "wire", 12)
+    for number in range(12):
+        url = f"http://127.0.0.1/a/{number}"
+        archive.add_article(article(key=url, url=url, guid=url, run_id=1), [])
+    archive.finish_run(1, RunStatus.INTERRUPTED, NOW + timedelta(minutes=3))
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "archive: archive.db\nsources:\n"
+        "  - {name: wire, url: 'http://127.0.0.1/feed.xml', kind: feed}\n"
+        "  - {name: later, url: 'http://127.0.0.1/later.xml', kind: feed}\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    report = runner.invoke(cli, ["--config", str(config), "status", "--format", "json"])
+    assert report.exit_code == 0, report.output
+    wire, later = json.loads(report.output)["sources"]
+    assert (wire["state"], wire["last_outcome"], wire["articles"]) == (
+        "interrupted",
+        "interrupted",
+        12,
+    )
+    assert wire["last_attempt"] == "2026-11-27T12:00:00Z" and wire["last_success"] is None
+    assert later["state"] == "never read"
+
+    table = runner.invoke(cli, ["--config", str(config), "status"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    assert "never read" in table.output.split("\nlater ")[1]
+    assert "never read" not in table.output.split("\nwire ")[1].splitlines()[0]
+    assert (
+        "Interrupted: the crawl started 2026-11-27 12:00 stopped before it was done with wire; "
+        "what it read is kept, and each is due again at once." in table.output
+    )
+
+    # The next crawl that reads it in full makes it ok again.
+    run = archive.start_run([SourceRef("wire", "feed", "http://127.0.0.1/feed.xml")], NOW, 1)
+    archive.record_feed(run, "wire", 0)
+    archive.finish_run(run, RunStatus.OK, NOW + timedelta(minutes=10))
+    again = runner.invoke(cli, ["--config", str(config), "status", "--format", "json"])
+    assert json.loads(again.output)["sources"][0]["state"] == "ok"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from monitor.archive.runs import SourceStatus
 from monitor.archive.stories import rows
 
 if TYPE_CHECKING:
@@ -21,17 +22,22 @@ class DaemonRow(NamedTuple):
 
 
 def source_rows(archive: Archive) -> list[dict[str, Any]]:
-    """Return each source's record, by name, with its article count and scheduled next run."""
+    """Return each source's record, by name, with its article count, scheduled next run,
+    and how its latest finished run ended (``last_outcome``: ok, not_modified, failed or
+    interrupted; None before its first)."""
     return rows(
         archive,
         """
         SELECT s.name, s.kind, s.url, s.last_attempt, s.last_success, s.next_due, s.failures,
                s.last_error_class, s.last_error,
                (SELECT count(*) FROM articles a WHERE a.source = s.name) AS articles,
-               (SELECT next_run FROM schedule WHERE source = s.name) AS next_run
+               (SELECT next_run FROM schedule WHERE source = s.name) AS next_run,
+               (SELECT r.status FROM run_sources r
+                WHERE r.source = s.name AND r.status NOT IN (?, ?)
+                ORDER BY r.run_id DESC LIMIT 1) AS last_outcome
         FROM sources s ORDER BY s.name
         """,
-        [],
+        [SourceStatus.RUNNING, SourceStatus.FETCHED],  # states during a run, not outcomes
     )
 
 

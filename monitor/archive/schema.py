@@ -458,3 +458,10 @@ def _web_pages_at_scale(db: sqlite_utils.Database) -> None:
     db.executescript(_STORY_TRIGGERS)
     db.execute("DROP VIEW flagged_stories")
     db.execute(f"CREATE VIEW flagged_stories AS {FLAGGED_STORIES}")
+
+
+@migrations(name="0010_run_sources_by_source")
+def _run_sources_by_source(db: sqlite_utils.Database) -> None:
+    # status reads how each source's latest run ended; without this index a source the last
+    # runs left out was looked for through every run the archive ever recorded.
+    db.execute("CREATE INDEX idx_run_sources_source ON run_sources (source, run_id)")

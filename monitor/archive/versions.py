@@ -25,6 +25,7 @@ SCHEMA = (
     "0007_story_and_date_indexes",
     "0008_flag_stories",
     "0009_web_pages_at_scale",
+    "0010_run_sources_by_source",
 )
 
 

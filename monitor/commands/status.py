@@ -48,7 +48,7 @@ def status(ctx: click.Context, output_format: str) -> None:
     rows += [
         {"name": name, "kind": kinds[name], "url": None, "last_attempt": None,
          "last_success": None, "next_due": None, "next_run": None, "failures": 0,
-         "articles": 0, "last_error": None, "state": "never read"}
+         "articles": 0, "last_error": None, "last_outcome": None, "state": "never read"}
         for name in names
         if name not in known
     ]  # fmt: skip
