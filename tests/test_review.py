@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from monitor.demo import wirewatch_command
 from monitor.demo.stories import load_stories
 from monitor.matcher.aliases import parse_alias
 from monitor.matcher.normalize import fold_alias
@@ -53,6 +57,41 @@ def test_the_demo_flags_the_stories_about_the_topic_and_no_others(demo) -> None:
     assert "russia-dprk flagged 14 of them, with 0 false alarms" in result.out
     for title in about:
         assert title in result.out
+
+
+def test_the_demo_s_explore_hints_run_as_printed(demo) -> None:
+    """Issue 13: the hints said `wirewatch`, which is not on PATH after `make demo`."""
+    folder, result = demo
+    hint = next(line for line in result.out.splitlines() if line.endswith("the list above"))
+    command = hint.removesuffix("the list above").strip()
+    assert command.endswith(" --config wirewatch-demo/config.yaml flagged")
+    ran = subprocess.run(
+        command, shell=True, cwd=folder, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert "Putin lands in Pyongyang on first visit in 24 years" in ran.stdout
+
+
+@pytest.mark.parametrize("on_path", [False, True])
+def test_the_demo_names_the_wirewatch_it_is_part_of_on_path_or_not(
+    on_path: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = Path(sys.executable).parent / "wirewatch"
+    path = os.pathsep.join([*([str(script.parent)] if on_path else []), "/usr/bin", "/bin"])
+    monkeypatch.setenv("PATH", path)
+    for folder in (REPO, tmp_path):
+        monkeypatch.chdir(folder)
+        command = wirewatch_command()
+        if on_path:
+            assert command == "wirewatch"
+        elif script == REPO / ".venv" / "bin" / "wirewatch":
+            assert command == (".venv/bin/wirewatch" if folder == REPO else str(script))
+        ran = subprocess.run(
+            f"{command} --version", shell=True, capture_output=True, text=True, timeout=60,
+            env={**os.environ, "PATH": path},
+        )  # fmt: skip
+        assert ran.returncode == 0 and ran.stdout.startswith("wirewatch"), (command, ran.stderr)
 
 
 def test_the_demo_reports_the_source_that_is_down(demo) -> None:

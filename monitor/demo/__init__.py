@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -89,8 +93,27 @@ def _print_score(stories: list[Any], flagged_urls: set[str]) -> None:
     )
 
 
+def wirewatch_command() -> str:
+    """Return how to run this wirewatch from the working folder, as a shell reads it.
+
+    ``wirewatch`` when that name on PATH is this installation's script; else the script's
+    path, relative when that is shorter (``make demo`` leaves ``.venv/bin/wirewatch``, which
+    is not on PATH until the venv is activated); else this Python with ``-m monitor``.
+    """
+    script = Path(sys.executable).parent / "wirewatch"
+    if not script.is_file():
+        return f"{shlex.quote(sys.executable)} -m monitor"
+    found = shutil.which("wirewatch")
+    if found is not None and Path(found).resolve() == script.resolve():
+        return "wirewatch"
+    relative = os.path.relpath(script)
+    if os.sep not in relative:
+        relative = f"./{relative}"  # a bare name would be looked up on PATH
+    return shlex.quote(min(relative, str(script), key=len))
+
+
 def _print_next_steps(config_path: Path) -> None:
-    prefix = f"wirewatch --config {config_path}"
+    prefix = f"{wirewatch_command()} --config {shlex.quote(str(config_path))}"
     console().print(
         "\nExplore the demo archive:\n"
         f"  {prefix} flagged                 the list above\n"
@@ -99,5 +122,5 @@ def _print_next_steps(config_path: Path) -> None:
         f"  {prefix} search Пхеньян          full-text search, in any language\n"
         f"  {prefix} digest                  the last 24 hours, by story\n"
         f"  {prefix} serve                   all of it in a browser\n"
-        f"  sqlite3 {config_path.parent / 'demo.db'}   the archive itself"
+        f"  sqlite3 {shlex.quote(str(config_path.parent / 'demo.db'))}   the archive itself"
     )
