@@ -166,8 +166,10 @@ _STATE_STYLE = {"failing": "red", "silent": "yellow", "interrupted": "yellow"}
 _MARK_STYLE = {"relevant": "green", "irrelevant": "dim", "follow-up": "yellow"}
 
 
-def print_search(rows: Sequence[dict[str, Any]], total: int) -> None:
-    """Print search results: ID, date, source, language, mark, title and the matching words."""
+def print_search(rows: Sequence[dict[str, Any]], total: int, *, cut: bool = False) -> None:
+    """Print search results, one row per story: ID, date, source, outlets, language, mark,
+    title and the matching words. *total* is how many articles match; *cut* says the rows
+    stopped at the limit."""
     out = console()
     if not rows:
         out.print("Nothing matches.")
@@ -177,16 +179,20 @@ def print_search(rows: Sequence[dict[str, Any]], total: int) -> None:
             row["id"],
             short_date(row["published"] or row["fetched"]),
             row["source"],
+            row.get("outlets", 1),
             row["language"] or "",
             Text(row.get("label") or "", style=_MARK_STYLE.get(row.get("label") or "", "")),
             Text(row["title"], style="bold") + Text("\n" + row["snippet"], style="dim"),
         )
         for row in rows
     ]
-    headers = ["id", "date (UTC)", "source", "lang", "mark", "title and match"]
-    print_table(table, headers, out=out, justify={"id": "right"})
-    if total > len(rows):
-        out.print(f"Showing {len(rows)} of {total}; use --limit 0 for all, or narrow the query.")
+    headers = ["id", "date (UTC)", "source", "outlets", "lang", "mark", "title and match"]
+    print_table(table, headers, out=out, justify={"id": "right", "outlets": "right"})
+    if cut:
+        out.print(
+            f"Showing the best {len(rows)} stories ({total} articles match); use --limit 0 "
+            "for all, or narrow the query."
+        )
 
 
 def short_date(text: str | None) -> str:

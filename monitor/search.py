@@ -7,6 +7,7 @@ the article's own text, around the first word that matched.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -32,7 +33,8 @@ def search(
     flagged_only: bool = False,
     limit: int | None = 50,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Return the articles that match *query* (best match first) and how many match in all."""
+    """Return the stories that match *query*, best match first, one row per story with
+    its number of outlets (as ``flagged`` lists them), and how many articles match in all."""
     try:
         expression = f"search : ({to_fts(query)})"
     except QueryError as error:
@@ -45,6 +47,7 @@ def search(
         raise SearchError(f"search query {query!r} cannot be run: {error}") from None
     wanted = {normalise_word(word) for word in _WORD.findall(query)} - {"and", "or", "not"}
     for row in rows:
+        row["topics"] = sorted(json.loads(row["topics"] or "[]"))  # a list, as export gives
         row["snippet"] = snippet(row.pop("body") or "", wanted)
     return rows, count
 

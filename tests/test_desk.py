@@ -197,7 +197,7 @@ def test_search_takes_the_filters_of_flagged(demo_folder) -> None:
     everything = as_json(demo_folder, "search", "Korea", "--limit", "0")
     flagged_only = as_json(demo_folder, "search", "Korea", "--flagged", "--limit", "0")
     assert 0 < len(flagged_only) < len(everything)
-    assert all(row["topics"] == '["russia-dprk"]' for row in flagged_only)
+    assert all(row["topics"] == ["russia-dprk"] for row in flagged_only)
     one_source = as_json(demo_folder, "search", "Korea", "--source", "capital-briefs")
     assert {row["source"] for row in one_source} == {"capital-briefs"}
     assert as_json(demo_folder, "search", "Пхеньян", "--language", "en") == []
@@ -206,8 +206,32 @@ def test_search_takes_the_filters_of_flagged(demo_folder) -> None:
 def test_search_table_shows_the_matching_passage(demo_folder) -> None:
     out = cli(demo_folder, "search", "Tumangang").out
     assert "Tumangang" in out
-    assert out.splitlines()[0].split() == ["id", "date", "(UTC)", "source", "lang", "mark",
-                                           "title", "and", "match"]  # fmt: skip
+    assert out.splitlines()[0].split() == ["id", "date", "(UTC)", "source", "outlets", "lang",
+                                           "mark", "title", "and", "match"]  # fmt: skip
+
+
+def test_search_lists_a_story_once_with_its_outlets_as_flagged_does(demo_folder) -> None:
+    """Issue 13: search listed every wire copy of a story, and gave its topics as a string."""
+    putin = "Putin lands in Pyongyang on first visit in 24 years"
+    copies = query(demo_folder, "SELECT count(*) FROM articles WHERE title = ?", (putin,))
+    assert copies == [(3,)]
+    rows = as_json(demo_folder, "search", '"Putin lands in Pyongyang"')
+    (row,) = rows
+    assert (row["title"], row["outlets"], row["topics"]) == (putin, 3, ["russia-dprk"])
+    listed = next(one for one in as_json(demo_folder, "flagged") if one["title"] == putin)
+    assert row["story"] == listed["story"] and row["outlets"] == listed["outlets"]
+    everything = as_json(demo_folder, "search", "Pyongyang", "--limit", "0")
+    assert len({one["story"] for one in everything}) == len(everything)
+    table = cli(demo_folder, "search", '"Putin lands in Pyongyang"').out
+    # id, date, time, source, then the outlets
+    assert [line.split()[4:6] for line in table.splitlines() if putin in line] == [["3", "en"]]
+    sheet = list(csv.DictReader(io.StringIO(cli(demo_folder, "search", "Putin", "--format",
+                                                "csv").out)))  # fmt: skip
+    assert next(one for one in sheet if one["title"] == putin)["topics"] == "russia-dprk"
+    assert (
+        "Showing the best 2 stories ("
+        in cli(demo_folder, "search", "Pyongyang", "--limit", "2").out
+    )
 
 
 @pytest.mark.parametrize(

@@ -214,7 +214,7 @@ def test_a_story_s_outlets_come_from_an_index(archive) -> None:
 
 def test_search_reads_the_text_of_only_the_matches_it_shows(archive) -> None:
     everything, total = search(archive, "Pyongyang Moscow", limit=None)
-    assert total == len(everything) == 320
+    assert total == 320 and len(everything) == 240  # articles, and the stories they make
     steps = {}
     for limit in (5, None):
         counted = [0]
@@ -239,6 +239,18 @@ def test_search_keeps_tied_matches_in_date_order_across_the_limit(archive) -> No
     for limit in (1, 2, 3, 7, 20):
         rows, _ = search(archive, "railway", limit=limit)
         assert [row["id"] for row in rows] == [row["id"] for row in everything][:limit]
+
+
+def test_search_gives_the_same_stories_and_copies_at_every_limit(archive) -> None:
+    """Issue 13: one row per story, shown by its best-matching, then earliest, copy; the
+    limited search looks up only enough matches to find its stories, and agrees."""
+    everything, _ = search(archive, "Pyongyang Moscow treaty", limit=None)
+    assert len({row["story"] for row in everything}) == len(everything)
+    copied = [row for row in everything if row["outlets"] == 2]
+    assert copied and all(row["source"] == "wire" for row in copied)  # wire ran it first
+    for limit in (1, 4, 30, 100):
+        rows, _ = search(archive, "Pyongyang Moscow treaty", limit=limit)
+        assert rows == everything[:limit]
 
 
 def test_the_articles_table_lists_newest_fetched_first_from_an_index(archive) -> None:

@@ -143,7 +143,8 @@ def search(
 
     QUERY has words (all must occur), "quoted phrases", prefix* words, AND, OR, NOT and
     parentheses. Words are matched by their stem, and Korean nouns with their particles:
-    Пхеньян finds Пхеньяне, and 북한 finds 북한은.
+    Пхеньян finds Пхеньяне, and 북한 finds 북한은. One row per story, as flagged lists
+    them: a wire story that several outlets ran is its best-matching copy, with its outlets.
 
     \b
     Examples:
@@ -160,10 +161,11 @@ def search(
     if output_format == "json":
         print_json(rows)
     elif output_format == "csv":
-        print_csv(rows, ["id", "published", "fetched", "source", "language", "topics", "label",
-                         "title", "url", "snippet"])  # fmt: skip
+        print_csv([{**row, "topics": ";".join(row["topics"])} for row in rows],
+                  ["id", "published", "fetched", "source", "outlets", "language", "topics",
+                   "label", "title", "url", "snippet"])  # fmt: skip
     else:
-        print_search(rows, total)
+        print_search(rows, total, cut=bool(limit) and len(rows) == limit)
 
 
 @click.command()
