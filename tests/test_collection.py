@@ -21,6 +21,7 @@ import pytest
 
 from monitor.collection.cycle import cpu_by_stage, peak_rss_mb
 from monitor.config import load
+from monitor.errors import ExitStatus
 from monitor.events import STAGES, Finished
 from monitor.newswire import Hit, Newswire, Reply
 
@@ -53,9 +54,15 @@ def sites() -> Iterator[Callable[[int], Newswire]]:
 
 
 def crawl(folder: Path, *names: str) -> dict[str, Any]:
+    """Crawl and return the JSON report; a crawl in which no source could be read exits 3."""
     result = run_cli("crawl", *names, "--format", "json", cwd=folder)
-    assert result.code == 0, result.err
-    return json.loads(result.out)
+    report = json.loads(result.out)
+    if result.code == ExitStatus.NO_SOURCE_READ:
+        assert report["status"] == "failed"
+        assert all(s["status"] == "failed" for s in report["sources"]), report
+    else:
+        assert result.code == 0, result.err
+    return report
 
 
 def outcome(report: dict[str, Any], name: str) -> dict[str, Any]:
