@@ -135,6 +135,7 @@ class _Boundary:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; expected failures print one line on stderr and exit with their status."""
+    _Boundary.debug = False  # until this run's --debug is read
     try:
         result = cli.main(args=argv, prog_name="wirewatch", standalone_mode=False)
     except WirewatchError as error:

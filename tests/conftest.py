@@ -1,12 +1,18 @@
-"""Shared fixtures: a local newswire, config files, and the CLI run as a real subprocess."""
+"""Shared fixtures: a local newswire, config files, and the CLI, run in this process or as a
+real subprocess."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
 from monitor.newswire import Newswire
 
@@ -50,7 +57,7 @@ def copy_demo(demo_folder: Path, destination: Path) -> Path:
 
 @dataclass
 class Result:
-    """What a CLI subprocess did."""
+    """What one run of the CLI did: its exit status, stdout and stderr."""
 
     code: int
     out: str
@@ -63,10 +70,40 @@ def run_cli(
     env: dict[str, str] | None = None,
     timeout: float = CLI_TIMEOUT,
     stdin: str | None = None,
+    process: bool = False,
 ) -> Result:
-    """Run ``python -m monitor ARGS`` as a subprocess, failing the test if it hangs."""
-    full_env = {key: value for key, value in os.environ.items() if key != "WIREWATCH_CONFIG"}
-    full_env.update({"COLUMNS": "200", **(env or {})})
+    """Run ``wirewatch ARGS`` and return what it did, failing the test if it hangs.
+
+    By default the command runs in this process, through the same entry point and error
+    boundary as the installed script (``monitor.cli.main``), with its own stdin, stdout,
+    stderr, environment and working folder: what a test of output and exit status needs,
+    without paying Python's and the libraries' start-up for every command. With
+    ``process=True`` it is a real ``python -m monitor`` subprocess: for start-up, imports,
+    signals, a process that dies, and anything else that is a property of the process. It is
+    one too whenever *env* sets TZ (which the C library reads once per process) and when
+    called off the main thread (a command in this process owns sys.stdout and the working
+    folder while it runs, so only one can run at a time).
+    """
+    environment: dict[str, str | None] = {"WIREWATCH_CONFIG": None, "COLUMNS": "200"}
+    environment.update(env or {})
+    if process or "TZ" in environment or threading.current_thread() is not threading.main_thread():
+        return _run_process(args, cwd, environment, timeout, stdin)
+    return _run_in_process(args, cwd, environment, timeout, stdin)
+
+
+def _run_process(
+    args: Sequence[str],
+    cwd: Path | None,
+    environment: dict[str, str | None],
+    timeout: float,
+    stdin: str | None,
+) -> Result:
+    full_env = dict(os.environ)
+    for key, value in environment.items():
+        if value is None:
+            full_env.pop(key, None)
+        else:
+            full_env[key] = value
     try:
         done = subprocess.run(
             [sys.executable, "-m", "monitor", *args],
@@ -80,6 +117,71 @@ def run_cli(
     except subprocess.TimeoutExpired as error:
         pytest.fail(f"wirewatch {' '.join(args)} did not finish within {timeout}s: {error}")
     return Result(done.returncode, done.stdout, done.stderr)
+
+
+class _Hung(BaseException):
+    """Raised by the alarm when an in-process command runs past its timeout."""
+
+
+def _run_in_process(
+    args: Sequence[str],
+    cwd: Path | None,
+    environment: dict[str, str | None],
+    timeout: float,
+    stdin: str | None,
+) -> Result:
+    from monitor.cli import main
+
+    folder = os.getcwd()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    sigterm = signal.getsignal(signal.SIGTERM)
+    code = 0
+    with CliRunner().isolation(input=stdin, env=environment) as (out, err, _):
+        # A process of its own has no log handler: Python's last resort prints warnings
+        # on stderr, as here once pytest's capturing handlers are out of the way.
+        root.handlers[:] = []
+        root.setLevel(logging.WARNING)
+        previous = signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        try:
+            if cwd is not None:
+                os.chdir(cwd)
+            main(list(args))
+        except SystemExit as done:
+            code = _exit_status(done.code, sys.stderr)
+        except _Hung:
+            pytest.fail(f"wirewatch {' '.join(args)} did not finish within {timeout}s")
+        except BaseException:  # what Python itself does with an uncaught exception
+            traceback.print_exc(file=sys.stderr)
+            code = 1
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+            os.chdir(folder)
+            root.handlers[:] = handlers
+            root.setLevel(level)
+            signal.signal(signal.SIGTERM, sigterm)
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(ValueError):  # a command may have closed it
+                    stream.flush()
+        return Result(code, out.getvalue().decode("utf-8", "replace"),
+                      err.getvalue().decode("utf-8", "replace"))  # fmt: skip
+
+
+def _on_alarm(signum: int, frame: object) -> None:
+    raise _Hung
+
+
+def _exit_status(code: object, stderr: Any) -> int:
+    """Return the status a process would exit with for ``sys.exit(code)``."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    with contextlib.suppress(ValueError):
+        print(code, file=stderr)
+    return 1
 
 
 def write_config(

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from monitor.archive import Archive
 from monitor.cli import COMMANDS, cli
 
-from .conftest import write_config
+from .conftest import run_cli, write_config
 from .test_import_layers import modules_loaded_by
 
 HEAVY = ("scrapy", "twisted", "trafilatura", "datasette", "apprise", "feedparser", "datasketch")
@@ -89,3 +89,31 @@ def test_an_unknown_command_is_still_a_usage_error() -> None:
     result = CliRunner().invoke(cli, ["flaged"])
     assert result.exit_code == 2
     assert "No such command 'flaged'" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--version",),
+        ("no-such-command",),
+        ("--config", "missing.yaml", "status"),
+        ("check",),
+        ("flagged", "--since", "yesterdayish"),
+        ("--debug", "--config", "missing.yaml", "status"),
+    ],
+    ids=" ".join,
+)
+def test_a_command_run_in_the_test_process_answers_as_the_installed_one_does(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    # Most tests run the CLI in their own process (conftest.run_cli); that is only sound
+    # while it prints and exits exactly as `python -m monitor` does.
+    (tmp_path / "config.yaml").write_text("archive: a.db\nsources: []\n", encoding="utf-8")
+    inside = run_cli(*args, cwd=tmp_path)
+    outside = run_cli(*args, cwd=tmp_path, process=True)
+    assert (inside.code, inside.out) == (outside.code, outside.out)
+    if "--debug" in args:  # the traceback's frames differ; its verdict must not
+        assert inside.err.splitlines()[-1] == outside.err.splitlines()[-1]
+        assert inside.err.startswith("Traceback") and outside.err.startswith("Traceback")
+    else:
+        assert inside.err == outside.err

@@ -151,21 +151,21 @@ def test_full_disk_fails_in_one_line_and_the_next_crawl_collects_what_it_missed(
         config.read_text(encoding="utf-8").replace("archive: archive.db", f"archive: {archive}"),
         encoding="utf-8",
     )
-    crawled = run_cli("--config", str(config), "crawl")
+    crawled = run_cli("--config", str(config), "crawl", process=True)
     assert crawled.code == 0, crawled.err
     assert sorted(archive_is_sound(archive)) == sorted(first)
 
     filler = fill(small_disk, leave)
     missed = wire.add(8)
-    full = run_cli("--config", str(config), "crawl")
+    full = run_cli("--config", str(config), "crawl", process=True)
     assert full.code == 1, full.out + full.err
     one_disk_full_line(full.err, archive)
-    as_json = run_cli("--config", str(config), "crawl", "--format", "json")
+    as_json = run_cli("--config", str(config), "crawl", "--format", "json", process=True)
     assert as_json.code == 1
     assert as_json.out == ""  # no half-written JSON for a script to misread
     one_disk_full_line(as_json.err, archive)
 
-    status = run_cli("--config", str(config), "status", "--format", "json")
+    status = run_cli("--config", str(config), "status", "--format", "json", process=True)
     if leave == 0:  # even reading needs room for SQLite's WAL index
         assert status.code == 1
         one_disk_full_line(status.err, archive)
@@ -192,7 +192,7 @@ def test_full_disk_fails_in_one_line_and_the_next_crawl_collects_what_it_missed(
         assert all("the disk is full" in error for (error,) in failed)
         assert etag == '"v4"'  # the failed runs' validators were not kept
 
-    again = run_cli("--config", str(config), "crawl", "--format", "json")
+    again = run_cli("--config", str(config), "crawl", "--format", "json", process=True)
     assert again.code == 0, again.err
     result = json.loads(again.out)
     assert result["status"] == "ok"

@@ -231,7 +231,7 @@ def cycle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cycle]:
                        "cycle_timeout": 60},
             )  # fmt: skip
             offset = time.time() - time.monotonic()
-            result = run_cli("crawl", "--format", "json", cwd=folder, timeout=90)
+            result = run_cli("crawl", "--format", "json", cwd=folder, timeout=90, process=True)
             assert result.code == 0, result.err
             first = {name: min(hit.at for hit in wire.hits) for name, wire in wires.items()
                      if wire.hits}  # fmt: skip
@@ -418,7 +418,7 @@ def test_the_crawl_childs_peak_memory_stays_under_the_cap(cycle: Cycle) -> None:
 
 
 def test_the_source_health_row_names_each_hostile_error(cycle: Cycle) -> None:
-    result = run_cli("status", "--format", "json", cwd=cycle.folder)
+    result = run_cli("status", "--format", "json", cwd=cycle.folder, process=True)
     assert result.code == 0, result.err
     rows = {row["name"]: row for row in json.loads(result.out)["sources"]}
     for hostile in HOSTILE:

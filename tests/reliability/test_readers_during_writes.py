@@ -88,7 +88,9 @@ def test_flagged_search_and_serve_never_report_a_locked_database_during_crawls(
                for feed in range(FEEDS)]  # fmt: skip
     write_config(tmp_path, sources)
     growing.grow()
-    assert run_cli("crawl", cwd=tmp_path).code == 0  # the archive exists before readers start
+    assert (
+        run_cli("crawl", cwd=tmp_path, process=True).code == 0
+    )  # the archive exists before readers start
     wal = tmp_path / "archive.db-wal"
     env = new_mark()
     done = threading.Event()
@@ -113,7 +115,7 @@ def test_flagged_search_and_serve_never_report_a_locked_database_during_crawls(
 
     def cli_reader(command: str, *args: str) -> None:
         while not done.is_set():
-            result = run_cli(command, *args, cwd=tmp_path, timeout=60)
+            result = run_cli(command, *args, cwd=tmp_path, timeout=60, process=True)
             reads[command] += 1
             if result.code != 0 or LOCKED in result.err or LOCKED in result.out:
                 problems.append(f"{command}: exit {result.code}: {result.err.strip()[-300:]}")
