@@ -225,7 +225,7 @@ def print_article(record: dict[str, Any]) -> None:
         )
         named = [name for name in flag["rules"] if name != "rule"]
         out.print(Text(f"  rules: {', '.join(named)}" if named else f"  rule: {flag['rule']}"))
-        out.print(Text("  matched: ") + Text(_matched(flag["terms"], record)))
+        out.print(Text("  matched: ") + Text(matched_terms(flag["terms"], record)))
         out.print(Text("  best sentence: ") + _snippet(flag, record))
     if not record["flags"]:
         out.print("\nNot flagged by any topic.")
@@ -251,7 +251,7 @@ def print_article(record: dict[str, Any]) -> None:
     out.print(Text("\n\n").join(paragraphs))
 
 
-def _matched(terms: Sequence[dict[str, Any]], record: dict[str, Any]) -> str:
+def matched_terms(terms: Sequence[dict[str, Any]], record: dict[str, Any]) -> str:
     """Summarise matched terms per entity, e.g. ``russia: Moscow ×2, Putin; dprk: Pyongyang``,
     each as the article spells it."""
     by_entity: dict[str, Counter[str]] = {}
@@ -272,6 +272,13 @@ def _matched(terms: Sequence[dict[str, Any]], record: dict[str, Any]) -> str:
 
 def _snippet(flag: dict[str, Any], record: dict[str, Any]) -> Text:
     """Return the flag's best sentence with its hits highlighted."""
+    return highlight(*sentence_spans(flag, record))
+
+
+def sentence_spans(
+    flag: dict[str, Any], record: dict[str, Any]
+) -> tuple[str, list[tuple[int, int]]]:
+    """Return the flag's best sentence and the spans of its hits within it (show and serve)."""
     snippet = flag["snippet"] or ""
     for field_name in ("body", "title"):
         start = (record[field_name] or "").find(snippet) if snippet else -1
@@ -281,5 +288,5 @@ def _snippet(flag: dict[str, Any], record: dict[str, Any]) -> Text:
                 for term in flag["terms"]
                 if term["field"] == field_name and start <= term["start"] < start + len(snippet)
             ]
-            return highlight(snippet, inside)
-    return Text(snippet)
+            return snippet, inside
+    return snippet, []

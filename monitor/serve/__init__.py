@@ -2,8 +2,9 @@
 
 The home page leads to the flagged stories (one row per story, with facets by topic,
 source, language, mark and day, and full-text search); canned queries give the last 24
-hours, the unreviewed stories, the follow-ups and the sources' health; each story can be
-marked relevant, irrelevant or follow-up from the browser (a writable canned query); and
+hours, the unreviewed stories, the follow-ups and the sources' health; each story has its
+own page at /story/{id} (``story``), linked from every title in those lists; each story can
+be marked relevant, irrelevant or follow-up from the browser (a writable canned query); and
 the flagged stories are an Atom feed at /archive/flagged_atom.atom.
 
 The archive is served as it is written (never immutable). It binds 127.0.0.1; on any other
@@ -25,17 +26,21 @@ from datasette.app import Datasette
 from datasette.plugins import pm
 
 from monitor.errors import UsageError
-from monitor.serve import feed, limits, triage
+from monitor.serve import feed, limits, story, triage
 from monitor.serve.guard import allowed_hosts, guard, loopback
-from monitor.serve.metadata import metadata
+from monitor.serve.metadata import DATABASE, metadata
 
 PASSWORD_ENV = "WIREWATCH_SERVE_PASSWORD"  # noqa: S105 - the name of a variable
-DATABASE = "archive"  # the stable name in every URL, whatever the file is called
 
 
 def build(archive: Path, *, password: str | None = None) -> Datasette:
     """Return the Datasette app for *archive*, asking for *password* when one is given."""
-    plugins = (("wirewatch-triage", triage), ("wirewatch-limits", limits), ("wirewatch-feed", feed))
+    plugins = (
+        ("wirewatch-triage", triage),
+        ("wirewatch-limits", limits),
+        ("wirewatch-feed", feed),
+        ("wirewatch-story", story),
+    )
     for name, plugin in plugins:
         if not pm.has_plugin(name):
             pm.register(plugin, name=name)

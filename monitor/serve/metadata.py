@@ -6,6 +6,7 @@ from typing import Any
 
 from monitor.archive.labels import Label, labels_in_words
 
+DATABASE = "archive"  # the stable name in every URL, whatever the file is called
 # The stories a canned query lists share these columns.
 _STORY_COLUMNS = "id, date, topic, source, outlets, score, label, title, snippet, url, triage"
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"

@@ -1,0 +1,124 @@
+"""A Datasette plugin: the story page at ``/story/{id}``, one article as an analyst reads it.
+
+The page shows what ``wirewatch show`` prints, read by the same function (review.article):
+the headline and text with the matched terms highlighted, why each topic flagged it, the
+other outlets that ran it, its marks and its evidence. Every piece of archive text is
+escaped; the highlights are built from escaped pieces, never from the text as markup.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3  # noqa: TID251 - Datasette hands execute_fn its own sqlite3 connection
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from datasette import hookimpl
+from datasette.utils.asgi import Response
+from markupsafe import Markup, escape
+
+from monitor import review
+from monitor.archive import Archive
+from monitor.errors import NotFoundError
+from monitor.escaping import web_url
+from monitor.reports import matched_terms, sentence_spans, short_date
+from monitor.serve.metadata import DATABASE
+from monitor.serve.triage import mark_links, story_href
+
+ARTICLE_ID = re.compile(r"[0-9]{1,18}")  # an SQLite integer key, never anything else
+NOT_FOUND = "No story here: story pages are /story/ID, with an ID from the flagged stories."
+
+
+@hookimpl  # type: ignore[misc,untyped-decorator,unused-ignore]
+def register_routes() -> list[tuple[str, Any]]:
+    """Route ``/story/{id}`` to the story page."""
+    return [(r"^/story/(?P<article_id>[^/]*)$", story_page)]
+
+
+@hookimpl  # type: ignore[misc,untyped-decorator,unused-ignore]
+def prepare_jinja2_environment(env: Any) -> None:
+    """Give the templates ``short_date``: a stored UTC time as ``2026-11-27 08:00``."""
+    env.filters["short_date"] = short_date
+
+
+async def story_page(datasette: Any, request: Any) -> Response:
+    """Render the story page of one article; a 404 page when there is no such article."""
+    text = request.url_vars["article_id"]
+    if not ARTICLE_ID.fullmatch(text):
+        return await not_found(datasette, request)
+    database = datasette.get_database(DATABASE)
+    path = Path(database.path)
+
+    def read(conn: sqlite3.Connection) -> dict[str, Any] | None:
+        try:
+            return review.article(Archive(conn, path, read_only=True), int(text))
+        except NotFoundError:
+            return None
+
+    record = await database.execute_fn(read)
+    if record is None:
+        return await not_found(datasette, request)
+    html = await datasette.render_template(
+        "story.html", page(record), request=request, view_name="story"
+    )
+    return Response.html(html)
+
+
+async def not_found(datasette: Any, request: Any) -> Response:
+    """Return Datasette's error page with status 404 (raising NotFound would print its
+    traceback, with the request's values, on serve's console)."""
+    context = {"ok": False, "error": NOT_FOUND, "status": 404, "title": None}
+    html = await datasette.render_template("error.html", context, request=request)
+    return Response.html(html, status=404)
+
+
+def page(record: dict[str, Any]) -> dict[str, Any]:
+    """Return the template's context for one article as review.article gives it."""
+    spans: dict[str, list[tuple[int, int]]] = {"title": [], "body": []}
+    for flag in record["flags"]:
+        for term in flag["terms"]:
+            if term.get("field") in spans:
+                spans[term["field"]].append((term["start"], term["end"]))
+    flags = [
+        {
+            "topic": flag["topic"],
+            "score": f"{flag['score']:g}",
+            "threshold": f"{flag['threshold']:g}",
+            "rules": [name for name in flag["rules"] if name != "rule"] or [flag["rule"]],
+            "matched": matched_terms(flag["terms"], record),
+            "sentence": marked(*sentence_spans(flag, record)),
+        }
+        for flag in record["flags"]
+    ]
+    outlets = [{**outlet, "href": story_href(outlet["id"])} for outlet in record["outlets"]]
+    return {
+        "article": record,
+        "title_html": marked(record["title"] or "", spans["title"]),
+        "body_html": marked(record["body"] or "", spans["body"]),
+        "flags": flags,
+        "outlets": outlets,
+        "outlet_count": len(outlets) + 1,
+        "marks": record["marks"],
+        "web_url": web_url(record["url"]),
+        "mark_links": mark_links(record["id"], DATABASE),
+        "database": DATABASE,
+    }
+
+
+def marked(text: str, spans: Iterable[tuple[int, int]]) -> Markup:
+    """Return *text* escaped, with each character span wrapped in ``<mark>``.
+
+    Overlapping spans merge; spans outside the text are dropped.
+    """
+    pieces = []
+    at = 0
+    for start, end in sorted((int(start), int(end)) for start, end in spans):
+        start, end = max(start, at), min(end, len(text))
+        if end <= start:
+            continue
+        pieces.append(escape(text[at:start]))
+        pieces.append(Markup("<mark>{}</mark>").format(text[start:end]))
+        at = end
+    pieces.append(escape(text[at:]))
+    return Markup("").join(pieces)

@@ -1,0 +1,219 @@
+"""The story page of ``wirewatch serve`` (issue 13 item 1): one article as an analyst reads it,
+served by a real ``wirewatch serve`` on 127.0.0.1 over a copy of the demo archive."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import lxml.html
+import pytest
+
+from monitor.serve.story import marked
+
+from .conftest import copy_demo, run_cli
+from .serving import Served
+
+HOSTILE_TITLE = "<script>alert('title')</script><img src=x onerror=alert(1)>"
+HOSTILE_BODY = "\n<script>alert('body')</script>"
+HOSTILE_NOTE = "<b onmouseover=alert('note')>look</b>"
+HOSTILE_URL = "javascript:alert('url')"
+
+
+@pytest.fixture(scope="module")
+def served(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One server for the tests that only read; the archive holds one mark of the Putin story."""
+    folder = copy_demo(demo_folder, tmp_path_factory.mktemp("story"))
+    putin = story_row(folder, "Putin lands in Pyongyang")
+    result = run_cli(
+        "--config", "wirewatch-demo/config.yaml", "mark", str(putin), "follow-up",
+        "--note", "ask the Seoul desk", cwd=folder,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    with Served(folder) as server:
+        yield server
+
+
+def query(folder: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    with sqlite3.connect(folder / "wirewatch-demo" / "demo.db") as db:
+        return db.execute(sql, params).fetchall()
+
+
+def story_row(folder: Path, title_start: str) -> int:
+    """The ID of the story's row in the flagged list: its earliest copy."""
+    result = run_cli(
+        "--config", "wirewatch-demo/config.yaml", "flagged", "--format", "json", cwd=folder
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    return next(r["id"] for r in json.loads(result.out) if r["title"].startswith(title_start))
+
+
+def story_page(served: Served, article_id: int | str) -> lxml.html.HtmlElement:
+    status, body, headers = served.get(f"/story/{article_id}")
+    assert status == 200, body
+    assert headers["content-type"].startswith("text/html")
+    return lxml.html.fromstring(body)
+
+
+def text_of(element: lxml.html.HtmlElement) -> str:
+    return " ".join(element.text_content().split())
+
+
+def facts(page: lxml.html.HtmlElement, which: int = 0) -> dict[str, str]:
+    """The terms and values of one of the page's lists of facts (0: the top, -1: evidence)."""
+    listed = page.find_class("facts")[which]
+    pairs = zip(listed.iter("dt"), listed.iter("dd"), strict=True)
+    return {text_of(dt): text_of(dd) for dt, dd in pairs}
+
+
+def test_the_story_page_shows_why_it_was_flagged_with_the_terms_highlighted(served) -> None:
+    putin = story_row(served.folder, "Putin lands in Pyongyang")
+    page = story_page(served, putin)
+    heading = page.find(".//h1")
+    assert text_of(heading) == "Putin lands in Pyongyang on first visit in 24 years"
+    assert [m.text for m in heading.findall(".//mark")] == ["Putin", "Pyongyang", "visit"]
+    (flag,) = page.find_class("flag")
+    shown = text_of(flag)
+    (topic, score, threshold, snippet) = query(
+        served.folder,
+        "SELECT topic, score, threshold, snippet FROM flags WHERE article_id = ?",
+        (putin,),
+    )[0]
+    assert f"{topic}: score {score:g} (threshold {threshold:g})" in shown
+    assert "Rules: sentence, headline, story" in shown
+    assert "Matched: russia: Putin ×" in shown
+    assert f"Best sentence: {snippet}" in shown
+    assert "Pyongyang" in [m.text for m in flag.findall(".//q/mark")]
+    body = page.find_class("story-body")[0]
+    words = {m.text for m in body.findall(".//mark")}
+    assert {"Putin", "Pyongyang", "Kremlin"} <= words
+
+
+def test_the_story_page_shows_source_outlets_and_dates_in_utc(served) -> None:
+    putin = story_row(served.folder, "Putin lands in Pyongyang")
+    ((source, published),) = query(
+        served.folder, "SELECT source, published FROM articles WHERE id = ?", (putin,)
+    )
+    page = story_page(served, putin)
+    top = facts(page)
+    assert top["Source"] == source
+    assert top["Outlets"] == "3"
+    assert top["Published"].startswith(f"{published[:10]} {published[11:16]} UTC")
+    times = page.findall(".//time")
+    assert published in [t.get("datetime") for t in times]
+    assert "toLocaleString" in page.find(".//script[last()]").text  # the reader's zone
+
+
+def test_the_other_outlets_link_to_their_own_story_pages(served) -> None:
+    putin = story_row(served.folder, "Putin lands in Pyongyang")
+    page = story_page(served, putin)
+    links = [a.get("href") for a in page.find_class("outlets")[0].findall(".//a")]
+    others = query(
+        served.folder,
+        "SELECT id FROM articles WHERE title LIKE 'Putin lands in Pyongyang%' AND id != ?",
+        (putin,),
+    )
+    assert sorted(links) == sorted(f"/story/{other}" for (other,) in others)
+    for link in links:
+        other = story_page(served, link.rsplit("/", 1)[1])
+        assert f"/story/{putin}" in [a.get("href") for a in other.iter("a")]
+
+
+def test_the_story_page_shows_the_marks_of_every_copy_with_their_notes(served) -> None:
+    putin = story_row(served.folder, "Putin lands in Pyongyang")
+    for article_id in [putin] + [
+        row[0]
+        for row in query(
+            served.folder, "SELECT id FROM articles WHERE title LIKE 'Putin lands in Pyongyang%'"
+        )
+    ]:
+        page = story_page(served, article_id)
+        marks = text_of(page.find_class("marks")[0])
+        assert "follow-up (ask the Seoul desk), by " in marks
+        assert facts(page)["Mark"].startswith("follow-up ·")
+
+
+def test_the_story_page_shows_its_evidence_and_links_to_triage(served) -> None:
+    putin = story_row(served.folder, "Putin lands in Pyongyang")
+    ((content_hash, url),) = query(
+        served.folder, "SELECT content_hash, url FROM articles WHERE id = ?", (putin,)
+    )
+    page = story_page(served, putin)
+    assert facts(page, -1)["Content hash"] == content_hash
+    hrefs = [a.get("href") for a in page.iter("a")]
+    assert url in hrefs
+    assert f"/archive/articles/{putin}" in hrefs
+    for label in ("relevant", "irrelevant", "follow-up"):
+        assert f"/archive/mark_story?article_id={putin}&label={label}" in hrefs
+
+
+def test_an_unknown_story_is_a_404_page(served) -> None:
+    for article_id in ("999999", "abc", "-1", "1.5", "99999999999999999999999", "%3Cscript%3E"):
+        status, body, headers = served.get(f"/story/{article_id}")
+        assert status == 404, article_id
+        assert headers["content-type"].startswith("text/html")
+        assert "No story here" in body
+        assert "Traceback" not in body
+    assert not any("Traceback" in line for line in served.stderr)
+
+
+def test_every_title_in_the_flagged_lists_links_to_its_story_page(served) -> None:
+    for path in ("/archive/flagged_stories", "/archive/unreviewed", "/archive/last_24h"):
+        status, body, _ = served.get(path)
+        assert status == 200, body
+        page = lxml.html.fromstring(body)
+        cells = page.find_class("col-title")
+        titles = [cell for cell in cells if cell.tag == "td"]
+        assert titles, path
+        for cell in titles:
+            (link,) = cell.findall("a")
+            assert re.fullmatch(r"/story/[0-9]+", link.get("href")), path
+            assert story_page(served, link.get("href").rsplit("/", 1)[1]).find(".//h1") is not None
+
+
+def test_a_hostile_title_on_the_story_page_is_text(demo_folder: Path, tmp_path: Path) -> None:
+    folder = copy_demo(demo_folder, tmp_path)
+    putin = story_row(folder, "Putin lands in Pyongyang")
+    with sqlite3.connect(folder / "wirewatch-demo" / "demo.db") as db:
+        db.execute(
+            "UPDATE articles SET title = ?, body = body || ?, url = ? WHERE id = ?",
+            (HOSTILE_TITLE, HOSTILE_BODY, HOSTILE_URL, putin),
+        )
+        db.execute(
+            "INSERT INTO marks (article_id, label, note, marked_by, created) "
+            "VALUES (?, 'relevant', ?, ?, '2026-01-01T00:00:00Z')",
+            (putin, HOSTILE_NOTE, HOSTILE_NOTE),
+        )
+    with Served(folder) as server:
+        status, body, _ = server.get(f"/story/{putin}")
+        assert status == 200, body
+        for hostile in (HOSTILE_TITLE, HOSTILE_BODY.strip(), HOSTILE_NOTE):
+            assert hostile not in body
+        assert "alert(" not in "".join(re.findall(r"<script>.*?</script>", body, re.DOTALL))
+        page = lxml.html.fromstring(body)
+        assert page.find(".//img") is None and page.find(".//b") is None
+        assert HOSTILE_TITLE in page.find(".//h1").text_content()
+        assert HOSTILE_NOTE in page.find_class("marks")[0].text_content()
+        assert HOSTILE_BODY.strip() in page.find_class("story-body")[0].text_content()
+        assert not [a for a in page.iter("a") if "javascript" in (a.get("href") or "")]
+        assert facts(page, -1)["Address"] == HOSTILE_URL
+        # The list that links to the page shows the title as text too.
+        status, body, _ = server.get("/archive/unreviewed")
+        assert status == 200 and HOSTILE_TITLE not in body
+
+
+@pytest.mark.parametrize(
+    ("text", "spans", "expected"),
+    [
+        ("Putin in Pyongyang", [(0, 5), (9, 18)], "<mark>Putin</mark> in <mark>Pyongyang</mark>"),
+        ("a<b>c", [(1, 4)], "a<mark>&lt;b&gt;</mark>c"),
+        ("<i>x</i>", [], "&lt;i&gt;x&lt;/i&gt;"),
+        ("overlap", [(0, 4), (2, 7)], "<mark>over</mark><mark>lap</mark>"),
+        ("short", [(3, 99), (50, 60), (4, 2)], "sho<mark>rt</mark>"),
+    ],
+)
+def test_highlighting_builds_markup_from_escaped_pieces(text, spans, expected) -> None:
+    assert str(marked(text, spans)) == expected
