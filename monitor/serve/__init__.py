@@ -26,7 +26,7 @@ from datasette.app import Datasette
 from datasette.plugins import pm
 
 from monitor.errors import UsageError
-from monitor.serve import feed, limits, story, triage
+from monitor.serve import feed, limits, private, story, triage
 from monitor.serve.guard import allowed_hosts, guard, loopback
 from monitor.serve.metadata import DATABASE, metadata
 
@@ -40,6 +40,7 @@ def build(archive: Path, *, password: str | None = None) -> Datasette:
         ("wirewatch-limits", limits),
         ("wirewatch-feed", feed),
         ("wirewatch-story", story),
+        ("wirewatch-private", private),
     )
     for name, plugin in plugins:
         if not pm.has_plugin(name):
@@ -48,9 +49,10 @@ def build(archive: Path, *, password: str | None = None) -> Datasette:
     if password is not None:
         from datasette_auth_passwords.utils import hash_password
 
-        config["plugins"] = {
-            "datasette-auth-passwords": {"analyst_password_hash": hash_password(password)}
-        }
+        # A reference to the hash, which Datasette resolves to check a login: its metadata
+        # page, open to every analyst, would show the hash itself.
+        secret = private.password_hash_secret(hash_password(password))
+        config["plugins"] = {"datasette-auth-passwords": {"analyst_password_hash": secret}}
         config["allow"] = {"id": "analyst"}
     datasette = Datasette(
         metadata=config,

@@ -1,0 +1,42 @@
+"""What ``wirewatch serve`` never shows, even to its own SQL page: alert targets and passwords.
+
+Anyone who may read the archive in the browser may also run read-only SQL on it, so hiding a
+table from the menus hides nothing. Each of serve's connections gets an SQLite authorizer
+that reads the columns below as NULL, in every query that names them, however it is written.
+The analysts' password hash is handed to Datasette as an ``$env`` secret, which Datasette
+resolves when it checks a password and shows as the name of the variable on
+``/-/metadata.json``, rather than as the hash.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3  # noqa: TID251 - Datasette hands this hook its own sqlite3 connections
+
+from datasette import hookimpl
+
+# Columns no web page may read: an alert's target is an apprise URL, which may carry a
+# webhook's token written into it, and its last error may quote that URL back.
+PRIVATE_COLUMNS = frozenset({("alerts", "target"), ("alerts", "last_error")})
+
+# The variable of serve's own process that holds the analysts' password hash.
+HASH_ENV = "WIREWATCH_SERVE_PASSWORD_HASH"
+
+
+def _authorize(action: int, table: str | None, column: str | None, *_: object) -> int:
+    if action == sqlite3.SQLITE_READ and (table, column) in PRIVATE_COLUMNS:
+        return sqlite3.SQLITE_IGNORE  # the column reads as NULL
+    return sqlite3.SQLITE_OK
+
+
+@hookimpl  # type: ignore[misc,untyped-decorator,unused-ignore]
+def prepare_connection(conn: sqlite3.Connection) -> None:
+    """Read the private columns as NULL on each of serve's connections."""
+    conn.set_authorizer(_authorize)
+
+
+def password_hash_secret(password_hash: str) -> dict[str, str]:
+    """Keep *password_hash* in this process's environment and return the reference to it
+    that Datasette's plugin configuration resolves (and its metadata page shows)."""
+    os.environ[HASH_ENV] = password_hash
+    return {"$env": HASH_ENV}

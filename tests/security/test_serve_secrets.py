@@ -1,0 +1,82 @@
+"""Nothing ``wirewatch serve`` shows reveals an alert target or a password (issue 13 item 7).
+
+A real ``wirewatch serve`` behind a password, on a copy of the demo archive that holds an
+alert whose target carries a webhook token. The analyst logs in and asks every page that
+shows configuration, the alerts table, and read-only SQL written several ways.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import copy_demo
+from tests.serving import Served
+
+PASSWORD = "correct horse battery staple"
+TOKEN = "T0KEN-6f1e2d"  # written into the alert's target and its last error
+TARGET = f"json://hooks.example.org/{TOKEN}"
+
+pytestmark = pytest.mark.xdist_group("serve-secrets")
+
+
+@pytest.fixture(scope="module")
+def served(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    folder = copy_demo(demo_folder, tmp_path_factory.mktemp("serve-secrets"))
+    with sqlite3.connect(folder / "wirewatch-demo" / "demo.db") as db:
+        article = db.execute("SELECT min(id) FROM articles").fetchone()[0]
+        db.execute(
+            "INSERT INTO alerts (topic, cluster_id, article_id, target, status, attempts, "
+            "last_error, created) VALUES ('russia-dprk', ?, ?, ?, 'failed', 1, ?, "
+            "'2026-12-03T00:00:00Z')",
+            [article, article, TARGET, f"could not reach {TARGET}"],
+        )
+    with Served(folder, env={"WIREWATCH_SERVE_PASSWORD": PASSWORD}) as web:
+        status, _, _ = web.post("/-/login", {"username": "analyst", "password": PASSWORD})
+        assert status == 302
+        yield web
+
+
+def sql(query: str) -> str:
+    return "/archive.json?" + urllib.parse.urlencode({"sql": query, "_shape": "array"})
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/-/metadata.json",
+        "/-/plugins.json",
+        "/-/settings.json",
+        "/-/config.json",
+        "/archive/alerts.json",
+        "/archive/alerts",
+        sql("SELECT target, last_error FROM alerts"),
+        sql("SELECT * FROM alerts"),
+        sql("SELECT group_concat(target) AS t FROM alerts"),
+        sql("SELECT (SELECT target FROM alerts) AS t, instr(target, 'T0KEN') AS i FROM alerts"),
+        sql("SELECT substr(a.last_error, 1, 80) AS e FROM alerts a JOIN articles ON 1"),
+    ],
+)
+def test_no_page_or_query_shows_an_alert_target_or_the_password_hash(served, path) -> None:
+    status, body, _ = served.get(path)
+    assert status in (200, 301, 302), body[:300]
+    assert TOKEN not in body
+    assert "hooks.example.org" not in body
+    assert "pbkdf2" not in body  # the password's hash, as datasette-auth-passwords writes it
+    assert PASSWORD not in body
+
+
+def test_a_query_cannot_test_an_alert_target_letter_by_letter(served) -> None:
+    status, body, _ = served.get(sql("SELECT instr(target, 'T0KEN') AS i FROM alerts"))
+    assert status == 200
+    assert '"i": null' in body
+
+
+def test_the_alerts_are_still_counted_and_their_status_read(served) -> None:
+    status, body, _ = served.get(sql("SELECT count(*) AS n, max(status) AS s FROM alerts"))
+    assert status == 200
+    assert '"n": 1' in body and '"s": "failed"' in body
