@@ -26,7 +26,7 @@ from datasette.app import Datasette
 from datasette.plugins import pm
 
 from monitor.errors import UsageError
-from monitor.serve import feed, limits, private, story, triage
+from monitor.serve import feed, follow, limits, private, story, triage
 from monitor.serve.guard import allowed_hosts, guard, loopback
 from monitor.serve.metadata import DATABASE, metadata
 
@@ -41,6 +41,7 @@ def build(archive: Path, *, password: str | None = None) -> Datasette:
         ("wirewatch-feed", feed),
         ("wirewatch-story", story),
         ("wirewatch-private", private),
+        ("wirewatch-follow", follow),
     )
     for name, plugin in plugins:
         if not pm.has_plugin(name):
