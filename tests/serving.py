@@ -89,9 +89,13 @@ class Served:
         query = ("?" + urllib.parse.urlencode(params)) if params else ""
         return self._open(urllib.request.Request(self.url + path.lstrip("/") + query))
 
-    def post(self, path: str, form: dict[str, Any]) -> tuple[int, str, dict[str, str]]:
-        """POST *form* to *path*, with the CSRF token Datasette asks for."""
-        data = urllib.parse.urlencode({**form, "csrftoken": self.csrftoken(path)}).encode()
+    def post(
+        self, path: str, form: dict[str, Any], *, page: str | None = None
+    ) -> tuple[int, str, dict[str, str]]:
+        """POST *form* to *path*, with the CSRF token Datasette asks for (from the form's
+        *page*, by default *path* itself)."""
+        token = self.csrftoken(page or path)
+        data = urllib.parse.urlencode({**form, "csrftoken": token}).encode()
         request = urllib.request.Request(self.url + path.lstrip("/"), data=data, method="POST")
         return self._open(request)
 

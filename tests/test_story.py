@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -217,3 +220,134 @@ def test_a_hostile_title_on_the_story_page_is_text(demo_folder: Path, tmp_path: 
 )
 def test_highlighting_builds_markup_from_escaped_pieces(text, spans, expected) -> None:
     assert str(marked(text, spans)) == expected
+
+
+# Triage from the story page (issue 13 item 2) -----------------------------------------------
+
+
+@pytest.fixture
+def desk(demo_folder: Path, tmp_path: Path) -> Iterator[Served]:
+    """A server of its own, on its own copy of the archive, for a test that marks."""
+    with Served(copy_demo(demo_folder, tmp_path)) as server:
+        yield server
+
+
+def marks(folder: Path) -> list[tuple]:
+    return query(folder, "SELECT article_id, label, note, marked_by FROM marks ORDER BY id")
+
+
+def test_a_mark_from_the_story_page_is_kept_and_returns_to_where_the_analyst_came_from(
+    desk,
+) -> None:
+    train = story_row(desk.folder, "Direct Moscow-Pyongyang train")
+    page = story_page(desk, train)
+    (form,) = page.find_class("triage")
+    assert form.get("method") == "post" and form.get("action") == f"/story/{train}/mark"
+    assert [b.get("value") for b in form.iter("button")] == ["relevant", "irrelevant", "follow-up"]
+    status, _, headers = desk.post(
+        f"/story/{train}/mark",
+        {"label": "follow-up", "note": "check the timetable", "next": "/archive/unreviewed"},
+        page=f"/story/{train}",
+    )
+    assert status == 302 and headers["location"] == "/archive/unreviewed"
+    assert marks(desk.folder) == [(train, "follow-up", "check the timetable", "web")]
+    status, body, _ = desk.get("/archive/unreviewed")
+    assert f"Marked #{train} follow-up." in body
+    assert f'href="/story/{train}"' not in body
+    # Without a next field it returns to the story page, which shows the new mark.
+    status, _, headers = desk.post(
+        f"/story/{train}/mark", {"label": "relevant"}, page=f"/story/{train}"
+    )
+    assert status == 302 and headers["location"] == f"/story/{train}"
+    page = story_page(desk, train)
+    assert facts(page)["Mark"].startswith("relevant ·")
+    assert "follow-up (check the timetable), by web" in text_of(page.find_class("marks")[0])
+
+
+def test_the_story_page_s_form_returns_to_the_local_page_that_linked_to_it(desk) -> None:
+    train = story_row(desk.folder, "Direct Moscow-Pyongyang train")
+    here = desk.url.rstrip("/")
+    for referer, expected in [
+        (f"{here}/archive/unreviewed?_size=20", "/archive/unreviewed?_size=20"),
+        ("https://evil.example/archive/unreviewed", f"/story/{train}"),
+        (None, f"/story/{train}"),
+    ]:
+        request = urllib.request.Request(
+            f"{desk.url}story/{train}", headers={"Referer": referer} if referer else {}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            page = lxml.html.fromstring(response.read())
+        (back,) = page.xpath("//form[@class='triage']//input[@name='next']")
+        assert back.get("value") == expected, referer
+
+
+@pytest.mark.parametrize(
+    "next_page",
+    [
+        "https://evil.example/",
+        "//evil.example/archive",
+        "/\\evil.example/archive",
+        "javascript:alert(1)",
+        "/archive\r\nLocation: https://evil.example/",
+        "archive/unreviewed",
+        "/" + "a" * 5000,
+    ],
+)
+def test_a_mark_never_redirects_to_another_host(desk, next_page) -> None:
+    train = story_row(desk.folder, "Direct Moscow-Pyongyang train")
+    status, _, headers = desk.post(
+        f"/story/{train}/mark", {"label": "relevant", "next": next_page}, page=f"/story/{train}"
+    )
+    assert status == 302 and headers["location"] == f"/story/{train}"
+    assert marks(desk.folder) == [(train, "relevant", None, "web")]
+
+
+def test_a_post_without_the_csrf_token_leaves_the_marks_unchanged(desk) -> None:
+    train = story_row(desk.folder, "Direct Moscow-Pyongyang train")
+    story_page(desk, train)  # the browser holds the CSRF cookie, as after opening the page
+    form = urllib.parse.urlencode({"label": "irrelevant", "next": "/"}).encode()
+    for token in (None, "forged"):
+        data = form + (f"&csrftoken={token}".encode() if token else b"")
+        request = urllib.request.Request(f"{desk.url}story/{train}/mark", data=data)
+        status, _, _ = desk._open(request)
+        assert status == 403, token
+    # Nor without the cookie, as from curl or another site.
+    request = urllib.request.Request(f"{desk.url}story/{train}/mark", data=form)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    refused.value.close()
+    assert refused.value.code == 403
+    assert marks(desk.folder) == []
+
+
+def test_a_get_never_changes_the_marks(desk) -> None:
+    train = story_row(desk.folder, "Direct Moscow-Pyongyang train")
+    for path, params in [
+        (f"/story/{train}/mark", {"label": "relevant", "note": "x", "next": "/"}),
+        (f"/story/{train}", {"label": "relevant", "note": "x"}),
+    ]:
+        status, body, _ = desk.get(path, **params)
+        assert status in (200, 405), body
+    status, body, _ = desk.get(f"/story/{train}/mark", label="relevant")
+    assert status == 405 and "a GET changes nothing" in body
+    assert marks(desk.folder) == []
+
+
+def test_a_bad_mark_from_the_story_page_is_refused_and_nothing_is_written(desk) -> None:
+    train = story_row(desk.folder, "Direct Moscow-Pyongyang train")
+    page = f"/story/{train}"
+    for path, form, expected in [
+        (f"/story/{train}/mark", {"label": "maybe"}, 400),
+        (f"/story/{train}/mark", {"label": "relevant", "note": "n" * 1001}, 400),
+        ("/story/999999/mark", {"label": "relevant"}, 404),
+        ("/story/abc/mark", {"label": "relevant"}, 404),
+    ]:
+        status, body, _ = desk.post(path, form, page=page)
+        assert status == expected, (path, form, body)
+        assert "Not marked" in body and "Traceback" not in body
+    assert marks(desk.folder) == []
+    # A note of the longest size is kept whole.
+    status, _, _ = desk.post(f"/story/{train}/mark", {"label": "relevant", "note": "n" * 1000},
+                             page=page)  # fmt: skip
+    assert status == 302
+    assert marks(desk.folder) == [(train, "relevant", "n" * 1000, "web")]

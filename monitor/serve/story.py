@@ -2,13 +2,13 @@
 
 The page shows what ``wirewatch show`` prints, read by the same function (review.article):
 the headline and text with the matched terms highlighted, why each topic flagged it, the
-other outlets that ran it, its marks and its evidence. Every piece of archive text is
-escaped; the highlights are built from escaped pieces, never from the text as markup.
+other outlets that ran it, its marks and its evidence, and buttons that post a mark to
+``triage``. Every piece of archive text is escaped; the highlights are built from escaped
+pieces, never from the text as markup.
 """
 
 from __future__ import annotations
 
-import re
 import sqlite3  # noqa: TID251 - Datasette hands execute_fn its own sqlite3 connection
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,13 +20,14 @@ from markupsafe import Markup, escape
 
 from monitor import review
 from monitor.archive import Archive
+from monitor.archive.labels import LABELS
 from monitor.errors import NotFoundError
 from monitor.escaping import web_url
 from monitor.reports import matched_terms, sentence_spans, short_date
 from monitor.serve.metadata import DATABASE
-from monitor.serve.triage import mark_links, story_href
+from monitor.serve.pages import ARTICLE_ID, came_from, error_page, local_path, story_href
+from monitor.serve.triage import MAX_NOTE_CHARS, mark_links
 
-ARTICLE_ID = re.compile(r"[0-9]{1,18}")  # an SQLite integer key, never anything else
 NOT_FOUND = "No story here: story pages are /story/ID, with an ID from the flagged stories."
 
 
@@ -46,7 +47,7 @@ async def story_page(datasette: Any, request: Any) -> Response:
     """Render the story page of one article; a 404 page when there is no such article."""
     text = request.url_vars["article_id"]
     if not ARTICLE_ID.fullmatch(text):
-        return await not_found(datasette, request)
+        return await error_page(datasette, request, 404, NOT_FOUND)
     database = datasette.get_database(DATABASE)
     path = Path(database.path)
 
@@ -58,19 +59,14 @@ async def story_page(datasette: Any, request: Any) -> Response:
 
     record = await database.execute_fn(read)
     if record is None:
-        return await not_found(datasette, request)
+        return await error_page(datasette, request, 404, NOT_FOUND)
+    # After a mark the form returns to the page the analyst came from (a list), else here.
+    back = local_path(request.args.get("next")) or came_from(request) or request.path
+    context = {**page(record), "next": back, "max_note": MAX_NOTE_CHARS}
     html = await datasette.render_template(
-        "story.html", page(record), request=request, view_name="story"
+        "story.html", context, request=request, view_name="story"
     )
     return Response.html(html)
-
-
-async def not_found(datasette: Any, request: Any) -> Response:
-    """Return Datasette's error page with status 404 (raising NotFound would print its
-    traceback, with the request's values, on serve's console)."""
-    context = {"ok": False, "error": NOT_FOUND, "status": 404, "title": None}
-    html = await datasette.render_template("error.html", context, request=request)
-    return Response.html(html, status=404)
 
 
 def page(record: dict[str, Any]) -> dict[str, Any]:
@@ -102,6 +98,8 @@ def page(record: dict[str, Any]) -> dict[str, Any]:
         "marks": record["marks"],
         "web_url": web_url(record["url"]),
         "mark_links": mark_links(record["id"], DATABASE),
+        "mark_action": f"{story_href(record['id'])}/mark",
+        "labels": LABELS,
         "database": DATABASE,
     }
 
