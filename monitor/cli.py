@@ -25,6 +25,8 @@ from monitor.errors import ConfigError, ExitStatus, WirewatchError
 # Each command: where it is defined, and the summary ``wirewatch --help`` shows for it (the
 # first sentence of its own help; tests/test_cli_startup.py holds the two together).
 COMMANDS: dict[str, tuple[str, str]] = {
+    "backup": ("monitor.commands.upkeep:backup",
+               "Copy the archive to PATH, safely while the daemon runs, and check the copy."),
     "check": ("monitor.commands.collect:check",
               "Validate the config file and summarise it."),
     "crawl": ("monitor.commands.collect:crawl",
