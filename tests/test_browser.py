@@ -73,3 +73,25 @@ def test_an_analyst_reviews_searches_and_triages_in_the_browser(
     assert len(unreviewed) == 13
     for name in ("flagged.png", "triaged.png"):
         assert (tmp_path / name).read_bytes().startswith(b"\x89PNG")
+
+
+def test_an_analyst_opens_a_story_from_the_list_and_marks_it_with_a_button(browser, served) -> None:
+    """Issue 13 item 2: the story page's buttons post the mark from a real browser (its
+    Origin, cookie and CSRF token), and the browser returns to the list it came from."""
+    wait = WebDriverWait(browser, WAIT)
+    browser.get(served.url + "archive/unreviewed")
+    first = browser.find_element(By.CSS_SELECTOR, "table.rows-and-columns tbody tr td.col-title a")
+    title, href = first.text, first.get_attribute("href")
+    story_id = int(href.rsplit("/", 1)[1])
+    first.click()
+    wait.until(expected_conditions.url_contains(f"/story/{story_id}"))
+    assert browser.find_element(By.TAG_NAME, "h1").text == title
+    assert browser.find_elements(By.CSS_SELECTOR, ".story-body mark")
+    browser.find_element(By.NAME, "note").send_keys("ask the Seoul desk")
+    browser.find_element(By.CSS_SELECTOR, "form.triage button[value=relevant]").click()
+    wait.until(expected_conditions.url_contains("/archive/unreviewed"))
+    assert f"Marked #{story_id} relevant." in browser.page_source
+    with sqlite3.connect(served.folder / "wirewatch-demo" / "demo.db") as db:
+        marks = db.execute("SELECT article_id, label, note, marked_by FROM marks").fetchall()
+    assert marks == [(story_id, "relevant", "ask the Seoul desk", "web")]
+    assert f"/story/{story_id}" not in browser.page_source

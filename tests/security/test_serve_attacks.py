@@ -148,6 +148,28 @@ def test_a_post_from_another_origin_or_without_the_token_writes_no_mark(served) 
     assert marks(served) == [*before, (story, "irrelevant", "the analyst", "web")]
 
 
+def test_the_story_page_s_buttons_take_a_mark_only_from_serve_s_own_page(served) -> None:
+    """issue 13 item 2: the story page posts its mark to /story/ID/mark, behind the same
+    gate: from another origin, or without the cookie and token, no mark lands, even with
+    the analyst's valid cookie and token."""
+    story = a_story(served)
+    action = f"/story/{story}/mark"
+    form = {"label": "irrelevant", "note": HOSTILE_NOTE, "next": "/"}
+    before = marks(served)
+    status, body = send(served, action, form=form, headers={"Origin": "http://evil.example"})
+    assert status == 403 and "another web site" in body
+    status, body = send(served, action, form=form)
+    assert status == 403 and "CSRF token" in body
+    token = served.csrftoken(f"/story/{story}")
+    cookie = "; ".join(f"{c.name}={c.value}" for c in served.cookies)
+    for header in ({"Origin": "http://evil.example"}, {"Referer": "http://evil.example/x"},
+                   {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"}):  # fmt: skip
+        status, _ = send(served, action, form={**form, "csrftoken": token},
+                         headers={"Cookie": cookie, **header})  # fmt: skip
+        assert status == 403, header
+    assert marks(served) == before
+
+
 def test_a_hostile_page_in_chromium_cannot_mark_a_story(served, browser, newswire) -> None:
     """issue 10 item 3: in Chromium holding serve's CSRF cookie, a page on another origin
     (another port of 127.0.0.1, so it can read that cookie) auto-submits a form to
