@@ -44,6 +44,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
              "Triage a story: relevant, irrelevant or follow-up."),
     "match": ("monitor.commands.topics:match",
               "Match stories from JSON lines against a topic, with no archive involved."),
+    "prune": ("monitor.commands.upkeep:prune",
+              "Remove old articles whose story no one flagged or marked, and their pages."),
     "rematch": ("monitor.commands.topics:rematch",
                 "Re-run the topics over the archive after you changed them."),
     "run": ("monitor.commands.collect:run",
