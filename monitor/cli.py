@@ -108,11 +108,22 @@ class LazyGroup(click.Group):
     metavar="PATH",
     help="Archive file to read, instead of the config's archive:.",
 )
+@click.option(
+    "--tz",
+    "zone",
+    metavar="ZONE",
+    help="Show times in this zone (Asia/Seoul, Europe/Moscow) instead of the config's "
+    "timezone: (default UTC). JSON and CSV stay in UTC.",
+)
 @click.option("--debug", is_flag=True, help="Show a traceback when a command fails.")
 @click.version_option(__version__, prog_name="wirewatch")
 @click.pass_context
 def cli(
-    ctx: click.Context, config_path: str | None, archive_path: Path | None, debug: bool
+    ctx: click.Context,
+    config_path: str | None,
+    archive_path: Path | None,
+    zone: str | None,
+    debug: bool,
 ) -> None:
     """Collect news from many sources and flag the stories about the subjects you follow.
 
@@ -129,7 +140,7 @@ def cli(
     """
     from monitor.commands.options import State
 
-    ctx.obj = State(config_path, archive_path, debug)
+    ctx.obj = State(config_path, archive_path, debug, zone)
     _Boundary.debug = debug
 
 

@@ -27,7 +27,7 @@ from monitor.escaping import (
 )
 from monitor.review import Filters, flagged, outlets
 from monitor.terminal import csv_writer, printable
-from monitor.timeutil import from_text
+from monitor.timeutil import from_text, in_zone, shown_zone, to_text, zone_name
 
 if TYPE_CHECKING:
     import jinja2
@@ -138,10 +138,10 @@ def digest(
     rows = stories(archive, filters)
     topics: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        row["first_report"] = row["first_report"].replace("T", " ")[:16]
+        row["first_report"] = in_zone(row["first_report"], shown_zone())
         topics.setdefault(row["topic"], []).append(row)
     template = _environment(output_format).get_template(f"digest.{output_format}")
-    since = filters.since.strftime("%Y-%m-%d %H:%M") if filters.since else "the start"
+    since = in_zone(to_text(filters.since), shown_zone()) if filters.since else "the start"
     text = template.render(
         topics=[
             {"name": name, "description": descriptions.get(name, ""), "stories": found}
@@ -149,7 +149,8 @@ def digest(
         ],
         stories_count=len(rows),
         since=since,
-        until=now.strftime("%Y-%m-%d %H:%M"),
+        until=in_zone(to_text(now), shown_zone()),
+        zone=zone_name(),
     )
     return text, len(rows)
 

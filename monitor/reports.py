@@ -10,6 +10,7 @@ from rich.text import Text
 
 from monitor.archive import SourceStatus
 from monitor.terminal import console, highlight, print_table
+from monitor.timeutil import in_zone, shown_zone, zone_name
 
 if TYPE_CHECKING:  # records printed here; the reading commands need neither module
     from monitor.collection.result import CycleResult
@@ -55,7 +56,7 @@ def print_flagged(rows: Sequence[dict[str, Any]], total: int, *, since: str | No
         return
     several = len({row["topic"] for row in rows}) > 1
     labelled = any(row.get("label") for row in rows)
-    headers = ["id", "date (UTC)", "source", "outlets", *(["topic"] if several else []),
+    headers = ["id", f"date ({zone_name()})", "source", "outlets", *(["topic"] if several else []),
                "score", *(["mark"] if labelled else []), "title"]  # fmt: skip
     table = [
         (
@@ -89,7 +90,7 @@ def print_status(
     if daemon["running"]:
         out.print(
             f"Daemon: running, PID {daemon['pid']} on {daemon['host']}, "
-            f"since {short_date(daemon['since'])} UTC"
+            f"since {short_date(daemon['since'])} {zone_name()}"
         )
     elif daemon.get("pid"):
         out.print(f"Daemon: not running (PID {daemon['pid']} stopped or gone)")
@@ -113,7 +114,8 @@ def print_status(
                 Text(row["last_error"] or "", style="red"),
             )
         )
-    headers = ["source", "kind", "state", "last success", "next run", "failures", "articles",
+    headers = ["source", "kind", "state", f"last success ({zone_name()})",
+               f"next run ({zone_name()})", "failures", "articles",
                "last error"]  # fmt: skip
     print_table(table, headers, out=out, justify={"failures": "right", "articles": "right"})
     for started, names in interrupted.items():
@@ -186,7 +188,8 @@ def print_search(rows: Sequence[dict[str, Any]], total: int, *, cut: bool = Fals
         )
         for row in rows
     ]
-    headers = ["id", "date (UTC)", "source", "outlets", "lang", "mark", "title and match"]
+    date = f"date ({zone_name()})"
+    headers = ["id", date, "source", "outlets", "lang", "mark", "title and match"]
     print_table(table, headers, out=out, justify={"id": "right", "outlets": "right"})
     if cut:
         out.print(
@@ -196,8 +199,8 @@ def print_search(rows: Sequence[dict[str, Any]], total: int, *, cut: bool = Fals
 
 
 def short_date(text: str | None) -> str:
-    """Return a stored UTC time as ``2026-11-27 08:00``."""
-    return (text or "").replace("T", " ")[:16]
+    """Return a stored UTC time as ``2026-11-27 08:00``, in the zone times are shown in."""
+    return in_zone(text, shown_zone())
 
 
 def print_article(record: dict[str, Any]) -> None:
@@ -213,7 +216,7 @@ def print_article(record: dict[str, Any]) -> None:
     out.print(Text(f"#{record['id']}  ", style="bold") + highlight(record["title"], spans["title"]))
     when = short_date(record["published"] or record["fetched"])
     language = record["language"] or "language unknown"
-    out.print(f"{record['source']} · {when} UTC · {language}")
+    out.print(f"{record['source']} · {when} {zone_name()} · {language}")
     out.print(record["url"], soft_wrap=True)
     if record["extract_error"]:
         out.print(f"note: {record['extract_error']}; the body is the feed summary")

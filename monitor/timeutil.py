@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime, timedelta
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta, tzinfo
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$", re.IGNORECASE)
@@ -83,3 +84,49 @@ def from_text(text: str) -> datetime:
 def utcnow() -> datetime:
     """Return the current time, aware and in UTC; the one place wirewatch reads the clock."""
     return datetime.now(UTC)
+
+
+def zone_named(name: str) -> tzinfo:
+    """Return the time zone called *name* (``Asia/Seoul``, ``UTC``); raise ValueError with a
+    hint for a name the zone database does not know."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # the zone database: here only
+
+    try:
+        return UTC if name.upper() == "UTC" else ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{name!r} is not a time zone name (use one like Asia/Seoul, Europe/Moscow or UTC)"
+        ) from None
+
+
+# The zone a command shows times in to people (wirewatch --tz, or the config's timezone:),
+# set once per command by show_times_in; JSON, CSV and the archive keep UTC.
+_SHOWN: ContextVar[tuple[tzinfo, str]] = ContextVar("shown", default=(UTC, "UTC"))
+
+
+def show_times_in(zone: tzinfo, name: str) -> None:
+    """Show the times this command prints in *zone*, called *name* in headers."""
+    _SHOWN.set((zone, name))
+
+
+def shown_zone() -> tzinfo:
+    """The zone times are shown in."""
+    return _SHOWN.get()[0]
+
+
+def zone_name() -> str:
+    """The name of the zone times are shown in, for a header: ``UTC``, ``Asia/Seoul``."""
+    return _SHOWN.get()[1]
+
+
+def in_zone(text: str | None, zone: tzinfo) -> str:
+    """Return a stored UTC time as ``2026-11-27 08:00`` in *zone*; other text as it is."""
+    if not text:
+        return ""
+    if zone is UTC:
+        return text.replace("T", " ")[:16]
+    try:
+        when = datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        return text.replace("T", " ")[:16]
+    return when.astimezone(zone).strftime("%Y-%m-%d %H:%M")

@@ -70,6 +70,7 @@ def flagged(ctx: click.Context, /, limit: int, output_format: str, **values: Any
         print_csv(rows, ["id", "published", "fetched", "source", "topic", "score", "outlets",
                          "first_report", "label", "title", "url"])  # fmt: skip
     else:
+        state.show_times()
         print_flagged(rows, total, since=values.get("since"))
 
 
@@ -86,11 +87,13 @@ def show(ctx: click.Context, article_id: int, output_format: str) -> None:
     Example:
       wirewatch show 12
     """
-    with state_of(ctx).archive() as archive:
+    state = state_of(ctx)
+    with state.archive() as archive:
         record = review.article(archive, article_id)
     if output_format == "json":
         print_json(record)
         return
+    state.show_times()
     print_article(record)
 
 
@@ -165,6 +168,7 @@ def search(
                   ["id", "published", "fetched", "source", "outlets", "language", "topics",
                    "label", "title", "url", "snippet"])  # fmt: skip
     else:
+        state.show_times()
         print_search(rows, total, cut=bool(limit) and len(rows) == limit)
 
 
@@ -258,6 +262,7 @@ def digest(
         # An analyst who marked a story irrelevant has said it is not news for the digest.
         hidden = None if values.get("label") else "irrelevant"
         filters = filters_of(state, archive, since=since, not_label=hidden, **values)
+        state.show_times()
         text, count = render_digest(
             archive, filters, descriptions, output_format=output_format, now=utcnow()
         )

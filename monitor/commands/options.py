@@ -9,7 +9,7 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING, Any, TypeVar
@@ -20,9 +20,9 @@ from monitor import review
 from monitor.archive import Archive
 from monitor.config.files import find_path
 from monitor.config.outline import Outline, read_outline
-from monitor.errors import Interrupted, UsageError
+from monitor.errors import ConfigError, Interrupted, UsageError
 from monitor.review import LABELS, Filters
-from monitor.timeutil import parse_since, utcnow
+from monitor.timeutil import parse_since, show_times_in, utcnow, zone_named
 
 if TYPE_CHECKING:
     from monitor.config import Config
@@ -39,6 +39,7 @@ class State:
     config_path: str | None
     archive_path: Path | None
     debug: bool
+    zone: str | None = None  # --tz
     _config: Config | None = field(default=None, repr=False)
     _outline: Outline | None = field(default=None, repr=False)
 
@@ -66,6 +67,22 @@ class State:
     def archive(self, *, create: bool = False) -> Archive:
         """Open the archive named by --archive, else by the config's ``archive:``."""
         return Archive.open(self.archive_file(), create=create)
+
+    def show_times(self) -> None:
+        """Show this command's times in --tz's zone, else the config's ``timezone:``."""
+        name = self.zone
+        if name is None:
+            try:
+                name = self.outline().timezone
+            except ConfigError:
+                if self.archive_path is None:
+                    raise
+                name = "UTC"  # --archive read without a config: nothing says otherwise
+        try:
+            zone = zone_named(name)
+        except ValueError as error:
+            raise UsageError(f"--tz: {error}") from None
+        show_times_in(zone, "UTC" if zone is UTC else name)
 
 
 def format_option(*choices: str, default: str) -> Callable[[F], F]:

@@ -56,4 +56,5 @@ def status(ctx: click.Context, output_format: str) -> None:
     if output_format == "json":
         print_json({"daemon": daemon, "sources": rows, "alerts": sent})
         return
+    state.show_times()
     print_status(rows, daemon, sent)

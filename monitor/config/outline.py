@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any
 from monitor.config.files import read_text, resolve_archive
 from monitor.config.names import DEFAULT_ARCHIVE, NAME
 from monitor.safeyaml import load_yaml
+from monitor.timeutil import zone_named
 
 if TYPE_CHECKING:
     from monitor.config.schema import Config
 
 # The top-level keys of Config and the kinds of Source (tests/test_config.py holds both to
 # the models).
-KEYS = ("archive", "store_html", "crawl", "sources", "topics", "alerts")
+KEYS = ("archive", "store_html", "crawl", "sources", "topics", "alerts", "timezone")
 KINDS = ("feed", "sitemap", "page")
 
 
@@ -39,6 +40,7 @@ class Outline:
     sources: dict[str, str]  # name -> kind, in the file's order
     topics: tuple[str, ...]
     alerts: bool
+    timezone: str = "UTC"
 
     @classmethod
     def of(cls, config: Config) -> Outline:
@@ -49,6 +51,7 @@ class Outline:
             sources={source.name: source.kind for source in config.sources},
             topics=tuple(config.topics),
             alerts=bool(config.alerts),
+            timezone=config.timezone,
         )
 
 
@@ -72,7 +75,14 @@ def _outline(path: Path, data: Any) -> Outline | None:
     sources = data.get("sources", [])
     topics = data.get("topics", {})
     alerts = data.get("alerts", {})
+    timezone = data.get("timezone", "UTC")
     if not (isinstance(archive, str) and archive.strip()):
+        return None
+    if not isinstance(timezone, str):
+        return None
+    try:
+        zone_named(timezone)
+    except ValueError:
         return None
     if not (isinstance(sources, list) and isinstance(topics, dict) and isinstance(alerts, dict)):
         return None
@@ -94,4 +104,5 @@ def _outline(path: Path, data: Any) -> Outline | None:
         sources=kinds,
         topics=tuple(topics),
         alerts=bool(alerts),
+        timezone=timezone,
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from monitor.config.names import DEFAULT_ARCHIVE, NAME
 from monitor.config.sources import CrawlSettings, Source
@@ -31,8 +32,24 @@ class Config(Model):
         description="Apprise URLs to notify, per topic, when the topic flags a new story; "
         "$NAME in one is filled from the environment when an alert is sent.",
     )
+    timezone: str = Field(
+        "UTC",
+        description="The time zone the command line and the digest show times in "
+        "(Asia/Seoul, Europe/Moscow); the archive, JSON and CSV stay in UTC.",
+    )
     # Where the file was read from; set by load(), never by the file itself.
     path: Path = Field(Path("config.yaml"), exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        from monitor.timeutil import zone_named
+
+        try:
+            zone_named(name)
+        except ValueError as error:
+            raise PydanticCustomError("zone", "{detail}", {"detail": str(error)}) from None
+        return name
 
     @field_validator("sources")
     @classmethod
