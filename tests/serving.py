@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import http.cookiejar
 import os
 import re
@@ -17,6 +18,7 @@ from typing import Any
 
 START_TIMEOUT = 60  # seconds for Datasette to import and listen
 STOP_TIMEOUT = 15
+OS_USER = getpass.getuser()  # whom serve records a web mark as by, on loopback without --analyst
 
 
 class Served:

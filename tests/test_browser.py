@@ -11,7 +11,7 @@ import pytest
 
 from .browsing import WAIT, headless_chromium
 from .conftest import copy_demo
-from .serving import Served
+from .serving import OS_USER, Served
 
 selenium = pytest.importorskip("selenium", reason="the browser test needs selenium (dev extra)")
 
@@ -68,7 +68,7 @@ def test_an_analyst_reviews_searches_and_triages_in_the_browser(
 
     with sqlite3.connect(served.folder / "wirewatch-demo" / "demo.db") as db:
         marks = db.execute("SELECT article_id, label, note, marked_by FROM marks").fetchall()
-    assert marks == [(story_id, "follow-up", "check the launch schedule", "web")]
+    assert marks == [(story_id, "follow-up", "check the launch schedule", OS_USER)]
     unreviewed = browser.find_elements(By.CSS_SELECTOR, "table.rows-and-columns tbody tr")
     assert len(unreviewed) == 13
     for name in ("flagged.png", "triaged.png"):
@@ -93,5 +93,5 @@ def test_an_analyst_opens_a_story_from_the_list_and_marks_it_with_a_button(brows
     assert f"Marked #{story_id} relevant." in browser.page_source
     with sqlite3.connect(served.folder / "wirewatch-demo" / "demo.db") as db:
         marks = db.execute("SELECT article_id, label, note, marked_by FROM marks").fetchall()
-    assert marks == [(story_id, "relevant", "ask the Seoul desk", "web")]
+    assert marks == [(story_id, "relevant", "ask the Seoul desk", OS_USER)]
     assert f"/story/{story_id}" not in browser.page_source

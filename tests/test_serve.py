@@ -12,7 +12,7 @@ import pytest
 from monitor.archive.schema import JOINED_FLAGGED_STORIES
 
 from .conftest import copy_demo, run_cli
-from .serving import Served
+from .serving import OS_USER, Served
 
 DEMO_STORIES = 14
 
@@ -108,7 +108,7 @@ def test_triage_from_the_browser_writes_a_mark_to_the_archive(served) -> None:
         {"article_id": story["id"], "label": "follow-up", "note": "ask the Seoul desk"},
     )
     assert status == 302 and headers["location"].endswith("/archive/unreviewed")
-    assert marks(served.folder) == [(story["id"], "follow-up", "ask the Seoul desk", "web")]
+    assert marks(served.folder) == [(story["id"], "follow-up", "ask the Seoul desk", OS_USER)]
     assert story["id"] not in {row["id"] for row in rows(served, "/archive/unreviewed.json")}
     (follow_up,) = rows(served, "/archive/follow_ups.json")
     assert follow_up["id"] == story["id"]
@@ -153,9 +153,10 @@ def test_serving_beyond_loopback_needs_a_password(demo_folder: Path) -> None:
         cwd=demo_folder, env={"WIREWATCH_SERVE_PASSWORD": ""}, timeout=60,
     )  # fmt: skip
     assert result.code == 2
-    assert "--host 0.0.0.0 is reachable from other machines: set WIREWATCH_SERVE_PASSWORD" in (
+    assert "--host 0.0.0.0 is reachable from other machines: give the analysts' accounts " in (
         result.err
     )
+    assert "or set WIREWATCH_SERVE_PASSWORD (user: analyst)" in result.err
     assert "Traceback" not in result.err
 
 

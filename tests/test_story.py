@@ -18,7 +18,7 @@ import pytest
 from monitor.serve.story import marked
 
 from .conftest import copy_demo, run_cli
-from .serving import Served
+from .serving import OS_USER, Served
 
 HOSTILE_TITLE = "<script>alert('title')</script><img src=x onerror=alert(1)>"
 HOSTILE_BODY = "\n<script>alert('body')</script>"
@@ -250,7 +250,7 @@ def test_a_mark_from_the_story_page_is_kept_and_returns_to_where_the_analyst_cam
         page=f"/story/{train}",
     )
     assert status == 302 and headers["location"] == "/archive/unreviewed"
-    assert marks(desk.folder) == [(train, "follow-up", "check the timetable", "web")]
+    assert marks(desk.folder) == [(train, "follow-up", "check the timetable", OS_USER)]
     status, body, _ = desk.get("/archive/unreviewed")
     assert f"Marked #{train} follow-up." in body
     assert f'href="/story/{train}"' not in body
@@ -261,7 +261,7 @@ def test_a_mark_from_the_story_page_is_kept_and_returns_to_where_the_analyst_cam
     assert status == 302 and headers["location"] == f"/story/{train}"
     page = story_page(desk, train)
     assert facts(page)["Mark"].startswith("relevant ·")
-    assert "follow-up (check the timetable), by web" in text_of(page.find_class("marks")[0])
+    assert f"follow-up (check the timetable), by {OS_USER}" in text_of(page.find_class("marks")[0])
 
 
 def test_the_story_page_s_form_returns_to_the_local_page_that_linked_to_it(desk) -> None:
@@ -299,7 +299,7 @@ def test_a_mark_never_redirects_to_another_host(desk, next_page) -> None:
         f"/story/{train}/mark", {"label": "relevant", "next": next_page}, page=f"/story/{train}"
     )
     assert status == 302 and headers["location"] == f"/story/{train}"
-    assert marks(desk.folder) == [(train, "relevant", None, "web")]
+    assert marks(desk.folder) == [(train, "relevant", None, OS_USER)]
 
 
 def test_a_post_without_the_csrf_token_leaves_the_marks_unchanged(desk) -> None:
@@ -350,4 +350,4 @@ def test_a_bad_mark_from_the_story_page_is_refused_and_nothing_is_written(desk) 
     status, _, _ = desk.post(f"/story/{train}/mark", {"label": "relevant", "note": "n" * 1000},
                              page=page)  # fmt: skip
     assert status == 302
-    assert marks(desk.folder) == [(train, "relevant", "n" * 1000, "web")]
+    assert marks(desk.folder) == [(train, "relevant", "n" * 1000, OS_USER)]

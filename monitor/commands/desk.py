@@ -21,6 +21,7 @@ from monitor.commands.options import (
     state_of,
     topic_option,
 )
+from monitor.errors import UsageError
 from monitor.reports import print_article, print_flagged, print_search
 from monitor.review import Filters
 from monitor.search import search as search_archive
@@ -291,15 +292,41 @@ def digest(
     help="Also answer to this host name, e.g. behind a proxy (repeat for more). Requests "
     "for any other name get 421.",
 )
+@click.option(
+    "--accounts",
+    "accounts_file",
+    type=click.Path(path_type=Path),  # its problems are said by monitor.serve.accounts
+    metavar="FILE",
+    help="Analysts log in with the accounts in FILE (NAME:HASH lines, read at start), and "
+    "each mark records the account.",
+)
+@click.option(
+    "--add-account",
+    metavar="NAME",
+    help="Add the account NAME to --accounts FILE (or give it a new password), asking for "
+    "the password twice, then exit.",
+)
+@click.option(
+    "--analyst",
+    metavar="NAME",
+    help="Without a login, record marks as by NAME. Default: the OS user.",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, allow_hosts: tuple[str, ...]) -> None:
+def serve(
+    ctx: click.Context, host: str, port: int, allow_hosts: tuple[str, ...],
+    accounts_file: Path | None, add_account: str | None, analyst: str | None,
+) -> None:  # fmt: skip
     """Review in a browser: Datasette over the live archive.
 
     The home page leads to the flagged stories, with facets, search and triage links;
     canned queries list the last 24 hours, the unreviewed stories, the follow-ups and the
-    sources' health; /archive/flagged_atom.atom is an Atom feed of the flagged stories. It
-    listens on 127.0.0.1; on another address it needs WIREWATCH_SERVE_PASSWORD (user
-    analyst).
+    sources' health; /archive/flagged_atom.atom is an Atom feed of the flagged stories.
+
+    Each mark made in the browser records who made it: on 127.0.0.1 the OS user who runs
+    serve, or --analyst NAME. On another address analysts must log in: each with their own
+    account from --accounts FILE (add one with --add-account NAME, which asks for its
+    password), or all as analyst with WIREWATCH_SERVE_PASSWORD. A mark then records the
+    account.
 
     It answers only to the address it listens on (and localhost on loopback; any of the
     machine's addresses on 0.0.0.0), and to each --allow-host NAME, so a web page cannot
@@ -309,11 +336,19 @@ def serve(ctx: click.Context, host: str, port: int, allow_hosts: tuple[str, ...]
     \b
     Examples:
       wirewatch serve
+      wirewatch serve --analyst kim
+      wirewatch serve --accounts desk.accounts --add-account kim
+      wirewatch serve --accounts desk.accounts --host 0.0.0.0 --port 8001
       WIREWATCH_SERVE_PASSWORD=... wirewatch serve --host 0.0.0.0 --port 8001
       wirewatch serve --allow-host wire.example.org   # behind a reverse proxy
     """
+    if add_account is not None:
+        _add_account(accounts_file, add_account)
+        return
+    from monitor.serve import desk
     from monitor.serve import serve as serve_archive
 
+    who = desk(host, accounts_file, analyst, _analyst())  # bad options before the archive
     state = state_of(ctx)
     path = state.archive_path or state.config().archive
     with state.archive():  # brings the schema up to date, or says there is no archive
@@ -323,4 +358,16 @@ def serve(ctx: click.Context, host: str, port: int, allow_hosts: tuple[str, ...]
     def announce(url: str) -> None:
         err.print(f"Serving {path} at {url} (Ctrl-C to stop)", soft_wrap=True, highlight=False)
 
-    serve_archive(path, host, port, announce, allow_hosts)
+    serve_archive(path, host, port, announce, allow_hosts, who)
+
+
+def _add_account(accounts_file: Path | None, name: str) -> None:
+    from monitor.serve import accounts
+
+    if accounts_file is None:
+        raise UsageError("--add-account needs --accounts FILE: the file to add the account to")
+    accounts.check(accounts_file, name)  # before asking for a password it could not keep
+    password = click.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True)
+    replaced = accounts.add(accounts_file, name, password)
+    done = "Changed the password of" if replaced else "Added the account"
+    console(stderr=True).print(f"{done} {name} in {accounts_file}.", highlight=False)

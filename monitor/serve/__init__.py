@@ -8,9 +8,12 @@ be marked relevant, irrelevant or follow-up from the browser (a writable canned 
 the flagged stories are an Atom feed at /archive/flagged_atom.atom.
 
 The archive is served as it is written (never immutable). It binds 127.0.0.1; on any other
-address it refuses to start unless WIREWATCH_SERVE_PASSWORD is set, and then asks for it.
-It answers only to the host names it was started for, takes changes only from its own
-pages (``guard``), and caps what one query may build (``limits``).
+address it refuses to start without a login: the analysts' accounts (``--accounts FILE``,
+``accounts``) or WIREWATCH_SERVE_PASSWORD (one account, ``analyst``). Each mark made in the
+browser records the analyst (``analyst``): the account logged in, or without a login the
+OS user who started serve or ``--analyst NAME``. It answers only to the host names it was
+started for, takes changes only from its own pages (``guard``), and caps what one query may
+build (``limits``).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
@@ -26,16 +30,26 @@ from datasette.app import Datasette
 from datasette.plugins import pm
 
 from monitor.errors import UsageError
+from monitor.serve import accounts as account_file
+from monitor.serve import analyst as analysts
 from monitor.serve import feed, follow, limits, private, story, triage
 from monitor.serve.guard import allowed_hosts, guard, loopback
 from monitor.serve.metadata import DATABASE, metadata
 
 PASSWORD_ENV = "WIREWATCH_SERVE_PASSWORD"  # noqa: S105 - the name of a variable
+SHARED_ACCOUNT = "analyst"  # the one account that WIREWATCH_SERVE_PASSWORD logs in
 
 
-def build(archive: Path, *, password: str | None = None) -> Datasette:
-    """Return the Datasette app for *archive*, asking for *password* when one is given."""
+def build(
+    archive: Path, *, accounts: Mapping[str, str] | None = None, analyst: str | None = None
+) -> Datasette:
+    """Return the Datasette app for *archive*.
+
+    With *accounts* (each name and its password hash) it asks analysts to log in; without,
+    every request is *analyst*'s.
+    """
     plugins = (
+        ("wirewatch-analyst", analysts),
         ("wirewatch-triage", triage),
         ("wirewatch-limits", limits),
         ("wirewatch-feed", feed),
@@ -47,14 +61,14 @@ def build(archive: Path, *, password: str | None = None) -> Datasette:
         if not pm.has_plugin(name):
             pm.register(plugin, name=name)
     config = metadata(DATABASE)
-    if password is not None:
-        from datasette_auth_passwords.utils import hash_password
-
-        # A reference to the hash, which Datasette resolves to check a login: its metadata
-        # page, open to every analyst, would show the hash itself.
-        secret = private.password_hash_secret(hash_password(password))
-        config["plugins"] = {"datasette-auth-passwords": {"analyst_password_hash": secret}}
-        config["allow"] = {"id": "analyst"}
+    if accounts:
+        # References to the hashes, which Datasette resolves to check a login: its metadata
+        # page, open to every analyst, would show the hashes themselves.
+        secrets = private.password_hash_secrets(accounts)
+        config["plugins"] = {"datasette-auth-passwords": secrets}
+        config["allow"] = {"id": sorted(accounts)}
+    elif analyst:
+        config["plugins"] = analysts.loopback_config(analyst)
     datasette = Datasette(
         metadata=config,
         template_dir=str(Path(__file__).parent / "templates"),
@@ -79,19 +93,17 @@ def serve(
     port: int,
     announce: Callable[[str], None],
     allow_hosts: Sequence[str] = (),
+    desk: Desk | None = None,
 ) -> None:
-    """Serve the archive until interrupted; refuse a public address without a password.
+    """Serve the archive until interrupted.
 
     Port 0 picks a free port; *announce* is given the URL once the socket listens. Requests
     are answered only for *host*, the loopback names when it is one, and *allow_hosts*.
+    *desk* (from ``desk``, for the same *host*) says who logs in or who marks.
     """
-    password = os.environ.get(PASSWORD_ENV) or None
-    if not loopback(host) and password is None:
-        raise UsageError(
-            f"--host {host} is reachable from other machines: set {PASSWORD_ENV} to require a "
-            "password (user: analyst), or serve on 127.0.0.1"
-        )
-    app = guard(build(archive, password=password).app(), allowed_hosts(host, allow_hosts))
+    desk = desk or Desk()
+    datasette = build(archive, accounts=desk.accounts, analyst=desk.analyst)
+    app = guard(datasette.app(), allowed_hosts(host, allow_hosts))
     limits.cap_process()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
@@ -115,6 +127,58 @@ def serve(
         listener.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@dataclass(frozen=True)
+class Desk:
+    """Who is at serve's desk: the accounts analysts log in with (each name and its password
+    hash), or, without a login, the one analyst every mark records."""
+
+    accounts: dict[str, str] | None = None
+    analyst: str | None = None
+
+
+def desk(host: str, accounts_file: Path | None, analyst: str | None, os_user: str) -> Desk:
+    """Return who logs in to, or marks with, a serve on *host*; refuse a public address
+    without a login.
+
+    Analysts log in with the accounts of *accounts_file* (read here, once), or as
+    ``analyst`` with the password in WIREWATCH_SERVE_PASSWORD; without either, each mark
+    records *analyst* (``--analyst``), else *os_user*.
+    """
+    accounts = _accounts(accounts_file)
+    if not loopback(host) and accounts is None:
+        raise UsageError(
+            f"--host {host} is reachable from other machines: give the analysts' accounts "
+            f"with --accounts FILE, or set {PASSWORD_ENV} (user: {SHARED_ACCOUNT}), or serve "
+            "on 127.0.0.1"
+        )
+    if accounts is not None:
+        if analyst is not None:
+            raise UsageError(
+                "--analyst is for serving without a login: behind a password each mark "
+                "records the account that made it"
+            )
+        return Desk(accounts=accounts)
+    if analyst is not None and not analysts.NAME.fullmatch(analyst):
+        raise UsageError(f"--analyst {analyst!r} is not a name: use {analysts.NAME_RULE}")
+    return Desk(analyst=analyst or os_user)
+
+
+def _accounts(accounts_file: Path | None) -> dict[str, str] | None:
+    """Return the accounts to log in with (each name and its password hash), or None."""
+    password = os.environ.get(PASSWORD_ENV) or None
+    if accounts_file is not None:
+        if password is not None:
+            raise UsageError(
+                f"--accounts and {PASSWORD_ENV} are two ways to log in: give one of them"
+            )
+        return account_file.read(accounts_file)
+    if password is None:
+        return None
+    from datasette_auth_passwords.utils import hash_password
+
+    return {SHARED_ACCOUNT: hash_password(password)}
 
 
 def _stopped(signum: int, frame: object) -> None:

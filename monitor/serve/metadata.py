@@ -94,7 +94,9 @@ def _queries() -> dict[str, Any]:
             "title": "Mark a story",
             "description": f"Label a story {labels_in_words()}, with a note. Every mark is kept.",
             "sql": "INSERT INTO marks (article_id, label, note, marked_by, created) "
-            f"VALUES (:article_id, :label, :note, 'web', {_NOW})",
+            # :_analyst_name is the analyst at the desk (monitor.serve.analyst), never a
+            # value of the form.
+            f"VALUES (:article_id, :label, :note, :_analyst_name, {_NOW})",
             "write": True,
             "on_success_message": "Marked. The story's label is updated.",
             "on_success_redirect": "/archive/unreviewed",

@@ -9,8 +9,11 @@ from urllib.parse import urlsplit
 
 from datasette.utils.asgi import Response
 
+from monitor.serve.metadata import DATABASE
+
 ARTICLE_ID = re.compile(r"[0-9]{1,18}")  # an SQLite integer key, never anything else
 MAX_PATH_CHARS = 2000  # the longest path a form may ask to return to
+LOG_IN = "Log in first: behind a password, the archive is shown to its analysts only."
 
 
 def story_href(article_id: int) -> str:
@@ -50,6 +53,17 @@ def came_from(request: Any) -> str | None:
     if parts.netloc.lower() != host.lower() or parts.scheme not in ("http", "https"):
         return None
     return local_path(parts.path + (f"?{parts.query}" if parts.query else ""))
+
+
+async def may_read(datasette: Any, request: Any) -> bool:
+    """Return True when *request*'s actor may read the archive (behind a password: once
+    logged in), as Datasette's own pages ask before they show it."""
+    for action, resource in (("view-instance", None), ("view-database", DATABASE)):
+        if not await datasette.permission_allowed(
+            request.actor, action, resource=resource, default=True
+        ):
+            return False
+    return True
 
 
 async def error_page(datasette: Any, request: Any, status: int, message: str) -> Response:

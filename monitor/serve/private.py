@@ -3,15 +3,16 @@
 Anyone who may read the archive in the browser may also run read-only SQL on it, so hiding a
 table from the menus hides nothing. Each of serve's connections gets an SQLite authorizer
 that reads the columns below as NULL, in every query that names them, however it is written.
-The analysts' password hash is handed to Datasette as an ``$env`` secret, which Datasette
-resolves when it checks a password and shows as the name of the variable on
-``/-/metadata.json``, rather than as the hash.
+Each analyst's password hash is handed to Datasette as an ``$env`` secret, one variable per
+account, which Datasette resolves when it checks a password and shows as the name of the
+variable on ``/-/metadata.json``, rather than as the hash.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3  # noqa: TID251 - Datasette hands this hook its own sqlite3 connections
+from collections.abc import Mapping
 
 from datasette import hookimpl
 
@@ -19,7 +20,8 @@ from datasette import hookimpl
 # webhook's token written into it, and its last error may quote that URL back.
 PRIVATE_COLUMNS = frozenset({("alerts", "target"), ("alerts", "last_error")})
 
-# The variable of serve's own process that holds the analysts' password hash.
+# The variables of serve's own process that hold the accounts' password hashes: the first
+# account's is WIREWATCH_SERVE_PASSWORD_HASH_1, and so on.
 HASH_ENV = "WIREWATCH_SERVE_PASSWORD_HASH"
 
 
@@ -35,8 +37,13 @@ def prepare_connection(conn: sqlite3.Connection) -> None:
     conn.set_authorizer(_authorize)
 
 
-def password_hash_secret(password_hash: str) -> dict[str, str]:
-    """Keep *password_hash* in this process's environment and return the reference to it
-    that Datasette's plugin configuration resolves (and its metadata page shows)."""
-    os.environ[HASH_ENV] = password_hash
-    return {"$env": HASH_ENV}
+def password_hash_secrets(accounts: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """Keep each account's password hash in this process's environment and return the
+    configuration of datasette-auth-passwords that refers to them (which is what its metadata
+    page shows); *accounts* maps each name to its hash."""
+    config = {}
+    for number, (name, password_hash) in enumerate(accounts.items(), start=1):
+        variable = f"{HASH_ENV}_{number}"
+        os.environ[variable] = password_hash
+        config[f"{name}_password_hash"] = {"$env": variable}
+    return config

@@ -25,7 +25,15 @@ from monitor.errors import NotFoundError
 from monitor.escaping import web_url
 from monitor.reports import matched_terms, sentence_spans, short_date
 from monitor.serve.metadata import DATABASE
-from monitor.serve.pages import ARTICLE_ID, came_from, error_page, local_path, story_href
+from monitor.serve.pages import (
+    ARTICLE_ID,
+    LOG_IN,
+    came_from,
+    error_page,
+    local_path,
+    may_read,
+    story_href,
+)
 from monitor.serve.triage import MAX_NOTE_CHARS, mark_links
 
 NOT_FOUND = "No story here: story pages are /story/ID, with an ID from the flagged stories."
@@ -45,6 +53,8 @@ def prepare_jinja2_environment(env: Any) -> None:
 
 async def story_page(datasette: Any, request: Any) -> Response:
     """Render the story page of one article; a 404 page when there is no such article."""
+    if not await may_read(datasette, request):
+        return await error_page(datasette, request, 403, LOG_IN)
     text = request.url_vars["article_id"]
     if not ARTICLE_ID.fullmatch(text):
         return await error_page(datasette, request, 404, NOT_FOUND)

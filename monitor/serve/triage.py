@@ -3,7 +3,8 @@
 Links to the mark form and to each story's page in the lists of flagged stories, and the
 handler of the story page's triage buttons: a POST to ``/story/{id}/mark`` (which Datasette's
 CSRF check and ``guard`` let through only from serve's own pages) records the mark as
-``wirewatch mark`` does, then returns to the local page the form names.
+``wirewatch mark`` does, by the analyst at the desk (``analyst``), then returns to the local
+page the form names.
 """
 
 from __future__ import annotations
@@ -21,15 +22,15 @@ from monitor import review
 from monitor.archive import Archive
 from monitor.archive.labels import LABELS, labels_in_words
 from monitor.errors import NotFoundError, WirewatchError
+from monitor.serve.analyst import analyst_of
 from monitor.serve.metadata import DATABASE
-from monitor.serve.pages import ARTICLE_ID, error_page, local_path, story_href
+from monitor.serve.pages import ARTICLE_ID, LOG_IN, error_page, local_path, may_read, story_href
 from monitor.timeutil import utcnow
 
 # The columns every list of stories has (flagged_stories and the canned queries over it).
 STORY_LIST_COLUMNS = frozenset({"id", "title", "triage"})
 MAX_NOTE_CHARS = 1000  # a note is a line or two for the record, not a document
 GET_CHANGES_NOTHING = "A mark is made with the buttons of a story page; a GET changes nothing."
-WEB_ANALYST = "web"  # who a mark from the browser is recorded as, as the canned query does
 
 
 def mark_links(article_id: int, database: str) -> Markup:
@@ -78,6 +79,9 @@ async def mark(datasette: Any, request: Any) -> Response:
     """Record the mark a story page's form posts, then redirect to the page it names."""
     if request.method != "POST":
         return await error_page(datasette, request, 405, GET_CHANGES_NOTHING)
+    analyst = analyst_of(request)
+    if analyst is None or not await may_read(datasette, request):
+        return await error_page(datasette, request, 403, f"Not marked. {LOG_IN}")
     text = request.url_vars["article_id"]
     form = await request.post_vars()
     label = form.get("label", "")
@@ -95,7 +99,7 @@ async def mark(datasette: Any, request: Any) -> Response:
     article_id = int(text)
     path = Path(datasette.get_database(DATABASE).path)
     try:
-        await asyncio.to_thread(_mark, path, article_id, label, note)
+        await asyncio.to_thread(_mark, path, article_id, label, note, analyst)
     except NotFoundError:
         return await error_page(datasette, request, 404, "Not marked: no such story.")
     except WirewatchError as error:
@@ -104,7 +108,7 @@ async def mark(datasette: Any, request: Any) -> Response:
     return Response.redirect(local_path(form.get("next")) or story_href(article_id))
 
 
-def _mark(path: Path, article_id: int, label: str, note: str | None) -> None:
-    """Record the mark as ``wirewatch mark`` does, on a connection of its own."""
+def _mark(path: Path, article_id: int, label: str, note: str | None, analyst: str) -> None:
+    """Record the mark as ``wirewatch mark`` does, by *analyst*, on a connection of its own."""
     with Archive.open(path, create=False) as archive:
-        review.mark(archive, article_id, label, note=note, by=WEB_ANALYST, now=utcnow())
+        review.mark(archive, article_id, label, note=note, by=analyst, now=utcnow())

@@ -26,7 +26,7 @@ import pytest
 from monitor.newswire import Reply
 from tests.browsing import WAIT, headless_chromium
 from tests.conftest import copy_demo, run_cli
-from tests.serving import Served
+from tests.serving import OS_USER, Served
 
 HOSTILE_NOTE = "marked by a hostile page"
 REBIND = "rebind.test"  # Chromium resolves it to 127.0.0.1, as after a DNS rebinding
@@ -145,7 +145,7 @@ def test_a_post_from_another_origin_or_without_the_token_writes_no_mark(served) 
     # serve's own form, with its token and same-origin headers, still marks.
     status, _, headers = served.post("/archive/mark_story", {**form, "note": "the analyst"})
     assert status == 302 and headers["location"].endswith("/archive/unreviewed")
-    assert marks(served) == [*before, (story, "irrelevant", "the analyst", "web")]
+    assert marks(served) == [*before, (story, "irrelevant", "the analyst", OS_USER)]
 
 
 def test_the_story_page_s_buttons_take_a_mark_only_from_serve_s_own_page(served) -> None:
@@ -209,7 +209,7 @@ def test_a_hostile_page_in_chromium_cannot_mark_a_story(served, browser, newswir
     browser.find_element(By.CSS_SELECTOR, "form.sql input[type=submit]").click()
     wait.until(expected_conditions.url_contains("/archive/unreviewed"))
     assert "Marked." in browser.page_source
-    assert marks(served) == [*before, (story, "follow-up", "from serve's own form", "web")]
+    assert marks(served) == [*before, (story, "follow-up", "from serve's own form", OS_USER)]
 
 
 def test_serve_answers_only_to_the_host_names_it_was_started_for(served) -> None:
