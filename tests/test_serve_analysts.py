@@ -95,6 +95,7 @@ def test_behind_accounts_each_analyst_logs_in_and_their_marks_carry_their_name(
     # Listening on all addresses: an accounts file is a login, as a password is.
     with Served(folder, "--host", "0.0.0.0", "--accounts", str(path)) as served:
         served.url = served.url.replace("0.0.0.0", "127.0.0.1")
+        path.write_text("")  # read once, at start: the accounts stay as they were then
         # Nothing before a login: not the lists, not a story page, not a mark.
         for page in ("/archive/flagged_stories", f"/story/{story}"):
             assert served.get(page)[0] == 403, page

@@ -162,7 +162,7 @@ def desk(host: str, accounts_file: Path | None, analyst: str | None, os_user: st
         return Desk(accounts=accounts)
     if analyst is not None and not analysts.NAME.fullmatch(analyst):
         raise UsageError(f"--analyst {analyst!r} is not a name: use {analysts.NAME_RULE}")
-    return Desk(analyst=analyst or os_user)
+    return Desk(analyst=analyst or os_user or "unknown")
 
 
 def _accounts(accounts_file: Path | None) -> dict[str, str] | None:
