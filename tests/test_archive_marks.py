@@ -81,9 +81,13 @@ def test_the_mark_command_offers_the_labels_in_order() -> None:
 
 
 def test_the_web_triage_links_one_mark_form_per_label() -> None:
-    cell = str(render_cell(7, "triage", "flagged_stories", "archive"))
+    row = {"id": 7, "title": "Story", "triage": 7}
+    cell = str(render_cell(row, 7, "triage", "flagged_stories", "archive"))
     assert re.findall(r"label=([\w-]+)", cell) == list(LABELS)
-    assert render_cell(7, "title", "flagged_stories", "archive") is None
+    assert 'href="/story/7"' in str(
+        render_cell(row, "Story", "title", "flagged_stories", "archive")
+    )
+    assert render_cell({"name": "x"}, "x", "name", "flagged_stories", "archive") is None
     queries = metadata("archive")["databases"]["archive"]["queries"]
     assert "label = 'follow-up'" in queries["follow_ups"]["sql"]
     assert "relevant, irrelevant or follow-up" in queries["mark_story"]["on_error_message"]
