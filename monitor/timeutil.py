@@ -89,10 +89,12 @@ def utcnow() -> datetime:
 def zone_named(name: str) -> tzinfo:
     """Return the time zone called *name* (``Asia/Seoul``, ``UTC``); raise ValueError with a
     hint for a name the zone database does not know."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # the zone database: here only
+    if name.upper() == "UTC":
+        return UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # the zone database: only for a zone
 
     try:
-        return UTC if name.upper() == "UTC" else ZoneInfo(name)
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(
             f"{name!r} is not a time zone name (use one like Asia/Seoul, Europe/Moscow or UTC)"

@@ -67,8 +67,9 @@ def test_a_reading_command_loads_neither_sqlite_utils_nor_the_config_models(
     assert "monitor.archive.store" in loaded  # the archive was opened
     # sqlite-utils (and numpy, which it loads) are for writes and migrations only; the
     # config's outline is read without its models (pydantic) and without apprise.
+    # zoneinfo (and the sysconfig it reads) only for a config whose timezone: is not UTC.
     light = {"sqlite_utils", "numpy", "pydantic", "pydantic_core", "jinja2", "markupsafe",
-             *HEAVY}  # fmt: skip
+             "zoneinfo", *HEAVY}  # fmt: skip
     assert sorted(loaded_roots(loaded) & light) == []
     # Nor what only other commands use: the models, documents, progress bars, topic tests.
     unused = ("monitor.config.schema", "monitor.exports", "monitor.progress",
