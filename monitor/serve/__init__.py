@@ -32,7 +32,7 @@ from datasette.plugins import pm
 from monitor.errors import UsageError
 from monitor.serve import accounts as account_file
 from monitor.serve import analyst as analysts
-from monitor.serve import feed, follow, limits, private, story, triage
+from monitor.serve import feed, follow, limits, private, story, timeline, triage
 from monitor.serve.guard import allowed_hosts, guard, loopback
 from monitor.serve.metadata import DATABASE, metadata
 
@@ -56,6 +56,7 @@ def build(
         ("wirewatch-story", story),
         ("wirewatch-private", private),
         ("wirewatch-follow", follow),
+        ("wirewatch-timeline", timeline),
     )
     for name, plugin in plugins:
         if not pm.has_plugin(name):

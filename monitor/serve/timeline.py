@@ -1,0 +1,82 @@
+"""A Datasette plugin: the home page's timeline, flagged stories per day for the last 90 days.
+
+One aggregate query over the covering index of the stories' dates (idx_flag_stories_date)
+counts the rows of the flagged list per UTC day; ``index.html`` draws them as an inline SVG
+bar chart, each bar a link to that day's stories. The template builds the markup; this
+module gives it numbers and ISO dates only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from datasette import hookimpl
+
+from monitor.serve.metadata import DATABASE
+from monitor.serve.pages import may_read
+
+DAYS = 90  # today (UTC) and the 89 days before it
+BAR_WIDTH = 7  # pixels of one day's bar; a pixel of gap follows each
+HEIGHT = 80  # pixels of the tallest bar
+COUNTS = (
+    "SELECT substr(date, 1, 10) AS day, count(*) AS stories FROM flag_stories "
+    "WHERE date >= :start AND date < :end GROUP BY day"
+)
+
+
+@hookimpl  # type: ignore[misc,untyped-decorator,unused-ignore]
+def extra_template_vars(view_name: str, datasette: Any, request: Any) -> Any:
+    """Give the home page ``timeline``: the bars of the last 90 days, or None."""
+    if view_name != "index":
+        return None
+
+    async def inner() -> dict[str, Any]:
+        if request is None or not await may_read(datasette, request):
+            return {"timeline": None}
+        today = datetime.now(UTC).date()
+        start = today - timedelta(days=DAYS - 1)
+        params = {"start": start.isoformat(), "end": (today + timedelta(days=1)).isoformat()}
+        rows = await datasette.get_database(DATABASE).execute(COUNTS, params)
+        counts = {str(row["day"]): int(row["stories"]) for row in rows}
+        href = datasette.urls.table(DATABASE, "flagged_stories")
+        return {"timeline": chart(start, counts, href)}
+
+    return inner
+
+
+def chart(start: date, counts: dict[str, int], href: str) -> dict[str, Any]:
+    """Return the chart of *counts* (stories by ISO day) for the DAYS days from *start*.
+
+    Each day with stories is a bar with its position and size in pixels and the link to
+    its stories; a day without is a gap, with no bar.
+    """
+    days = [(start + timedelta(days=offset)).isoformat() for offset in range(DAYS)]
+    tallest = max((counts.get(day, 0) for day in days), default=0)
+    bars = []
+    for offset, day in enumerate(days):
+        stories = counts.get(day, 0)
+        if stories <= 0:
+            continue
+        height = max(2, round(HEIGHT * stories / tallest))
+        bars.append(
+            {
+                "day": day,
+                "stories": stories,
+                "href": f"{href}?day={day}",
+                "x": offset * (BAR_WIDTH + 1),
+                "y": HEIGHT - height,
+                "width": BAR_WIDTH,
+                "height": height,
+            }
+        )
+    return {
+        "bars": bars,
+        "total": sum(bar["stories"] for bar in bars),
+        "tallest": tallest,
+        "first": days[0],
+        "last": days[-1],
+        "width": DAYS * (BAR_WIDTH + 1),
+        "height": HEIGHT,
+        "days": DAYS,
+    }
