@@ -77,19 +77,20 @@ def test_an_analyst_reviews_searches_and_triages_in_the_browser(
 
 def test_an_analyst_opens_a_story_from_the_list_and_marks_it_with_a_button(browser, served) -> None:
     """Issue 13 item 2: the story page's buttons post the mark from a real browser (its
-    Origin, cookie and CSRF token), and the browser returns to the list it came from."""
+    Origin, cookie and CSRF token), and the browser goes on to the list's next story."""
     wait = WebDriverWait(browser, WAIT)
     browser.get(served.url + "archive/unreviewed")
-    first = browser.find_element(By.CSS_SELECTOR, "table.rows-and-columns tbody tr td.col-title a")
-    title, href = first.text, first.get_attribute("href")
-    story_id = int(href.rsplit("/", 1)[1])
+    links = browser.find_elements(By.CSS_SELECTOR, "table.rows-and-columns td.col-title a")
+    ids = list(dict.fromkeys(int(a.get_attribute("href").rsplit("/", 1)[1]) for a in links))
+    first = links[0]
+    title, story_id = first.text, ids[0]
     first.click()
     wait.until(expected_conditions.url_contains(f"/story/{story_id}"))
     assert browser.find_element(By.TAG_NAME, "h1").text == title
     assert browser.find_elements(By.CSS_SELECTOR, ".story-body mark")
     browser.find_element(By.NAME, "note").send_keys("ask the Seoul desk")
     browser.find_element(By.CSS_SELECTOR, "form.triage button[value=relevant]").click()
-    wait.until(expected_conditions.url_contains("/archive/unreviewed"))
+    wait.until(expected_conditions.url_contains(f"/story/{ids[1]}?next="))
     assert f"Marked #{story_id} relevant." in browser.page_source
     with sqlite3.connect(served.folder / "wirewatch-demo" / "demo.db") as db:
         marks = db.execute("SELECT article_id, label, note, marked_by FROM marks").fetchall()

@@ -268,7 +268,7 @@ def test_the_story_page_s_form_returns_to_the_local_page_that_linked_to_it(desk)
     train = story_row(desk.folder, "Direct Moscow-Pyongyang train")
     here = desk.url.rstrip("/")
     for referer, expected in [
-        (f"{here}/archive/unreviewed?_size=20", "/archive/unreviewed?_size=20"),
+        (f"{here}/archive/flagged_stories?_size=20", "/archive/flagged_stories?_size=20"),
         ("https://evil.example/archive/unreviewed", f"/story/{train}"),
         (None, f"/story/{train}"),
     ]:

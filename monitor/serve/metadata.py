@@ -9,6 +9,9 @@ from monitor.archive.labels import Label, labels_in_words
 DATABASE = "archive"  # the stable name in every URL, whatever the file is called
 # The stories a canned query lists share these columns.
 _STORY_COLUMNS = "id, date, topic, source, outlets, score, label, title, snippet, url, triage"
+# The unreviewed list's rows and order; the story page walks the same list (story.py).
+UNREVIEWED_FROM = "FROM flagged_stories WHERE label IS NULL ORDER BY date DESC"
+UNREVIEWED_PATH = f"/{DATABASE}/unreviewed"
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
 
@@ -74,8 +77,7 @@ def _queries() -> dict[str, Any]:
         "unreviewed": {
             "title": "Unreviewed stories",
             "description": "Flagged stories no one has marked yet, newest first.",
-            "sql": f"SELECT {_STORY_COLUMNS} FROM flagged_stories WHERE label IS NULL "
-            "ORDER BY date DESC",
+            "sql": f"SELECT {_STORY_COLUMNS} {UNREVIEWED_FROM}",
         },
         "follow_ups": {
             "title": "Follow-ups",

@@ -13,6 +13,7 @@ import sqlite3  # noqa: TID251 - Datasette hands execute_fn its own sqlite3 conn
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from datasette import hookimpl
 from datasette.utils.asgi import Response
@@ -24,7 +25,7 @@ from monitor.archive.labels import LABELS
 from monitor.errors import NotFoundError
 from monitor.escaping import web_url
 from monitor.reports import matched_terms, sentence_spans, short_date
-from monitor.serve.metadata import DATABASE
+from monitor.serve.metadata import DATABASE, UNREVIEWED_FROM, UNREVIEWED_PATH
 from monitor.serve.pages import (
     ARTICLE_ID,
     LOG_IN,
@@ -61,22 +62,56 @@ async def story_page(datasette: Any, request: Any) -> Response:
     database = datasette.get_database(DATABASE)
     path = Path(database.path)
 
-    def read(conn: sqlite3.Connection) -> dict[str, Any] | None:
-        try:
-            return review.article(Archive(conn, path, read_only=True), int(text))
-        except NotFoundError:
-            return None
-
-    record = await database.execute_fn(read)
-    if record is None:
-        return await error_page(datasette, request, 404, NOT_FOUND)
     # After a mark the form returns to the page the analyst came from (a list), else here.
     back = local_path(request.args.get("next")) or came_from(request) or request.path
-    context = {**page(record), "next": back, "max_note": MAX_NOTE_CHARS}
+    walks = urlsplit(back).path == UNREVIEWED_PATH
+
+    def read(conn: sqlite3.Connection) -> tuple[dict[str, Any], list[int]] | None:
+        try:
+            record = review.article(Archive(conn, path, read_only=True), int(text))
+        except NotFoundError:
+            return None
+        return record, unreviewed_ids(conn) if walks else []
+
+    found = await database.execute_fn(read)
+    if found is None:
+        return await error_page(datasette, request, 404, NOT_FOUND)
+    record, listed = found
+    previous, following = neighbours(listed, record["id"])
+    context = {
+        **page(record),
+        # From the unreviewed list, a mark goes on to the next story of it (else to the list).
+        "next": walk_href(following, back) or back,
+        "next_story": walk_href(following, back),
+        "previous_story": walk_href(previous, back),
+        "max_note": MAX_NOTE_CHARS,
+    }
     html = await datasette.render_template(
         "story.html", context, request=request, view_name="story"
     )
     return Response.html(html)
+
+
+def unreviewed_ids(conn: sqlite3.Connection) -> list[int]:
+    """Return the IDs of the unreviewed list, in its order, each once."""
+    rows = conn.execute(f"SELECT id {UNREVIEWED_FROM}")
+    return list(dict.fromkeys(int(row[0]) for row in rows))
+
+
+def neighbours(ids: list[int], article_id: int) -> tuple[int | None, int | None]:
+    """Return the IDs before and after *article_id* in *ids*: (None, None) when it is not
+    there, None for an end."""
+    if article_id not in ids:
+        return None, None
+    at = ids.index(article_id)
+    return (ids[at - 1] if at > 0 else None), (ids[at + 1] if at + 1 < len(ids) else None)
+
+
+def walk_href(article_id: int | None, back: str) -> str | None:
+    """Return the story page of *article_id* that still returns to *back*, or None."""
+    if article_id is None:
+        return None
+    return f"{story_href(article_id)}?{urlencode({'next': back})}"
 
 
 def page(record: dict[str, Any]) -> dict[str, Any]:
