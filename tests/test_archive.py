@@ -279,3 +279,23 @@ def test_status_says_a_source_whose_crawl_was_interrupted_was_read(
     archive.finish_run(run, RunStatus.OK, NOW + timedelta(minutes=10))
     again = runner.invoke(cli, ["--config", str(config), "status", "--format", "json"])
     assert json.loads(again.output)["sources"][0]["state"] == "ok"
+
+
+def test_a_reader_s_steps_see_one_moment_while_another_process_removes_rows(
+    tmp_path: Path,
+) -> None:
+    """A search ranks, groups and reads in several queries; a prune or crawl committing in
+    between must not change what the later steps see (it once made search fail with a
+    KeyError while prune ran)."""
+    path = tmp_path / "archive.db"
+    with Archive.open(path) as archive:
+        archive.db.execute("INSERT INTO sources (name, kind, url) VALUES ('s', 'feed', 'x')")
+        archive.db.conn.commit()
+    with Archive.open(path) as reader, sqlite3.connect(path, timeout=10) as other:
+        with reader.reading():
+            before = reader.conn.execute("SELECT count(*) FROM sources").fetchone()
+            other.execute("DELETE FROM sources")
+            other.commit()
+            during = reader.conn.execute("SELECT count(*) FROM sources").fetchone()
+        after = reader.conn.execute("SELECT count(*) FROM sources").fetchone()
+    assert (before, during, after) == ((1,), (1,), (0,))

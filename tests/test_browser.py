@@ -1,6 +1,9 @@
 """An analyst's morning in a real browser: headless Chromium (Debian's chromium and
 chromium-driver) against ``wirewatch serve`` on the demo archive. It opens the flagged
-stories, searches, triages one story from the page, and finds the mark in the archive."""
+stories, searches, triages one story from the page, and finds the mark in the archive; then
+triages by the story page's buttons and by its keys (issue 13 item 2): from the unreviewed
+list an analyst opens a story, presses ``r``, and lands on the list's next story with the
+mark recorded, and a key typed in the note field is only a letter."""
 
 from __future__ import annotations
 
@@ -35,6 +38,11 @@ def served(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory):
         yield server
 
 
+def marks(served: Served) -> list[tuple[int, str, str | None, str]]:
+    with sqlite3.connect(served.folder / "wirewatch-demo" / "demo.db") as db:
+        return db.execute("SELECT article_id, label, note, marked_by FROM marks").fetchall()
+
+
 def test_an_analyst_reviews_searches_and_triages_in_the_browser(
     browser, served, tmp_path: Path
 ) -> None:
@@ -66,9 +74,7 @@ def test_an_analyst_reviews_searches_and_triages_in_the_browser(
     assert "Marked." in browser.page_source
     browser.save_screenshot(str(tmp_path / "triaged.png"))
 
-    with sqlite3.connect(served.folder / "wirewatch-demo" / "demo.db") as db:
-        marks = db.execute("SELECT article_id, label, note, marked_by FROM marks").fetchall()
-    assert marks == [(story_id, "follow-up", "check the launch schedule", OS_USER)]
+    assert marks(served) == [(story_id, "follow-up", "check the launch schedule", OS_USER)]
     unreviewed = browser.find_elements(By.CSS_SELECTOR, "table.rows-and-columns tbody tr")
     assert len(unreviewed) == 13
     for name in ("flagged.png", "triaged.png"):
@@ -81,7 +87,7 @@ def test_an_analyst_opens_a_story_from_the_list_and_marks_it_with_a_button(brows
     wait = WebDriverWait(browser, WAIT)
     browser.get(served.url + "archive/unreviewed")
     links = browser.find_elements(By.CSS_SELECTOR, "table.rows-and-columns td.col-title a")
-    ids = list(dict.fromkeys(int(a.get_attribute("href").rsplit("/", 1)[1]) for a in links))
+    ids = listed_ids(browser)
     first = links[0]
     title, story_id = first.text, ids[0]
     first.click()
@@ -92,7 +98,73 @@ def test_an_analyst_opens_a_story_from_the_list_and_marks_it_with_a_button(brows
     browser.find_element(By.CSS_SELECTOR, "form.triage button[value=relevant]").click()
     wait.until(expected_conditions.url_contains(f"/story/{ids[1]}?next="))
     assert f"Marked #{story_id} relevant." in browser.page_source
-    with sqlite3.connect(served.folder / "wirewatch-demo" / "demo.db") as db:
-        marks = db.execute("SELECT article_id, label, note, marked_by FROM marks").fetchall()
-    assert marks == [(story_id, "relevant", "ask the Seoul desk", OS_USER)]
+    assert marks(served) == [(story_id, "relevant", "ask the Seoul desk", OS_USER)]
     assert f"/story/{story_id}" not in browser.page_source
+
+
+def listed_ids(browser) -> list[int]:
+    links = browser.find_elements(By.CSS_SELECTOR, "table.rows-and-columns td.col-title a")
+    return list(dict.fromkeys(int(a.get_attribute("href").rsplit("/", 1)[1]) for a in links))
+
+
+def press(browser, keys: str) -> None:
+    browser.find_element(By.TAG_NAME, "body").send_keys(keys)
+
+
+def test_r_marks_the_story_and_goes_on_to_the_next_of_the_list(browser, served) -> None:
+    wait = WebDriverWait(browser, WAIT)
+    browser.get(served.url + "archive/unreviewed")
+    ids = listed_ids(browser)
+    assert len(ids) >= 3
+    browser.find_element(By.CSS_SELECTOR, "td.col-title a").click()
+    wait.until(expected_conditions.url_contains(f"/story/{ids[0]}"))
+
+    assert not browser.find_element(By.ID, "keys-help").is_displayed()
+    press(browser, "?")
+    assert browser.find_element(By.ID, "keys-help").is_displayed()
+    press(browser, "j")
+    wait.until(expected_conditions.url_contains(f"/story/{ids[1]}"))
+    press(browser, "k")
+    wait.until(expected_conditions.url_contains(f"/story/{ids[0]}?"))
+
+    press(browser, "r")
+    wait.until(expected_conditions.url_contains(f"/story/{ids[1]}?"))
+    assert f"Marked #{ids[0]} relevant." in browser.page_source
+    assert marks(served) == [(ids[0], "relevant", None, OS_USER)]
+    # The next story is the list's next unmarked one; after it, k finds no marked story.
+    press(browser, "f")
+    wait.until(expected_conditions.url_contains(f"/story/{ids[2]}?"))
+    assert marks(served) == [
+        (ids[0], "relevant", None, OS_USER),
+        (ids[1], "follow-up", None, OS_USER),
+    ]
+    assert not browser.find_elements(By.ID, "previous-story")
+
+
+def test_the_last_story_of_the_list_returns_to_the_list(browser, served) -> None:
+    wait = WebDriverWait(browser, WAIT)
+    browser.get(served.url + "archive/unreviewed")
+    last = listed_ids(browser)[-1]
+    browser.get(f"{served.url}story/{last}?next=/archive/unreviewed")
+    assert not browser.find_elements(By.ID, "next-story")
+    press(browser, "i")
+    wait.until(expected_conditions.url_contains("/archive/unreviewed"))
+    assert marks(served) == [(last, "irrelevant", None, OS_USER)]
+
+
+def test_keys_typed_in_the_note_or_with_ctrl_mark_nothing(browser, served) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(served.url + "archive/unreviewed")
+    first = listed_ids(browser)[0]
+    browser.find_element(By.CSS_SELECTOR, "td.col-title a").click()
+    WebDriverWait(browser, WAIT).until(expected_conditions.url_contains(f"/story/{first}"))
+    page = browser.current_url
+    note = browser.find_element(By.NAME, "note")
+    note.send_keys("rifjk?")
+    assert note.get_attribute("value") == "rifjk?"
+    press(browser, Keys.CONTROL + "r")
+    press(browser, Keys.ALT + "j")
+    assert browser.current_url == page
+    assert not browser.find_element(By.ID, "keys-help").is_displayed()
+    assert marks(served) == []

@@ -45,6 +45,18 @@ def matches(
     if flagged != "1":
         conditions += f" AND {flagged}"
         params += extra
+    with archive.reading():  # the steps below must all see the same articles
+        return _matches(archive, expression, conditions, params, filters, limit)
+
+
+def _matches(
+    archive: Archive,
+    expression: str,
+    conditions: str,
+    params: list[Any],
+    filters: Filters,
+    limit: int | None,
+) -> tuple[list[dict[str, Any]], int]:
     try:
         if filters.by_label or not limit:
             # Whether a match counts may depend on its story's label: every match is read.

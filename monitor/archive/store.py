@@ -281,6 +281,25 @@ class Archive(RunBook):
         return self.db.table(name)
 
     @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Run a block's queries in one read transaction: one moment of the archive.
+
+        Each statement of a reader otherwise sees the archive as it is when it runs, so a
+        reader that asks in several steps (search ranks, then groups, then reads rows) could
+        meet, between two steps, a crawl's new article or a prune's removed one. In WAL mode
+        the snapshot blocks no writer. Inside a transaction already, the block joins it.
+        """
+        if self.conn.in_transaction:
+            yield
+            return
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if self.conn.in_transaction:
+                self.conn.execute("COMMIT")  # nothing was written: it only ends the read
+
+    @contextmanager
     def writing(self) -> Iterator[sqlite_utils.Database]:
         """Run a block as one write transaction, taking the write lock at the start.
 
