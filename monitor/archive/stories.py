@@ -102,8 +102,17 @@ def flagged_topics(archive: Archive) -> list[str]:
     return [row[0] for row in found]
 
 
+# The order of every list of flagged stories, and of the walk from one story to the next.
+NEWEST_FIRST = "ORDER BY v.date DESC, v.id DESC"
+
+
 def flagged_stories(
-    archive: Archive, filters: Filters, *, limit: int | None = None
+    archive: Archive,
+    filters: Filters,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    match: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """Return flagged stories, newest first, and how many match in all.
 
@@ -112,7 +121,36 @@ def flagged_stories(
     the ``flagged_stories`` view that ``serve`` shows, so a story is ranked once, over all
     its flags, and the filters then pick stories by that copy (its source, language and
     date) and by the best score: filtering never changes which copy stands for a story.
+    *match*, an FTS5 expression (monitor.wordforms.to_fts), keeps the stories whose copy's
+    words match it; *offset* skips that many rows, for the next page of a list.
     """
+    conditions, params = story_conditions(filters, match)
+    page = f"SELECT v.topic, v.story FROM flagged_stories v WHERE {conditions} {NEWEST_FIRST}"
+    if limit:
+        page += f" LIMIT {int(limit)} OFFSET {max(0, int(offset))}"
+    # The page's rows are picked first, reading only the columns the filters need; only
+    # then are their outlets, first report and article read: a search that matched ten
+    # thousand stories no longer reads each of them to show fifty.
+    sql = f"""
+        SELECT v.id, v.url, v.title, v.source, a.published, a.fetched, v.language, v.topic,
+               v.score, v.snippet, v.story, v.outlets,
+               (SELECT min({dated("o")}) FROM articles o
+                WHERE {story_of("o")} = +v.story) AS first_report,
+               v.label
+        FROM ({page}) page
+        JOIN flagged_stories v ON v.topic = page.topic AND v.story = page.story
+        JOIN articles a ON a.id = v.id
+        {NEWEST_FIRST}
+    """
+    total = archive.conn.execute(
+        f"SELECT count(*) FROM flagged_stories v WHERE {conditions}", params
+    ).fetchone()[0]
+    return rows(archive, sql, params), int(total)
+
+
+def story_conditions(filters: Filters, match: str | None = None) -> tuple[str, list[Any]]:
+    """Return the SQL conditions of *filters* (and an FTS5 *match*) on a row ``v`` of the
+    ``flagged_stories`` view, with their parameters."""
     clauses: list[str] = [label_filter(filters)]
     params: list[Any] = []
     for condition, value in (
@@ -122,22 +160,40 @@ def flagged_stories(
         ("v.date >= ?", to_text(filters.since) if filters.since else None),
         ("v.date < ?", to_text(filters.until) if filters.until else None),
         ("v.score >= ?", filters.min_score),
+        ("v.id IN (SELECT rowid FROM flag_stories_fts WHERE flag_stories_fts MATCH ?)", match),
     ):
         if value is not None:
             clauses.append(condition)
             params.append(value)
-    sql = f"""
-        SELECT v.id, v.url, v.title, v.source, a.published, a.fetched, v.language, v.topic,
-               v.score, v.snippet, v.story, v.outlets,
-               (SELECT min({dated("o")}) FROM articles o
-                WHERE {story_of("o")} = +v.story) AS first_report,
-               v.label
-        FROM flagged_stories v JOIN articles a ON a.id = v.id
-        WHERE {" AND ".join(clauses)}
+    return " AND ".join(clauses), params
+
+
+def neighbour_stories(
+    archive: Archive, filters: Filters, article_id: int, *, match: str | None = None
+) -> tuple[int | None, int | None]:
+    """Return the stories listed just before and just after *article_id* in the list that
+    *filters* (and *match*) give, newest first: (None, None) when it is not a story's
+    article, None for an end. Only the two neighbours are read, however long the list.
+
+    The article need not be in the list any more: once marked, it leaves the list of
+    unreviewed stories, and its neighbours are still the stories around its place.
     """
-    total = archive.conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
-    ordered = sql + " ORDER BY v.date DESC, v.id DESC"
-    return rows(archive, ordered + (f" LIMIT {int(limit)}" if limit else ""), params), int(total)
+    place = archive.conn.execute(
+        "SELECT max(date) FROM flag_stories WHERE article_id = ?", [article_id]
+    ).fetchone()[0]
+    if place is None:
+        return None, None
+    conditions, params = story_conditions(filters, match)
+    found = []
+    for beyond, order in (("v.date > ? OR (v.date = ? AND v.id > ?)", "ASC"),
+                          ("v.date < ? OR (v.date = ? AND v.id < ?)", "DESC")):  # fmt: skip
+        row = archive.conn.execute(
+            f"SELECT v.id FROM flagged_stories v WHERE ({beyond}) AND {conditions} "
+            f"ORDER BY v.date {order}, v.id {order} LIMIT 1",
+            [place, place, article_id, *params],
+        ).fetchone()
+        found.append(int(row[0]) if row else None)
+    return found[0], found[1]
 
 
 def has_article(archive: Archive, article_id: int) -> bool:
