@@ -25,6 +25,9 @@ from monitor.errors import ConfigError, ExitStatus, WirewatchError
 # Each command: where it is defined, and the summary ``wirewatch --help`` shows for it (the
 # first sentence of its own help; tests/test_cli_startup.py holds the two together).
 COMMANDS: dict[str, tuple[str, str]] = {
+    "add": ("monitor.commands.sources:add",
+            "Find a site's feed or news sitemap, preview it, and add it to the config as a "
+            "source."),
     "backup": ("monitor.commands.upkeep:backup",
                "Copy the archive to PATH, safely while the daemon runs, and check the copy."),
     "check": ("monitor.commands.collect:check",
@@ -56,6 +59,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "Review in a browser: Datasette over the live archive."),
     "show": ("monitor.commands.desk:show",
              "Show one story: why it was flagged, its marks, the other outlets, and its text."),
+    "sources": ("monitor.commands.sources:sources",
+                "Import sources from an OPML file, or export the config's feeds as OPML."),
     "status": ("monitor.commands.status:status",
                "Show the daemon and each source's health: state, last success, next run, "
                "failures."),
