@@ -9,15 +9,17 @@ host, a timeout on each request, a cap on the bytes read, and a pause between re
 
 from __future__ import annotations
 
+import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.client import HTTPMessage
 from typing import IO, Any
 
-from crawler.urlpolicy import LinkPolicy, describe
+from crawler.urlpolicy import LinkPolicy, describe, literal_address, public_address
 
 MAX_REDIRECTS = 5
 
@@ -56,9 +58,9 @@ class _Redirects(urllib.request.HTTPRedirectHandler):
         self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
         headers: HTTPMessage, newurl: str,
     ) -> urllib.request.Request | None:  # fmt: skip
-        refusal = self.policy.check(newurl)
-        if refusal is not None:
-            raise FetchFailed(f"{req.full_url} redirects to {describe(refusal, newurl)}")
+        why = refused(self.policy, newurl)
+        if why is not None:
+            raise FetchFailed(f"{req.full_url} redirects to {why}")
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
@@ -99,9 +101,9 @@ class SiteFetcher:
 
     def get(self, url: str) -> Fetched:
         """Return the document at *url*; raise FetchFailed for an error status or a failure."""
-        refusal = self.policy.check(url)
-        if refusal is not None:
-            raise FetchFailed(describe(refusal, url))
+        why = refused(self.policy, url)
+        if why is not None:
+            raise FetchFailed(why)
         wait = self._last + self.delay - self._clock()
         if wait > 0:
             time.sleep(wait)
@@ -123,3 +125,29 @@ class SiteFetcher:
         if len(body) > self.max_bytes:
             raise FetchFailed(f"{url}: larger than {self.max_bytes // 1024} KiB, not read")
         return Fetched(final, status, content_type, body)
+
+
+def refused(policy: LinkPolicy, url: str) -> str | None:
+    """Return why *policy* forbids fetching *url*, looking up another host's name; or None.
+
+    A name on another host (an autodiscovery link, a redirect) that resolves to a private
+    address is refused as the crawl's link policy refuses it.
+    """
+    refusal = policy.check(url)
+    if refusal is not None:
+        return describe(refusal, url)
+    host = (urllib.parse.urlsplit(url).hostname or "").rstrip(".")
+    if not policy.needs_lookup(host):
+        return None
+    try:
+        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return None  # the request fails as a DNS error, saying so
+    for *_, address in found:
+        parsed = literal_address(str(address[0]))
+        if parsed is None or not public_address(parsed):
+            return (
+                f"{host} resolves to the private address {address[0]} "
+                "(allow_private: true fetches it)"
+            )
+    return None

@@ -269,3 +269,48 @@ def test_the_fetcher_bounds_the_time_and_size_of_each_document(newswire: Newswir
         fetcher.get(newswire.url("/slow"))
     with pytest.raises(FetchFailed, match="larger than 4 KiB"):
         fetcher.get(newswire.url("/big"))
+
+
+def test_a_sitemap_index_in_robots_txt_is_previewed_by_its_newest_sitemap(
+    config: Path, newswire: Newswire
+) -> None:
+    base = newswire.base_url
+    index = (
+        '<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{base}/news-1.xml</loc><lastmod>2026-12-01T00:00:00Z</lastmod></sitemap>"
+        f"<sitemap><loc>{base}/news-2.xml</loc><lastmod>2026-12-03T00:00:00Z</lastmod></sitemap>"
+        "</sitemapindex>"
+    )
+    whole_site = ('<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                  f"<url><loc>{base}/about.html</loc></url></urlset>")  # fmt: skip
+    robots = f"Sitemap: {base}/pages.xml\nSitemap: {base}/index.xml\n"
+    newswire.route("/robots.txt", Reply(robots.encode()))
+    newswire.route("/pages.xml", Reply.xml(whole_site))
+    newswire.route("/index.xml", Reply.xml(index))
+    newswire.route("/news-2.xml", Reply.xml(NEWS_SITEMAP.format(base=base)))
+
+    result = run_cli("--config", str(config), "add", newswire.url("/"), "--format", "json",
+                     "--dry-run")  # fmt: skip
+
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert report["source"]["url"] == newswire.url("/index.xml")
+    assert report["source"]["kind"] == "sitemap"
+    assert len(report["found"][0]["items"]) == 2
+    assert any("not a news sitemap" in note for note in report["notes"])
+    assert newswire.requests_for("/news-1.xml") == 0
+
+
+def test_an_autodiscovery_link_to_another_private_host_is_not_fetched(
+    config: Path, newswire: Newswire
+) -> None:
+    port = newswire.base_url.rsplit(":", 1)[1]
+    page = ('<html><head><link rel="alternate" type="application/rss+xml" '
+            f'href="http://localhost:{port}/internal.xml"></head></html>')  # fmt: skip
+    newswire.route("/", Reply.html(page))
+    newswire.route("/internal.xml", Reply.xml(english_feed(newswire.base_url)))
+
+    result = run_cli("--config", str(config), "add", newswire.url("/"), "--dry-run")
+
+    assert result.code == 2
+    assert newswire.requests_for("/internal.xml") == 0
