@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -314,3 +316,11 @@ def test_an_autodiscovery_link_to_another_private_host_is_not_fetched(
 
     assert result.code == 2
     assert newswire.requests_for("/internal.xml") == 0
+
+
+def test_the_commands_that_add_sources_never_import_the_crawler() -> None:
+    code = ("import sys, monitor.commands.sources, monitor.config.edit, monitor.opml; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'crawler'))")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                          text=True, timeout=60, check=True)  # fmt: skip
+    assert done.stdout.strip() == "[]"

@@ -165,3 +165,16 @@ def test_export_writes_to_stdout_by_default(tmp_path: Path) -> None:
     assert result.code == 0, result.err
     assert 'xmlUrl="https://example.org/feed"' in result.out
     assert result.out.rstrip().endswith("</opml>")
+
+
+def test_a_dry_run_import_lists_the_feeds_and_writes_nothing(tmp_path: Path, config: Path) -> None:
+    opml = tmp_path / "feeds.opml"
+    opml.write_text(NESTED, encoding="utf-8")
+    before = config.read_bytes()
+
+    result = run_cli("--config", str(config), "sources", "import", str(opml), "--dry-run")
+
+    assert result.code == 0, result.err
+    assert "would add    tass.com  https://tass.com/rss/v2.xml?lang=en&x=1" in result.out
+    assert "Would add 2 sources" in result.out
+    assert config.read_bytes() == before
