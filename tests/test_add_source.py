@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import errno
 import json
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import pytest
 
 from monitor.config import load
 from monitor.config.edit import add_sources, name_for, source_entry
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, WirewatchError
 from monitor.newswire import Newswire, Reply
 
 from .conftest import REPO, rss, run_cli
@@ -324,3 +325,30 @@ def test_the_commands_that_add_sources_never_import_the_crawler() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                           text=True, timeout=60, check=True)  # fmt: skip
     assert done.stdout.strip() == "[]"
+
+
+def test_a_write_that_fails_midway_leaves_the_config_whole_and_no_stray_file(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import monitor.config.edit
+
+    def full_disk(descriptor: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(monitor.config.edit.os, "fsync", full_disk)
+    before = config.read_bytes()
+
+    with pytest.raises(WirewatchError, match=r"cannot write the config \(No space left"):
+        add_sources(config, [source_entry("new", "https://example.org/feed", "feed")])
+
+    assert config.read_bytes() == before
+    assert sorted(p.name for p in config.parent.iterdir()) == ["config.yaml"]
+
+
+def test_the_new_file_keeps_the_mode_of_the_old(config: Path) -> None:
+    config.chmod(0o640)
+
+    add_sources(config, [source_entry("new", "https://example.org/feed", "feed")])
+
+    assert config.stat().st_mode & 0o777 == 0o640
+    assert load(config).sources[-1].name == "new"

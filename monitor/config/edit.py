@@ -29,7 +29,7 @@ from monitor.config.files import read_text
 from monitor.config.loading import parse
 from monitor.config.names import NAME
 from monitor.config.schema import Config
-from monitor.errors import ConfigError, ConfigProblem
+from monitor.errors import ConfigError, ConfigProblem, WirewatchError
 from monitor.safeyaml import load_yaml
 
 _NOT_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -142,23 +142,37 @@ def _check_only_added(before: str, after: str, count: int, path: Path) -> None:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Replace the file at *path* with *text* in one rename, keeping its permissions."""
+    """Replace the file at *path* with *text* in one rename, keeping its mode, owner and
+    group (a service may read it by its group); raise WirewatchError when it cannot."""
     target = path.resolve()  # a symlinked config stays a symlink to the new file
     try:
-        mode = target.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        mode = 0o644
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        kept = target.stat()
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as error:
+        raise _unwritable(path, error) from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
-        Path(temporary).chmod(mode)
+            made = os.fstat(file.fileno())
+            if (made.st_uid, made.st_gid) != (kept.st_uid, kept.st_gid):
+                os.fchown(file.fileno(), kept.st_uid, kept.st_gid)
+        Path(temporary).chmod(kept.st_mode & 0o7777)
         Path(temporary).replace(target)
-    except BaseException:
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise _unwritable(path, error) from None
         raise
+
+
+def _unwritable(path: Path, error: OSError) -> WirewatchError:
+    return WirewatchError(
+        f"{path}: cannot write the config ({error.strerror or error}), so it was left as it "
+        "was: run the command as the user who owns the file (it keeps its owner, group and "
+        "mode), or add the source by hand"
+    )
 
 
 def _yaml() -> YAML:
