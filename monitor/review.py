@@ -29,15 +29,23 @@ def topics_in(archive: Archive) -> list[str]:
 
 
 def flagged(
-    archive: Archive, filters: Filters | None = None, *, limit: int | None = None
+    archive: Archive,
+    filters: Filters | None = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    match: str | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """Return flagged stories, newest first, and how many match in all.
 
     One row per story and topic: the same wire story carried by several outlets is one
     row, shown by its earliest flagged copy, with its number of outlets, its first report,
-    its best score and its latest label.
+    its best score and its latest label. *match* (an FTS5 expression of
+    monitor.wordforms.to_fts) keeps the stories whose words match; *offset* pages on.
     """
-    return stories.flagged_stories(archive, filters or Filters(), limit=limit)
+    return stories.flagged_stories(
+        archive, filters or Filters(), limit=limit, offset=offset, match=match
+    )
 
 
 def _no_article(archive: Archive, article_id: int) -> NotFoundError:

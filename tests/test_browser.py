@@ -3,7 +3,8 @@ chromium-driver) against ``wirewatch serve`` on the demo archive. It opens the f
 stories, searches, triages one story from the page, and finds the mark in the archive; then
 triages by the story page's buttons and by its keys (issue 13 item 2): from the unreviewed
 list an analyst opens a story, presses ``r``, and lands on the list's next story with the
-mark recorded, and a key typed in the note field is only a letter."""
+mark recorded, and a key typed in the note field is only a letter. Last, the inbox at
+/flagged (item 4): three stories triaged from it by key and by button, by a named analyst."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ def test_an_analyst_reviews_searches_and_triages_in_the_browser(
 ) -> None:
     wait = WebDriverWait(browser, WAIT)
     browser.get(served.url)
-    browser.find_element(By.LINK_TEXT, "Flagged stories").click()
+    browser.find_element(By.LINK_TEXT, "The same stories in a table").click()
     wait.until(expected_conditions.url_contains("/archive/flagged_stories"))
     rows = browser.find_elements(By.CSS_SELECTOR, "table.rows-and-columns tbody tr")
     assert len(rows) == 14
@@ -168,3 +169,71 @@ def test_keys_typed_in_the_note_or_with_ctrl_mark_nothing(browser, served) -> No
     assert browser.current_url == page
     assert not browser.find_element(By.ID, "keys-help").is_displayed()
     assert marks(served) == []
+
+
+def inbox_ids(browser) -> list[int]:
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.inbox tbody tr")
+    return [int(row.get_attribute("data-story")) for row in rows]
+
+
+def selected(browser) -> int:
+    row = browser.find_element(By.CSS_SELECTOR, "table.inbox tbody tr.selected")
+    return int(row.get_attribute("data-story"))
+
+
+def test_three_stories_are_triaged_from_the_flagged_list_by_key_and_by_button(
+    browser, demo_folder: Path, tmp_path: Path
+) -> None:
+    """Issue 13, done when: the analyst named at the desk triages three stories from the
+    flagged list, by keyboard and by button, and the archive holds three marks by them."""
+    wait = WebDriverWait(browser, WAIT)
+    with Served(copy_demo(demo_folder, tmp_path), "--analyst", "desk-ana") as server:
+        browser.get(server.url + "flagged")
+        ids = inbox_ids(browser)
+        assert len(ids) == 14 and selected(browser) == ids[0]
+        # At 1400x1000 every row shows above the fold, and room is left for more than 15.
+        top, height, viewport = browser.execute_script(
+            "const rows = document.querySelectorAll('table.inbox tbody tr');"
+            "const first = rows[0].getBoundingClientRect();"
+            "return [first.top, first.height, window.innerHeight];"
+        )
+        assert (viewport - top) / height >= 15
+        last = browser.find_elements(By.CSS_SELECTOR, "table.inbox tbody tr")[-1]
+        assert last.rect["y"] + last.rect["height"] <= viewport
+
+        # 1. By key: j chooses the second row, r marks it relevant; the list comes back
+        # with the row after it chosen.
+        press(browser, "j")
+        assert selected(browser) == ids[1]
+        press(browser, "r")
+        wait.until(expected_conditions.url_contains(f"/flagged#story-{ids[2]}"))
+        assert selected(browser) == ids[2]
+        assert f"Marked #{ids[1]} relevant." in browser.page_source
+
+        # 2. By button: the fourth row's "irrelevant".
+        row = browser.find_element(By.ID, f"story-{ids[3]}")
+        row.find_element(By.CSS_SELECTOR, "button[value=irrelevant]").click()
+        wait.until(expected_conditions.url_contains(f"/flagged#story-{ids[4]}"))
+        assert selected(browser) == ids[4]
+
+        # 3. o opens the chosen story; f marks it follow-up and goes on to the list's next.
+        press(browser, "o")
+        wait.until(expected_conditions.url_contains(f"/story/{ids[4]}?next="))
+        press(browser, "f")
+        wait.until(expected_conditions.url_contains(f"/story/{ids[5]}?next="))
+
+        with sqlite3.connect(server.folder / "wirewatch-demo" / "demo.db") as db:
+            recorded = db.execute(
+                "SELECT article_id, label, marked_by FROM marks ORDER BY id"
+            ).fetchall()
+        assert recorded == [
+            (ids[1], "relevant", "desk-ana"),
+            (ids[3], "irrelevant", "desk-ana"),
+            (ids[4], "follow-up", "desk-ana"),
+        ]
+        # The list shows each mark on its row.
+        browser.get(server.url + "flagged")
+        labels = [
+            cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "tbody tr td:first-child")
+        ]
+        assert labels[:6] == ["new", "relevant", "new", "irrelevant", "follow-up", "new"]

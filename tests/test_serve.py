@@ -37,9 +37,9 @@ def rows(served: Served, path: str, **params: str) -> list[dict]:
 def test_the_home_page_leads_to_the_flagged_stories(served) -> None:
     status, page, _ = served.get("/")
     assert status == 200
-    for link in ("/archive/flagged_stories", "/archive/unreviewed", "/archive/last_24h",
-                 "/archive/follow_ups", "/archive/source_health",
-                 "/archive/flagged_atom.atom"):  # fmt: skip
+    for link in ("/flagged", "/flagged?label=unreviewed", "/flagged?since=24h",
+                 "/flagged?label=follow-up", "/archive/flagged_stories",
+                 "/archive/source_health", "/archive/flagged_atom.atom"):  # fmt: skip
         assert f'href="{link}"' in page
 
 

@@ -136,10 +136,10 @@ def test_the_story_page_shows_the_marks_of_every_copy_with_their_notes(served) -
         page = story_page(served, article_id)
         marks = text_of(page.find_class("marks")[0])
         assert "follow-up (ask the Seoul desk), by " in marks
-        assert facts(page)["Mark"].startswith("follow-up ·")
+        assert facts(page)["Mark"] == "follow-up"
 
 
-def test_the_story_page_shows_its_evidence_and_links_to_triage(served) -> None:
+def test_the_story_page_shows_its_evidence_and_triage_buttons(served) -> None:
     putin = story_row(served.folder, "Putin lands in Pyongyang")
     ((content_hash, url),) = query(
         served.folder, "SELECT content_hash, url FROM articles WHERE id = ?", (putin,)
@@ -149,8 +149,12 @@ def test_the_story_page_shows_its_evidence_and_links_to_triage(served) -> None:
     hrefs = [a.get("href") for a in page.iter("a")]
     assert url in hrefs
     assert f"/archive/articles/{putin}" in hrefs
-    for label in ("relevant", "irrelevant", "follow-up"):
-        assert f"/archive/mark_story?article_id={putin}&label={label}" in hrefs
+    (form,) = [form for form in page.iter("form") if form.get("class") == "triage"]
+    assert form.get("method") == "post" and form.get("action") == f"/story/{putin}/mark"
+    buttons = [button.get("value") for button in form.iter("button")]
+    assert buttons == ["relevant", "irrelevant", "follow-up"]
+    # Only the buttons post a mark: no link on the page leads to the SQL form.
+    assert not [href for href in hrefs if href and "mark_story" in href]
 
 
 def test_an_unknown_story_is_a_404_page(served) -> None:
@@ -206,6 +210,10 @@ def test_a_hostile_title_on_the_story_page_is_text(demo_folder: Path, tmp_path: 
         # The list that links to the page shows the title as text too.
         status, body, _ = server.get("/archive/unreviewed")
         assert status == 200 and HOSTILE_TITLE not in body
+        status, body, _ = server.get("/flagged")
+        assert status == 200 and HOSTILE_TITLE not in body
+        row = lxml.html.fromstring(body).get_element_by_id(f"story-{putin}")
+        assert HOSTILE_TITLE in row.find_class("title")[0].text_content()
 
 
 @pytest.mark.parametrize(
@@ -260,7 +268,7 @@ def test_a_mark_from_the_story_page_is_kept_and_returns_to_where_the_analyst_cam
     )
     assert status == 302 and headers["location"] == f"/story/{train}"
     page = story_page(desk, train)
-    assert facts(page)["Mark"].startswith("relevant ·")
+    assert facts(page)["Mark"] == "relevant"
     assert f"follow-up (check the timetable), by {OS_USER}" in text_of(page.find_class("marks")[0])
 
 

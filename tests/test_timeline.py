@@ -72,7 +72,7 @@ def test_one_link_per_day_with_stories_adding_up_to_the_flagged_list(served: Ser
     assert sum(shown.values()) == sum(1 for row in rows if row["topic"] != OLD_TOPIC)
     for link in links:
         day, stories = link.get("data-day"), int(link.get("data-stories"))
-        assert link.get("href") == f"/archive/flagged_stories?day={day}"
+        assert link.get("href") == f"/flagged?day={day}"
         noun = "story" if stories == 1 else "stories"
         assert link.xpath(".//title")[0].text_content() == f"{day}: {stories} {noun}"
         rect = link.xpath(".//rect")[0]
@@ -108,7 +108,7 @@ def test_a_day_without_stories_has_no_link(served: Served) -> None:
     assert empty
     hrefs = {link.get("href") for link in links}
     for day in empty:
-        assert f"/archive/flagged_stories?day={day}" not in hrefs
+        assert f"/flagged?day={day}" not in hrefs
 
 
 def test_the_chart_leaves_gaps_and_scales_to_the_busiest_day() -> None:

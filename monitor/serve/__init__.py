@@ -1,11 +1,13 @@
 """``wirewatch serve``: Datasette over the live archive, set up for review.
 
-The home page leads to the flagged stories (one row per story, with facets by topic,
-source, language, mark and day, and full-text search); canned queries give the last 24
-hours, the unreviewed stories, the follow-ups and the sources' health; each story has its
-own page at /story/{id} (``story``), linked from every title in those lists; each story can
-be marked relevant, irrelevant or follow-up from the browser (a writable canned query); and
-the flagged stories are an Atom feed at /archive/flagged_atom.atom.
+The home page leads to the flagged stories at /flagged (``inbox``: one compact row per
+story, filters, search in any word form, triage by button or key) and shows them per day
+(``timeline``); Datasette's own table of them has facets by topic, source, language, mark
+and day; canned queries give the last 24 hours, the unreviewed stories, the follow-ups and
+the sources' health; each story has its own page at /story/{id} (``story``), linked from
+every title in those lists; each story can be marked relevant, irrelevant or follow-up from
+the browser (``triage``); and the flagged stories are an Atom feed at
+/archive/flagged_atom.atom.
 
 The archive is served as it is written (never immutable). It binds 127.0.0.1; on any other
 address it refuses to start without a login: the analysts' accounts (``--accounts FILE``,
@@ -32,7 +34,7 @@ from datasette.plugins import pm
 from monitor.errors import UsageError
 from monitor.serve import accounts as account_file
 from monitor.serve import analyst as analysts
-from monitor.serve import feed, follow, limits, private, story, timeline, triage
+from monitor.serve import feed, follow, inbox, limits, private, story, timeline, triage
 from monitor.serve.guard import allowed_hosts, guard, loopback
 from monitor.serve.metadata import DATABASE, metadata
 
@@ -54,6 +56,7 @@ def build(
         ("wirewatch-limits", limits),
         ("wirewatch-feed", feed),
         ("wirewatch-story", story),
+        ("wirewatch-inbox", inbox),
         ("wirewatch-private", private),
         ("wirewatch-follow", follow),
         ("wirewatch-timeline", timeline),

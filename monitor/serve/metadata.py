@@ -9,8 +9,8 @@ from monitor.archive.labels import Label, labels_in_words
 DATABASE = "archive"  # the stable name in every URL, whatever the file is called
 # The stories a canned query lists share these columns.
 _STORY_COLUMNS = "id, date, topic, source, outlets, score, label, title, snippet, url, triage"
-# The unreviewed list's rows and order; the story page walks the same list (story.py).
-UNREVIEWED_FROM = "FROM flagged_stories WHERE label IS NULL ORDER BY date DESC"
+# The unreviewed list's rows and order; the story page walks the same list (inbox.py).
+UNREVIEWED_FROM = "FROM flagged_stories WHERE label IS NULL ORDER BY date DESC, id DESC"
 UNREVIEWED_PATH = f"/{DATABASE}/unreviewed"
 _NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
@@ -20,8 +20,7 @@ def metadata(database: str) -> dict[str, Any]:
     return {
         "title": "wirewatch",
         "description_html": (
-            "Stories flagged by wirewatch. Start with the "
-            f'<a href="/{database}/flagged_stories">flagged stories</a>.'
+            'Stories flagged by wirewatch. Start with the <a href="/flagged">flagged stories</a>.'
         ),
         "databases": {
             database: {
@@ -56,6 +55,7 @@ def metadata(database: str) -> dict[str, Any]:
                             "schedule",
                             "daemon",
                             "alerts",
+                            "health_alerts",
                             "run_sources",
                             "_sqlite_migrations",
                         )

@@ -13,7 +13,7 @@ import sqlite3  # noqa: TID251 - Datasette hands execute_fn its own sqlite3 conn
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from datasette import hookimpl
 from datasette.utils.asgi import Response
@@ -25,7 +25,8 @@ from monitor.archive.labels import LABELS
 from monitor.errors import NotFoundError
 from monitor.escaping import web_url
 from monitor.reports import matched_terms, sentence_spans, short_date
-from monitor.serve.metadata import DATABASE, UNREVIEWED_FROM, UNREVIEWED_PATH
+from monitor.serve.inbox import list_of, neighbours
+from monitor.serve.metadata import DATABASE
 from monitor.serve.pages import (
     ARTICLE_ID,
     LOG_IN,
@@ -35,8 +36,10 @@ from monitor.serve.pages import (
     may_read,
     story_href,
 )
-from monitor.serve.triage import MAX_NOTE_CHARS, mark_links
+from monitor.serve.triage import MAX_NOTE_CHARS
+from monitor.timeutil import utcnow
 
+Neighbours = tuple[int | None, int | None]  # the stories before and after one in its list
 NOT_FOUND = "No story here: story pages are /story/ID, with an ID from the flagged stories."
 
 
@@ -64,47 +67,33 @@ async def story_page(datasette: Any, request: Any) -> Response:
 
     # After a mark the form returns to the page the analyst came from (a list), else here.
     back = local_path(request.args.get("next")) or came_from(request) or request.path
-    walks = urlsplit(back).path == UNREVIEWED_PATH
+    listed = list_of(back, utcnow())
 
-    def read(conn: sqlite3.Connection) -> tuple[dict[str, Any], list[int]] | None:
+    def read(conn: sqlite3.Connection) -> tuple[dict[str, Any], Neighbours] | None:
+        archive = Archive(conn, path, read_only=True)
         try:
-            record = review.article(Archive(conn, path, read_only=True), int(text))
+            record = review.article(archive, int(text))
         except NotFoundError:
             return None
-        return record, unreviewed_ids(conn) if walks else []
+        return record, neighbours(archive, listed, record["id"]) if listed else (None, None)
 
     found = await database.execute_fn(read)
     if found is None:
         return await error_page(datasette, request, 404, NOT_FOUND)
-    record, listed = found
-    previous, following = neighbours(listed, record["id"])
+    record, (previous, following) = found
     context = {
         **page(record),
-        # From the unreviewed list, a mark goes on to the next story of it (else to the list).
+        # From a list, a mark goes on to the next story of it (after the last, to the list).
         "next": walk_href(following, back) or back,
         "next_story": walk_href(following, back),
         "previous_story": walk_href(previous, back),
+        "listed": back if listed else None,
         "max_note": MAX_NOTE_CHARS,
     }
     html = await datasette.render_template(
         "story.html", context, request=request, view_name="story"
     )
     return Response.html(html)
-
-
-def unreviewed_ids(conn: sqlite3.Connection) -> list[int]:
-    """Return the IDs of the unreviewed list, in its order, each once."""
-    rows = conn.execute(f"SELECT id {UNREVIEWED_FROM}")
-    return list(dict.fromkeys(int(row[0]) for row in rows))
-
-
-def neighbours(ids: list[int], article_id: int) -> tuple[int | None, int | None]:
-    """Return the IDs before and after *article_id* in *ids*: (None, None) when it is not
-    there, None for an end."""
-    if article_id not in ids:
-        return None, None
-    at = ids.index(article_id)
-    return (ids[at - 1] if at > 0 else None), (ids[at + 1] if at + 1 < len(ids) else None)
 
 
 def walk_href(article_id: int | None, back: str) -> str | None:
@@ -142,7 +131,6 @@ def page(record: dict[str, Any]) -> dict[str, Any]:
         "outlet_count": len(outlets) + 1,
         "marks": record["marks"],
         "web_url": web_url(record["url"]),
-        "mark_links": mark_links(record["id"], DATABASE),
         "mark_action": f"{story_href(record['id'])}/mark",
         "labels": LABELS,
         "database": DATABASE,

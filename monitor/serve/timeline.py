@@ -13,6 +13,7 @@ from typing import Any
 
 from datasette import hookimpl
 
+from monitor.serve import inbox
 from monitor.serve.metadata import DATABASE
 from monitor.serve.pages import may_read
 
@@ -39,8 +40,7 @@ def extra_template_vars(view_name: str, datasette: Any, request: Any) -> Any:
         params = {"start": start.isoformat(), "end": (today + timedelta(days=1)).isoformat()}
         rows = await datasette.get_database(DATABASE).execute(COUNTS, params)
         counts = {str(row["day"]): int(row["stories"]) for row in rows}
-        href = datasette.urls.table(DATABASE, "flagged_stories")
-        return {"timeline": chart(start, counts, href)}
+        return {"timeline": chart(start, counts, inbox.PATH)}
 
     return inner
 
