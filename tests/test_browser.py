@@ -8,7 +8,9 @@ mark recorded, and a key typed in the note field is only a letter. Last, the inb
 
 from __future__ import annotations
 
+import importlib.util
 import sqlite3
+import struct
 from pathlib import Path
 
 import pytest
@@ -237,3 +239,21 @@ def test_three_stories_are_triaged_from_the_flagged_list_by_key_and_by_button(
             cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "tbody tr td:first-child")
         ]
         assert labels[:6] == ["new", "relevant", "new", "irrelevant", "follow-up", "new"]
+
+
+def test_the_screenshot_script_saves_the_flagged_list_and_a_story_page(
+    browser, served, tmp_path: Path
+) -> None:
+    """docs/screenshots.py makes the README's pictures; here its capture runs on the test's
+    own server and browser."""
+    script = Path(__file__).resolve().parent.parent / "docs" / "screenshots.py"
+    spec = importlib.util.spec_from_file_location("screenshots", script)
+    assert spec and spec.loader
+    screenshots = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(screenshots)
+    saved = screenshots.capture(browser, served.url, tmp_path / "img")
+    assert [path.name for path in saved] == ["flagged.png", "story.png"]
+    for path in saved:
+        head = path.read_bytes()[:24]
+        assert head.startswith(b"\x89PNG") and struct.unpack(">I", head[16:20])[0] == 1400
+    assert "/story/" in browser.current_url

@@ -13,6 +13,7 @@ import re
 import shlex
 import shutil
 import sqlite3
+import struct
 import sys
 from pathlib import Path
 
@@ -313,3 +314,14 @@ def test_the_exit_status_table_lists_every_status_and_what_sigterm_gives_each_co
     interrupted = table[ExitStatus.INTERRUPTED]
     assert "`crawl` or `demo` stopped by Ctrl-C or SIGTERM" in interrupted
     assert "but `run` and `serve`" in interrupted
+
+
+def test_each_picture_in_the_readme_is_one_the_screenshot_script_makes() -> None:
+    pictures = re.findall(r"!\[[^\]]+\]\(([^)]+)\)", README)
+    assert pictures == ["docs/img/flagged.png", "docs/img/story.png"]
+    script = (REPO / "docs" / "screenshots.py").read_text(encoding="utf-8")
+    for picture in pictures:
+        assert f'"{Path(picture).name}"' in script
+        head = (REPO / picture).read_bytes()[:24]
+        assert head.startswith(b"\x89PNG")
+        assert struct.unpack(">II", head[16:24]) == (1400, 1000)
