@@ -13,6 +13,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,10 @@ class Served:
         *args: str,
         env: dict[str, str] | None = None,
         config: str = "wirewatch-demo/config.yaml",
+        program: Sequence[str] = (sys.executable, "-m", "monitor"),
     ) -> None:
         self.folder = folder
+        self.program = program  # another installation's wirewatch script, say
         self.args = args
         self.config = config
         self.env = {key: value for key, value in os.environ.items() if key != "WIREWATCH_CONFIG"}
@@ -45,8 +48,7 @@ class Served:
 
     def __enter__(self) -> Served:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "--config", self.config, "serve",
-             "--port", "0", *self.args],
+            [*self.program, "--config", self.config, "serve", "--port", "0", *self.args],
             cwd=self.folder, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             text=True,
         )  # fmt: skip
