@@ -82,10 +82,14 @@ def print_flagged(rows: Sequence[dict[str, Any]], total: int, *, since: str | No
 
 
 def print_status(
-    rows: Sequence[dict[str, Any]], daemon: dict[str, Any], alerts: dict[str, Any] | None = None
+    rows: Sequence[dict[str, Any]],
+    daemon: dict[str, Any],
+    alerts: dict[str, Any] | None = None,
+    health: Sequence[dict[str, str]] = (),
 ) -> None:
     """Print the daemon's state, then one line per source: its state, last success, next
-    run (by the daemon's schedule, else by backoff and server hints) and last error."""
+    run (by the daemon's schedule, else by backoff and server hints) and last error; then
+    the alerts, and each health alert whose failure lasts."""
     out = console()
     if daemon["running"]:
         out.print(
@@ -136,6 +140,13 @@ def print_status(
                 f"({failure['attempts']} attempts): {failure['error']}"
             )
         out.print(line, style="red" if alerts["failed"] else None, soft_wrap=True)
+    for alarm in health or ():
+        out.print(
+            f"Health: {alarm['alert']} (failing since {short_date(alarm['since'])} "
+            f"{zone_name()}; alerted once, until it reads again)",
+            style="red",
+            soft_wrap=True,
+        )
 
 
 def print_topic_report(report: Report, source: str) -> None:

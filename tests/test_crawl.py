@@ -333,6 +333,7 @@ def test_the_steps_after_a_crawl_run_in_order_once_the_run_is_recorded(
     assert [step.__name__ for step in AFTER_CRAWL] == [
         "group_copies",
         "send_alerts",
+        "check_health",
         "truncate_wal",
     ]
 

@@ -22,7 +22,15 @@ import pytest
 import yaml
 
 from monitor.cli import cli
-from monitor.config import Config, CrawlSettings, Politeness, Source, Topic, parse
+from monitor.config import (
+    Config,
+    CrawlSettings,
+    HealthSettings,
+    Politeness,
+    Source,
+    Topic,
+    parse,
+)
 from monitor.errors import ExitStatus
 from monitor.events import STAGES
 
@@ -206,8 +214,10 @@ def test_every_command_is_documented() -> None:
 
 def test_every_config_key_is_documented() -> None:
     documented = set(re.findall(r"^\| `([^`]+)`", README, flags=re.MULTILINE))
-    keys = {key for key in Config.model_fields if key not in ("crawl", "sources", "topics", "path")}
+    sections = ("crawl", "sources", "topics", "health", "path")
+    keys = {key for key in Config.model_fields if key not in sections}
     keys |= {f"crawl.{key}" for key in CrawlSettings.model_fields}
+    keys |= {f"health.{key}" for key in HealthSettings.model_fields}
     keys |= {
         f"sources[].{key}" for key in Source.model_fields if key not in Politeness.model_fields
     }

@@ -465,3 +465,21 @@ def _run_sources_by_source(db: sqlite_utils.Database) -> None:
     # status reads how each source's latest run ended; without this index a source the last
     # runs left out was looked for through every run the archive ever recorded.
     db.execute("CREATE INDEX idx_run_sources_source ON run_sources (source, run_id)")
+
+
+@migrations(name="0011_health_alerts")
+def _health_alerts(db: sqlite_utils.Database) -> None:
+    # Alerts about the crawl itself: one row per episode of a condition (every source
+    # failing, or one failing too long) and target. An episode stays open (cleared NULL)
+    # until its condition ends, so a restarted daemon never raises it again.
+    table = db.table("health_alerts")
+    table.create(
+        {"id": int, "condition": str, "subject": str, "since": str, "target": str,
+         "title": str, "body": str, "status": str, "attempts": int, "last_error": str,
+         "created": str, "sent": str, "cleared": str},
+        pk="id",
+        not_null={"condition", "subject", "since", "target", "title", "body", "status",
+                  "attempts", "created"},
+        defaults={"attempts": 0},
+    )  # fmt: skip
+    table.create_index(["condition", "subject", "since", "target"], unique=True)

@@ -26,6 +26,7 @@ SCHEMA = (
     "0008_flag_stories",
     "0009_web_pages_at_scale",
     "0010_run_sources_by_source",
+    "0011_health_alerts",
 )
 
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import IO
 from urllib.parse import urlsplit
 
-from monitor import alerts, events
+from monitor import alerts, events, health
 from monitor.alerts import Delivery
 from monitor.archive import Archive, RunStatus, SourceRef, SourceStatus
 from monitor.archive.space import free_bytes
@@ -196,13 +196,30 @@ def send_alerts(after: Aftermath) -> None:
         logger.exception("alerts could not be sent; they are tried again after the next crawl")
 
 
+def check_health(after: Aftermath) -> None:
+    """Alert once when every source fails, or one fails too long; never fails the crawl."""
+    config = after.config
+    try:
+        health.check(
+            after.archive,
+            [source.name for source in config.sources],
+            config.health,
+            health.alert_targets(config.alerts),
+            after.clock(),
+        )
+    except DiskFull:
+        raise  # the archive's trouble, not the alert service's
+    except Exception:  # an alert service must not stop the collection
+        logger.exception("health alerts could not be sent; they are tried after the next crawl")
+
+
 def truncate_wal(after: Aftermath) -> None:
     """Leave the WAL truncated: cron users have no daemon to do it."""
     after.archive.checkpoint()
 
 
 # The work after each crawl, in order. A new post-crawl step is a function added here.
-AFTER_CRAWL: tuple[Step, ...] = (group_copies, send_alerts, truncate_wal)
+AFTER_CRAWL: tuple[Step, ...] = (group_copies, send_alerts, check_health, truncate_wal)
 
 
 def group_by_host(sources: Sequence[Source], workers: int) -> list[list[Source]]:

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from monitor import alerts, review
+from monitor.archive.health_alerts import active
 from monitor.commands.options import format_option, state_of
 from monitor.reports import print_status
 from monitor.terminal import print_json
@@ -38,12 +39,17 @@ def status(ctx: click.Context, output_format: str) -> None:
     rows: list[dict[str, Any]] = []
     daemon: dict[str, Any] = {"running": False, "pid": None, "since": None}
     sent: dict[str, Any] | None = None
+    troubles: list[dict[str, str]] = []  # the health alerts whose failure lasts
     if path.exists():
         with state.archive() as archive:
             rows = review.sources_status(archive, names)
             daemon = review.daemon(archive)
             if state.outline().alerts:
                 sent = alerts.summary(archive)
+            troubles = [
+                {"alert": title.removeprefix("[wirewatch] "), "since": since}
+                for title, since in active(archive)
+            ]
     known = {row["name"] for row in rows}
     rows += [
         {"name": name, "kind": kinds[name], "url": None, "last_attempt": None,
@@ -54,7 +60,7 @@ def status(ctx: click.Context, output_format: str) -> None:
     ]  # fmt: skip
     rows.sort(key=lambda row: names.index(row["name"]))
     if output_format == "json":
-        print_json({"daemon": daemon, "sources": rows, "alerts": sent})
+        print_json({"daemon": daemon, "sources": rows, "alerts": sent, "health": troubles})
         return
     state.show_times()
-    print_status(rows, daemon, sent)
+    print_status(rows, daemon, sent, troubles)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from monitor.config.files import DEFAULT_PATH, ENV_VAR, MAX_FILE_BYTES, find_path
+    from monitor.config.health import HealthSettings
     from monitor.config.loading import load, parse
     from monitor.config.schema import Config, CrawlPlan
     from monitor.config.sources import SOURCE_KINDS, CrawlSettings, Politeness, Source
@@ -38,6 +39,7 @@ _HOMES = {
     "ENV_VAR": "files",
     "MAX_FILE_BYTES": "files",
     "find_path": "files",
+    "HealthSettings": "health",
     "load": "loading",
     "parse": "loading",
     "Config": "schema",
@@ -63,6 +65,7 @@ __all__ = [
     "Config",
     "CrawlPlan",
     "CrawlSettings",
+    "HealthSettings",
     "Politeness",
     "Scoring",
     "Source",

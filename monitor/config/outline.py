@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 # The top-level keys of Config and the kinds of Source (tests/test_config.py holds both to
 # the models).
-KEYS = ("archive", "store_html", "crawl", "sources", "topics", "alerts", "timezone")
+KEYS = ("archive", "store_html", "crawl", "sources", "topics", "alerts", "health", "timezone")
 KINDS = ("feed", "sitemap", "page")
 
 

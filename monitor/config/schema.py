@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from monitor.config.health import HealthSettings
 from monitor.config.names import DEFAULT_ARCHIVE, NAME
 from monitor.config.sources import CrawlSettings, Source
 from monitor.config.topics import Topic
@@ -32,6 +33,7 @@ class Config(Model):
         description="Apprise URLs to notify, per topic, when the topic flags a new story; "
         "$NAME in one is filled from the environment when an alert is sent.",
     )
+    health: HealthSettings = Field(default_factory=HealthSettings)  # type: ignore[arg-type]
     timezone: str = Field(
         "UTC",
         description="The time zone the command line and the digest show times in "

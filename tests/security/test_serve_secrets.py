@@ -2,7 +2,8 @@
 
 A real ``wirewatch serve`` behind a password, on a copy of the demo archive that holds an
 alert whose target carries a webhook token. The analyst logs in and asks every page that
-shows configuration, the alerts table, and read-only SQL written several ways.
+shows configuration, the alerts tables (a topic's and the health alerts), and read-only SQL
+written several ways.
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ def served(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
             "'2026-12-03T00:00:00Z')",
             [article, article, TARGET, f"could not reach {TARGET}"],
         )
+        db.execute(
+            "INSERT INTO health_alerts (condition, subject, since, target, title, body, "
+            "status, attempts, last_error, created) VALUES ('failing', 'harbour-wire', "
+            "'2026-12-02T00:00:00Z', ?, 'source harbour-wire has failed for 7 h', 'x', "
+            "'failed', 1, ?, '2026-12-03T00:00:00Z')",
+            [TARGET, f"could not reach {TARGET}"],
+        )
     with Served(folder, env={"WIREWATCH_SERVE_PASSWORD": PASSWORD}) as web:
         status, _, _ = web.post("/-/login", {"username": "analyst", "password": PASSWORD})
         assert status == 302
@@ -59,6 +67,10 @@ def sql(query: str) -> str:
         sql("SELECT group_concat(target) AS t FROM alerts"),
         sql("SELECT (SELECT target FROM alerts) AS t, instr(target, 'T0KEN') AS i FROM alerts"),
         sql("SELECT substr(a.last_error, 1, 80) AS e FROM alerts a JOIN articles ON 1"),
+        "/archive/health_alerts.json",
+        "/archive/health_alerts",
+        sql("SELECT * FROM health_alerts"),
+        sql("SELECT h.target || h.last_error AS t FROM health_alerts h"),
     ],
 )
 def test_no_page_or_query_shows_an_alert_target_or_the_password_hash(served, path) -> None:
