@@ -399,3 +399,22 @@ def test_compose_runs_the_daemon_and_serve_on_one_volume() -> None:
     assert services["serve"]["env_file"] == "serve.env"
     assert ignored(PurePosixPath("serve.env"))
     assert "serve.env" in (REPO / ".gitignore").read_text(encoding="utf-8").split()
+
+
+def test_docker_compose_reads_the_file_with_the_password_file_beside_it(tmp_path: Path) -> None:
+    if shutil.which("docker-compose"):
+        compose = ["docker-compose"]
+    elif shutil.which("docker") and run(["docker", "compose", "version"], cwd=tmp_path,
+                                         timeout=60).returncode == 0:  # fmt: skip
+        compose = ["docker", "compose"]
+    else:
+        pytest.skip("neither docker-compose nor docker compose is installed here")
+    shutil.copy(REPO / "compose.yaml", tmp_path / "compose.yaml")
+    done = run([*compose, "config"], cwd=tmp_path, timeout=60)
+    assert done.returncode != 0 and "serve.env" in done.stderr  # named when it is missing
+    (tmp_path / "serve.env").write_text("WIREWATCH_SERVE_PASSWORD=a long password\n")
+    done = run([*compose, "config"], cwd=tmp_path, timeout=60)
+    assert done.returncode == 0, done.stderr
+    resolved = yaml.safe_load(done.stdout)["services"]
+    assert resolved["serve"]["environment"] == {"WIREWATCH_SERVE_PASSWORD": "a long password"}
+    assert resolved["daemon"]["command"] == COMPOSE["services"]["daemon"]["command"]
