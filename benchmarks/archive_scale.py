@@ -17,8 +17,9 @@ It then measures, in one run:
   and the same queries in-process (monitor.review.flagged, monitor.search.search);
 - baselines: ``wirewatch --version`` (start-up) and ``SELECT count(*) FROM articles``;
 - ``wirewatch serve --port 0``: the home page, the flagged stories, a full-text search, a
-  facet page, the articles table and the Atom feed, against ``/-/versions.json`` as the
-  baseline page;
+  facet page, the articles table, the Atom feed, the inbox at /flagged (all, unreviewed, a
+  search) and a story page (alone, and walking the unreviewed inbox), against
+  ``/-/versions.json`` as the baseline page;
 
 each as the median of REPEAT runs, on the big archive and on a small one (SMALL articles)
 generated the same way, and prints one table. Only 127.0.0.1 is used.
@@ -495,8 +496,12 @@ def measure(archive: Path, queries: list[str], repeat: int) -> Figures:
 
             values[f"sql:stories page {name}"] = median_of(repeat, page_of)
         source = opened.db.execute("SELECT min(name) FROM sources").fetchone()[0]
+        # A story halfway down a day's list: its page walks the list from there.
+        story = opened.db.execute(
+            "SELECT article_id FROM flag_stories ORDER BY date DESC LIMIT 1 OFFSET 25"
+        ).fetchone()[0]
     with served(archive) as base:
-        for name, path in web_pages(queries[0], source):
+        for name, path in web_pages(queries[0], source, story):
             values[f"web:{name}"] = median_of(repeat, page(base + path, failures, name))
     return Figures(values, matches, failures)
 
@@ -512,9 +517,10 @@ def page_queries(view: str) -> list[str]:
     ]  # fmt: skip
 
 
-def web_pages(query: str, source: str) -> list[tuple[str, str]]:
+def web_pages(query: str, source: str, story: int) -> list[tuple[str, str]]:
     """Return the (name, path) of each page timed, the baseline first."""
     search_path = "archive/flagged_stories?" + urllib.parse.urlencode({"_search": query})
+    unreviewed = "/flagged?label=unreviewed"
     return [
         ("/-/versions.json", "-/versions.json"),
         ("home page", ""),
@@ -524,7 +530,13 @@ def web_pages(query: str, source: str) -> list[tuple[str, str]]:
         ("last 24 hours", "archive/last_24h"),
         ("articles table", "archive/articles"),
         ("Atom feed", "archive/flagged_atom.atom"),
-    ]
+        ("inbox /flagged", "flagged"),
+        ("inbox, unreviewed", unreviewed.lstrip("/")),
+        (f"inbox, search {query!r}", "flagged?" + urllib.parse.urlencode({"q": query})),
+        ("story page", f"story/{story}"),
+        ("story page, from the unreviewed inbox",
+         f"story/{story}?" + urllib.parse.urlencode({"next": unreviewed})),
+    ]  # fmt: skip
 
 
 def milliseconds(seconds: float) -> str:

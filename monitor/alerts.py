@@ -49,11 +49,21 @@ class Delivery:
     failed: int
 
 
-def queue_new(archive: Archive, targets: dict[str, list[str]], now: datetime) -> int:
-    """Queue one alert per recently flagged story and target without one; return how many."""
+def queue_new(
+    archive: Archive,
+    targets: dict[str, list[str]],
+    now: datetime,
+    min_scores: Mapping[str, float] | None = None,
+) -> int:
+    """Queue one alert per recently flagged story and target without one; return how many.
+
+    A topic in *min_scores* alerts only the stories with a copy scored that much or more
+    (its ``alert_min_score``); a story that reaches it later is alerted then.
+    """
     queued = 0
     for topic, urls in targets.items():
-        stories = book.flagged_since(archive, topic, now - RECENT)
+        minimum = (min_scores or {}).get(topic, 0.0)
+        stories = book.flagged_since(archive, topic, now - RECENT, minimum)
         if stories:
             queued += book.queue(archive, topic, stories, urls, now)
     return queued
@@ -103,13 +113,18 @@ def message(alert: PendingAlert) -> tuple[str, str]:
 
 
 def dispatch(
-    archive: Archive, targets: dict[str, list[str]], now: datetime, notify: Notifier | None = None
+    archive: Archive,
+    targets: dict[str, list[str]],
+    now: datetime,
+    notify: Notifier | None = None,
+    min_scores: Mapping[str, float] | None = None,
 ) -> Delivery:
-    """Queue the new stories' alerts and send every one not yet delivered."""
+    """Queue the new stories' alerts (of the scores *min_scores* asks per topic) and send
+    every one not yet delivered."""
     if not targets:
         return Delivery(0, 0, 0)
     forget_filled_secrets(archive, targets, os.environ)
-    queued = queue_new(archive, targets, now)
+    queued = queue_new(archive, targets, now, min_scores)
     sent, failed = send_pending(archive, targets, now, notify or apprise_notifier())
     return Delivery(queued, sent, failed)
 

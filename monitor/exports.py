@@ -11,7 +11,7 @@ cell starts a spreadsheet formula.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
@@ -52,9 +52,14 @@ def write_csv(rows: Iterable[dict[str, Any]], stream: IO[str]) -> int:
     return count
 
 
-def stories(archive: Archive, filters: Filters) -> list[dict[str, Any]]:
-    """Return the flagged stories that match, newest first, each with its outlets."""
+def stories(
+    archive: Archive, filters: Filters, min_scores: Mapping[str, float] | None = None
+) -> list[dict[str, Any]]:
+    """Return the flagged stories that match, newest first, each with its outlets; a topic
+    in *min_scores* keeps only its stories scored that much or more."""
     rows, _ = flagged(archive, filters)
+    if min_scores:
+        rows = [row for row in rows if row["score"] >= min_scores.get(row["topic"], 0)]
     for row in rows:
         row["outlets"] = outlets(archive, row["story"])
     return rows
@@ -132,10 +137,12 @@ def digest(
     *,
     output_format: str,
     now: datetime,
+    min_scores: Mapping[str, float] | None = None,
 ) -> tuple[str, int]:
     """Render the digest: flagged stories grouped by topic, then by story; return it and
-    how many stories it holds."""
-    rows = stories(archive, filters)
+    how many stories it holds. A topic in *min_scores* keeps only its stories scored that
+    much or more (its ``digest_min_score``)."""
+    rows = stories(archive, filters, min_scores)
     topics: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         row["first_report"] = in_zone(row["first_report"], shown_zone())

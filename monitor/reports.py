@@ -153,6 +153,8 @@ def print_topic_report(report: Report, source: str) -> None:
     """Print a topic test: the scores overall and per language, then each mistake."""
     out = console()
     out.print(Text(f"{report.topic} on {source} ({report.overall.stories} stories)", style="bold"))
+    if report.unlabelled:
+        out.print(f"{report.unlabelled} more without a label were skipped.")
     rows = [("all", report.overall), *report.by_language.items()]
     table = [
         (name, tally.stories, tally.positives, tally.flagged, f"{tally.precision:.3f}",

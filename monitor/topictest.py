@@ -3,6 +3,11 @@
 ``wirewatch match`` answers each line with a verdict; ``wirewatch topic-test`` compares the
 verdicts with labels and reports precision, recall and F1, overall and per language, with
 each false positive and false negative: the regression check for topic edits.
+
+A label is true or false, or an analyst's mark as ``wirewatch export`` writes it: relevant
+and follow-up say the story is about the topic, irrelevant that it is not. A story with no
+label (null, or none given) is counted as unlabelled and left out of the scores, so an
+export of the archive is a labelled file as it stands.
 """
 
 from __future__ import annotations
@@ -12,7 +17,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from monitor.archive.labels import Label
 from monitor.matcher.engine import Matcher, TopicResult
+
+# What each mark says about the story, as a label: follow-up is news worth more work.
+MARK_LABELS: dict[str, bool] = {
+    Label.RELEVANT: True,
+    Label.FOLLOW_UP: True,
+    Label.IRRELEVANT: False,
+}
 
 
 @dataclass(frozen=True)
@@ -36,8 +49,24 @@ class LineError(ValueError):
         self.line = line
 
 
+def label_of(value: Any) -> bool | None:
+    """Return what a label or a mark says (True: about the topic), or None for no label.
+
+    Raises ValueError for a value that is neither.
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value in MARK_LABELS:
+        return MARK_LABELS[value]
+    raise ValueError(value)
+
+
 def read_stories(lines: Iterable[str], *, labelled: bool = False) -> Iterator[Story | LineError]:
-    """Yield each non-blank line as a Story, or as the LineError saying what is wrong with it."""
+    """Yield each non-blank line as a Story, or as the LineError saying what is wrong with it.
+
+    With *labelled*, a line's ``label`` is read by :func:`label_of`; a line without one is a
+    Story whose label is None. ``lang`` may also be given as ``language``, as export writes it.
+    """
     for number, text in enumerate(lines, 1):
         if not text.strip():
             continue
@@ -49,21 +78,26 @@ def read_stories(lines: Iterable[str], *, labelled: bool = False) -> Iterator[St
         if not isinstance(data, dict):
             yield LineError(number, "not a JSON object")
             continue
-        required = ("id", "title", "body", "label") if labelled else ("id", "title", "body")
-        missing = [key for key in required if key not in data]
+        missing = [key for key in ("id", "title", "body") if key not in data]
         if missing:
             yield LineError(number, f"missing {', '.join(repr(key) for key in missing)}")
             continue
         if not isinstance(data["title"], str) or not isinstance(data["body"], str):
             yield LineError(number, "title and body must be text")
             continue
-        label = data.get("label")
-        if labelled and not isinstance(label, bool):
-            yield LineError(number, f"label must be true or false, not {label!r}")
-            continue
-        yield Story(
-            number, str(data["id"]), data["title"], data["body"], data.get("lang"), label, data
-        )
+        label = None
+        if labelled:
+            try:
+                label = label_of(data.get("label"))
+            except ValueError:
+                yield LineError(
+                    number,
+                    f"label must be true, false, relevant, follow-up or irrelevant, "
+                    f"not {data['label']!r}",
+                )
+                continue
+        lang = data.get("lang") or data.get("language")
+        yield Story(number, str(data["id"]), data["title"], data["body"], lang, label, data)
 
 
 def verdict(story: Story, result: TopicResult) -> dict[str, Any]:
@@ -124,6 +158,7 @@ class Report:
 
     topic: str
     overall: Tally = field(default_factory=Tally)
+    unlabelled: int = 0  # stories given with no label, left out of the tallies
     by_language: dict[str, Tally] = field(default_factory=dict)
     false_positives: list[tuple[Story, TopicResult]] = field(default_factory=list)
     false_negatives: list[tuple[Story, TopicResult]] = field(default_factory=list)
@@ -136,6 +171,7 @@ class Report:
         return {
             "topic": self.topic,
             "overall": self.overall.to_dict(),
+            "unlabelled": self.unlabelled,
             "by_language": {lang: tally.to_dict() for lang, tally in self.by_language.items()},
             "false_positives": [mistake(*item) for item in self.false_positives],
             "false_negatives": [mistake(*item) for item in self.false_negatives],
@@ -143,12 +179,16 @@ class Report:
 
 
 def evaluate_topic(matcher: Matcher, topic: str, stories: Iterable[Story]) -> Report:
-    """Match every labelled story with *topic* and tally the verdicts against the labels."""
+    """Match every labelled story with *topic* and tally the verdicts against the labels;
+    a story without a label is only counted."""
     report = Report(topic)
     index = matcher.topics.index(topic)
     for story in stories:
+        if story.label is None:
+            report.unlabelled += 1
+            continue
         result = matcher.match(story.title, story.body)[index]
-        label = bool(story.label)
+        label = story.label
         report.overall.add(label, result.flagged)
         report.by_language.setdefault(story.lang or "?", Tally()).add(label, result.flagged)
         if result.flagged and not label:
@@ -157,3 +197,13 @@ def evaluate_topic(matcher: Matcher, topic: str, stories: Iterable[Story]) -> Re
             report.false_negatives.append((story, result))
     report.by_language = dict(sorted(report.by_language.items()))
     return report
+
+
+def stories_from_marks(rows: Iterable[dict[str, Any]]) -> Iterator[Story]:
+    """Yield the marked stories (monitor.archive.marks.marked_stories) as labelled Stories,
+    each under the ID of the article its latest mark was made on."""
+    for number, row in enumerate(rows, 1):
+        yield Story(
+            number, str(row["id"]), row["title"], row["body"], row["language"],
+            MARK_LABELS.get(row["label"]), row,
+        )  # fmt: skip

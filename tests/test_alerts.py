@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import yaml
 
 from monitor.demo.stories import load_stories, publish
 from monitor.newswire import Hit, Newswire, Reply
@@ -86,6 +87,22 @@ def test_a_second_crawl_sends_nothing_again(desk) -> None:
     assert again.code == 0, again.err
     assert hook.attempts() == first
     assert "Alerts:" not in again.out
+
+
+def test_a_topics_alert_min_score_leaves_the_lower_stories_unalerted(desk) -> None:
+    config, hook = desk
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["topics"]["russia-dprk"]["alert_min_score"] = 35
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = run_cli("--config", str(config), "crawl")
+    assert result.code == 0, result.err
+    listed = run_cli("--config", str(config), "flagged", "--format", "json")
+    stories = json.loads(listed.out)
+    expected = sorted(story["title"] for story in stories if story["score"] >= 35)
+    assert 0 < len(expected) < len(stories)  # flagged still lists them all
+    received = [json.loads(hit.body) for hit in hook.wire.hits_for(HOOK)]
+    assert sorted(a["title"].removeprefix("[russia-dprk] ") for a in received) == expected
+    assert f"Alerts: {len(expected)} sent." in result.out
 
 
 def test_a_failed_send_is_kept_and_retried_then_never_repeated(desk) -> None:

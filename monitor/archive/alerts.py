@@ -72,15 +72,18 @@ class AlertCounts:
     last_failure: FailedAlert | None
 
 
-def flagged_since(archive: Archive, topic: str, since: datetime) -> list[FlaggedStory]:
-    """Return the clustered stories *topic* flagged from *since* on, each by its first copy."""
+def flagged_since(
+    archive: Archive, topic: str, since: datetime, min_score: float = 0.0
+) -> list[FlaggedStory]:
+    """Return the clustered stories *topic* flagged from *since* on with a copy scored
+    *min_score* or more, each by its first such copy."""
     rows = archive.conn.execute(
         """
         SELECT a.cluster_id, min(a.id) FROM flags f JOIN articles a ON a.id = f.article_id
-        WHERE f.topic = ? AND f.created >= ? AND a.cluster_id IS NOT NULL
+        WHERE f.topic = ? AND f.created >= ? AND f.score >= ? AND a.cluster_id IS NOT NULL
         GROUP BY a.cluster_id
         """,
-        [topic, to_text(since)],
+        [topic, to_text(since), min_score],
     ).fetchall()
     return [FlaggedStory(int(cluster), int(article)) for cluster, article in rows]
 

@@ -8,7 +8,7 @@ label is the latest mark of any of its copies.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from monitor.archive.labels import Label
 from monitor.archive.story import story_of
@@ -63,3 +63,26 @@ def story_marks(archive: Archive, story: int) -> list[Mark]:
         Mark(article_id=article_id, label=label, note=note, marked_by=by, created=created)
         for article_id, label, note, by, created in cursor.fetchall()
     ]
+
+
+def marked_stories(archive: Archive) -> list[dict[str, Any]]:
+    """Return each marked story once, by the article its latest mark was made on: the
+    article's id, title, body and language, the story, and that mark's label and time.
+
+    These are the stories analysts have judged, for measuring a topic on them.
+    """
+    cursor = archive.conn.execute(
+        f"""
+        SELECT a.id, a.title, a.body, a.language, m.story, m.label, m.created
+        FROM (
+          SELECT m.article_id, m.label, m.created, {story_of("x")} AS story,
+                 row_number() OVER (
+                   PARTITION BY {story_of("x")} ORDER BY m.created DESC, m.id DESC
+                 ) AS latest
+          FROM marks m JOIN articles x ON x.id = m.article_id
+        ) m JOIN articles a ON a.id = m.article_id
+        WHERE m.latest = 1 ORDER BY a.id
+        """
+    )
+    columns = [column[0] for column in cursor.description]
+    return [dict(zip(columns, row, strict=True)) for row in cursor]

@@ -189,7 +189,11 @@ def send_alerts(after: Aftermath) -> None:
     if not after.config.alerts:
         return
     try:
-        after.delivery = alerts.dispatch(after.archive, after.config.alerts, after.clock())
+        config = after.config
+        minimums = {name: topic.alert_score() for name, topic in config.topics.items()}
+        after.delivery = alerts.dispatch(
+            after.archive, config.alerts, after.clock(), min_scores=minimums
+        )
     except DiskFull:
         raise  # the archive's trouble, not the alert service's
     except Exception:  # an alert service must not stop the collection

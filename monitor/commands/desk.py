@@ -245,7 +245,8 @@ def digest(
 
     Each story has its headline, its outlets, its first report and its best sentence.
     Markdown for email or chat, HTML for a browser. Stories marked irrelevant are left
-    out, unless --label irrelevant asks for them.
+    out, unless --label irrelevant asks for them, and so are those scored below their
+    topic's digest_min_score.
 
     \b
     Examples:
@@ -257,16 +258,20 @@ def digest(
 
     state = state_of(ctx)
     descriptions: dict[str, str] = {}
+    minimums: dict[str, float] = {}
     if state.archive_path is None:
-        descriptions = {name: t.description for name, t in state.config().topics.items()}
+        topics = state.config().topics
+        descriptions = {name: t.description for name, t in topics.items()}
+        minimums = {name: t.digest_score() for name, t in topics.items()}
     with state.archive() as archive:
         # An analyst who marked a story irrelevant has said it is not news for the digest.
         hidden = None if values.get("label") else "irrelevant"
         filters = filters_of(state, archive, since=since, not_label=hidden, **values)
         state.show_times()
         text, count = render_digest(
-            archive, filters, descriptions, output_format=output_format, now=utcnow()
-        )
+            archive, filters, descriptions, output_format=output_format, now=utcnow(),
+            min_scores=minimums,
+        )  # fmt: skip
     if output_path is None:
         click.echo(text, nl=False)
         return

@@ -6,7 +6,10 @@ from typing import Any
 
 import click
 
+from monitor.archive.labels import LABELS
+from monitor.archive.marks import marked_stories
 from monitor.commands.options import (
+    State,
     format_option,
     since_of,
     since_option,
@@ -22,7 +25,14 @@ from monitor.rematch import rematch as rematch_archive
 from monitor.reports import print_topic_report
 from monitor.terminal import console, print_json, print_jsonl
 from monitor.timeutil import utcnow
-from monitor.topictest import LineError, evaluate_topic, read_stories, verdict
+from monitor.topictest import (
+    LineError,
+    Story,
+    evaluate_topic,
+    read_stories,
+    stories_from_marks,
+    verdict,
+)
 
 
 def one_topic(config: Config, topic: str | None) -> str:
@@ -77,46 +87,85 @@ def match(ctx: click.Context, source: Any, topic: str | None) -> None:
 
 
 @click.command("topic-test")
-@click.argument("source", type=click.File("r", encoding="utf-8"), metavar="FILE")
+@click.argument("source", type=click.File("r", encoding="utf-8"), required=False, metavar="[FILE]")
 @topic_option
+@click.option("--from-marks", is_flag=True,
+              help="Test on the stories marked in the archive, not on FILE.")  # fmt: skip
 @click.option("--set", "subset", metavar="NAME", help='Only lines whose "set" field is NAME.')
 @click.option("--fail-under", type=click.FloatRange(0, 1), metavar="F1",
               help="Exit 1 when F1 is below this, for CI.")  # fmt: skip
 @format_option("text", "json", default="text")
 @click.pass_context
 def topic_test(
-    ctx: click.Context, source: Any, topic: str | None, subset: str | None,
+    ctx: click.Context, source: Any, topic: str | None, from_marks: bool, subset: str | None,
     fail_under: float | None, output_format: str,
 ) -> None:  # fmt: skip
     """Test a topic on labelled stories: precision, recall and F1, and every mistake.
 
-    Each line of FILE is an object with id, title, body, lang and label (true when the
-    story is about the topic). Run it after every topic edit.
+    Each line of FILE is an object with id, title, body, lang and label: true or relevant
+    or follow-up when the story is about the topic, false or irrelevant when it is not, so
+    the JSON lines of `wirewatch export` are such a file; lines with no label are counted
+    and skipped. --from-marks tests on the archive's marked stories instead, each by its
+    latest mark. Run it after every topic edit.
 
     \b
     Examples:
       wirewatch topic-test tests/data/russia_dprk_labelled.jsonl
       wirewatch topic-test labelled.jsonl --set holdout --fail-under 0.9
+      wirewatch topic-test --from-marks
     """
-    config = state_of(ctx).config()
+    state = state_of(ctx)
+    config = state.config()
     name = one_topic(config, topic)
+    if from_marks:
+        if source is not None:
+            raise UsageError("topic-test: give a labelled FILE or --from-marks, not both")
+        if subset is not None:
+            raise UsageError("topic-test: --set picks lines of a FILE; marks have no sets")
+        stories, where = _marked(state), f"the marks in {state.archive_file()}"
+    elif source is None:
+        raise UsageError(
+            "topic-test: give a labelled FILE, or --from-marks to test on the archive's marks"
+        )
+    else:
+        stories, where = _labelled(source, subset), source.name
+    report = evaluate_topic(Matcher(config.topics), name, stories)
+    if output_format == "json":
+        print_json(report.to_dict())
+    else:
+        print_topic_report(report, where)
+    if fail_under is not None and report.overall.f1 < fail_under:
+        raise TopicTestFailed(f"F1 {report.overall.f1:.3f} is below --fail-under {fail_under}")
+
+
+def _labelled(source: Any, subset: str | None) -> list[Story]:
+    """Return the stories of a labelled file (of set *subset*), refusing one with no label."""
     stories = []
     for story in read_stories(source, labelled=True):
         if isinstance(story, LineError):
             raise UsageError(f"{source.name}: {story}")
         if subset is None or story.fields.get("set") == subset:
             stories.append(story)
+    if not any(story.label is not None for story in stories):
+        unlabelled = f" ({len(stories)} without a label)" if stories else ""
+        raise UsageError(
+            f"{source.name}: no labelled stories"
+            + (f" in set {subset!r}" if subset else "")
+            + unlabelled
+        )
+    return stories
+
+
+def _marked(state: State) -> list[Story]:
+    """Return the stories analysts marked, each labelled by its latest mark."""
+    with state.archive() as archive:
+        stories = list(stories_from_marks(marked_stories(archive)))
     if not stories:
         raise UsageError(
-            f"{source.name}: no labelled stories" + (f" in set {subset!r}" if subset else "")
+            f"{state.archive_file()}: no marks yet: triage stories with 'wirewatch mark ID "
+            f"{'|'.join(LABELS)}' or in 'wirewatch serve', then test on them"
         )
-    report = evaluate_topic(Matcher(config.topics), name, stories)
-    if output_format == "json":
-        print_json(report.to_dict())
-    else:
-        print_topic_report(report, source.name)
-    if fail_under is not None and report.overall.f1 < fail_under:
-        raise TopicTestFailed(f"F1 {report.overall.f1:.3f} is below --fail-under {fail_under}")
+    return stories
 
 
 @click.command()

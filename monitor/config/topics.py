@@ -18,6 +18,9 @@ from monitor.config.values import Model, Range, Weight, several, shown
 from monitor.matcher.aliases import AliasError, parse_alias
 from monitor.matcher.rules import RuleSyntaxError, entity_names, labels, parse_rule
 
+# A score an alert or the digest asks of a flagged story (also above a threshold's range).
+MinScore = Annotated[float, AfterValidator(Range(0, 10_000))]
+
 # What the topics of one file may stand for. The repository's config.yaml has 555 spellings.
 MAX_SPELLINGS = 100_000
 
@@ -48,6 +51,20 @@ class Topic(Model):
     threshold: Annotated[float, AfterValidator(Range(0, 10_000, above=True))] = Field(
         1.0, description="Minimum score to flag a story."
     )
+    alert_min_score: MinScore | None = Field(
+        None, description="Minimum score for an alert; by default the threshold."
+    )
+    digest_min_score: MinScore | None = Field(
+        None, description="Minimum score for the digest; by default the threshold."
+    )
+
+    def alert_score(self) -> float:
+        """Return the score a flagged story needs to be alerted."""
+        return self.threshold if self.alert_min_score is None else self.alert_min_score
+
+    def digest_score(self) -> float:
+        """Return the score a flagged story needs to be in the digest."""
+        return self.threshold if self.digest_min_score is None else self.digest_min_score
 
     def named_rules(self) -> dict[str, str]:
         """Return the topic's rules by name (a single ``rule:`` is named "rule")."""
@@ -126,6 +143,13 @@ class Topic(Model):
             for name in self.scoring.entities
             if name not in self.entities
         )
+        problems.extend(
+            (key, f"{minimum:g} is below the threshold ({self.threshold:g}), where nothing is "
+                  "flagged: leave it out, or give the threshold or more")
+            for key, minimum in (("alert_min_score", self.alert_min_score),
+                                 ("digest_min_score", self.digest_min_score))
+            if minimum is not None and minimum < self.threshold
+        )  # fmt: skip
         if problems:
             raise several(problems)
         return self
