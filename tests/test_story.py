@@ -359,3 +359,42 @@ def test_a_bad_mark_from_the_story_page_is_refused_and_nothing_is_written(desk) 
                              page=page)  # fmt: skip
     assert status == 302
     assert marks(desk.folder) == [(train, "relevant", "n" * 1000, OS_USER)]
+
+
+def test_the_fetched_page_is_shown_as_text_with_its_hash_checked(served) -> None:
+    putin = story_row(served.folder, "Putin lands in Pyongyang")
+    ((sha256, size),) = query(
+        served.folder, "SELECT sha256, size FROM pages WHERE article_id = ?", (putin,)
+    )
+    page = story_page(served, putin)
+    assert facts(page, -1)["Fetched page"] == (
+        f"the page as fetched, shown as text ({size:,} bytes), SHA-256 {sha256}"
+    )
+    assert page.get_element_by_id("fetched-page").get("href") == f"/story/{putin}/page"
+    status, body, headers = served.get(f"/story/{putin}/page")
+    assert status == 200
+    # Text, never a page of this server: its scripts and forms cannot run.
+    assert headers["content-type"] == "text/plain; charset=utf-8"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["content-security-policy"].startswith("sandbox")
+    assert headers["x-wirewatch-sha256"] == sha256
+    assert headers["x-wirewatch-sha256-matches"] == "yes"
+    assert len(body.encode()) == size and "<html" in body.lower()
+
+
+def test_a_fetched_page_altered_or_not_kept_is_shown_as_such(
+    demo_folder: Path, tmp_path: Path
+) -> None:
+    folder = copy_demo(demo_folder, tmp_path)
+    putin = story_row(folder, "Putin lands in Pyongyang")
+    train = story_row(folder, "Direct Moscow-Pyongyang train")
+    with sqlite3.connect(folder / "wirewatch-demo" / "demo.db") as db:
+        db.execute("UPDATE pages SET sha256 = ? WHERE article_id = ?", ("0" * 64, putin))
+        db.execute("DELETE FROM pages WHERE article_id = ?", (train,))
+    with Served(folder) as server:
+        status, _, headers = server.get(f"/story/{putin}/page")
+        assert status == 200 and headers["x-wirewatch-sha256-matches"] == "no"
+        assert facts(story_page(server, train), -1)["Fetched page"].startswith("not kept")
+        for path in (f"/story/{train}/page", "/story/99999999/page", "/story/x/page"):
+            status, body, _ = server.get(path)
+            assert status == 404 and "No fetched page is kept" in body, path

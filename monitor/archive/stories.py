@@ -208,6 +208,13 @@ def article_row(archive: Archive, article_id: int) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
+def page_facts(archive: Archive, article_id: int) -> dict[str, Any] | None:
+    """Return the SHA-256 and size of the page an article was extracted from, as stored
+    (its evidence), or None when no page was kept."""
+    found = rows(archive, "SELECT sha256, size FROM pages WHERE article_id = ?", [article_id])
+    return found[0] if found else None
+
+
 def flags_of(archive: Archive, article_id: int) -> list[dict[str, Any]]:
     """Return the flags of one article by topic, with their evidence as stored (JSON text)."""
     return rows(

@@ -9,6 +9,7 @@ pieces, never from the text as markup.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3  # noqa: TID251 - Datasette hands execute_fn its own sqlite3 connection
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,7 +21,7 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
 from monitor import review
-from monitor.archive import Archive
+from monitor.archive import Archive, stories
 from monitor.archive.labels import LABELS
 from monitor.errors import NotFoundError
 from monitor.escaping import web_url
@@ -40,13 +41,17 @@ from monitor.serve.triage import MAX_NOTE_CHARS
 from monitor.timeutil import utcnow
 
 Neighbours = tuple[int | None, int | None]  # the stories before and after one in its list
+NO_PAGE = "No fetched page is kept for this article (a feed entry, or its page was pruned)."
 NOT_FOUND = "No story here: story pages are /story/ID, with an ID from the flagged stories."
 
 
 @hookimpl  # type: ignore[misc,untyped-decorator,unused-ignore]
 def register_routes() -> list[tuple[str, Any]]:
     """Route ``/story/{id}`` to the story page."""
-    return [(r"^/story/(?P<article_id>[^/]*)$", story_page)]
+    return [
+        (r"^/story/(?P<article_id>[^/]*)$", story_page),
+        (r"^/story/(?P<article_id>[^/]*)/page$", stored_page),
+    ]
 
 
 @hookimpl  # type: ignore[misc,untyped-decorator,unused-ignore]
@@ -75,6 +80,7 @@ async def story_page(datasette: Any, request: Any) -> Response:
             record = review.article(archive, int(text))
         except NotFoundError:
             return None
+        record["page"] = stories.page_facts(archive, record["id"])
         return record, neighbours(archive, listed, record["id"]) if listed else (None, None)
 
     found = await database.execute_fn(read)
@@ -94,6 +100,45 @@ async def story_page(datasette: Any, request: Any) -> Response:
         "story.html", context, request=request, view_name="story"
     )
     return Response.html(html)
+
+
+async def stored_page(datasette: Any, request: Any) -> Response:
+    """Return the page an article was extracted from, as it was fetched, for reading only.
+
+    It is shown as plain text, never as a page of this server: whatever it holds (scripts,
+    forms, links) does nothing in the analyst's browser. A header says whether its SHA-256
+    still matches the one stored beside it.
+    """
+    if not await may_read(datasette, request):
+        return await error_page(datasette, request, 403, LOG_IN)
+    text = request.url_vars["article_id"]
+    if not ARTICLE_ID.fullmatch(text):
+        return await error_page(datasette, request, 404, NO_PAGE)
+    database = datasette.get_database(DATABASE)
+    path = Path(database.path)
+
+    def read(conn: sqlite3.Connection) -> tuple[bytes, str] | None:
+        archive = Archive(conn, path, read_only=True)
+        facts = stories.page_facts(archive, int(text))
+        html = archive.page_html(int(text)) if facts else None
+        return (html, facts["sha256"]) if facts and html is not None else None
+
+    found = await database.execute_fn(read)
+    if found is None:
+        return await error_page(datasette, request, 404, NO_PAGE)
+    html, stored = found
+    digest = hashlib.sha256(html).hexdigest()
+    return Response(
+        html.decode("utf-8", errors="replace"),
+        content_type="text/plain; charset=utf-8",
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+            "Content-Disposition": f'inline; filename="article-{int(text)}.html.txt"',
+            "X-Wirewatch-Sha256": digest,
+            "X-Wirewatch-Sha256-Matches": "yes" if digest == stored else "no",
+        },
+    )
 
 
 def walk_href(article_id: int | None, back: str) -> str | None:
