@@ -177,6 +177,43 @@ def print_topic_report(report: Report, source: str) -> None:
                 out.print(Text(f"      {result.snippet}"))
 
 
+def print_verdict(title: str, answer: dict[str, Any]) -> None:
+    """Print match's verdict on one story, and its explanation when it has one: the terms
+    found by entity, each rule and why it did not fire, the exclusion and the outcome."""
+    out = console()
+    out.print(Text(f"{answer['id']}  ", style="bold") + Text(title))
+    state = "flagged" if answer["flagged"] else "not flagged"
+    out.print(f"  {state}, score {answer['score']:g} (threshold {answer['threshold']:g})")
+    explained = answer.get("explain")
+    if explained is None:
+        return
+    out.print(Text("  found: ") + Text(_found(explained["terms"]) or "none of its terms"))
+    for rule in explained["rules"]:
+        name = "rule" if rule["name"] == "rule" else f"rule {rule['name']}"
+        why = Text("fired", style="green") if rule["fired"] else Text(rule["why"])
+        out.print(Text(f"  {name} ({' '.join(rule['rule'].split())}): ") + why)
+    exclusion = explained["exclude"]
+    if exclusion is not None:
+        vetoed = "did not fire"
+        if exclusion["fired"]:
+            vetoed = "fired" + (f" on {_found(exclusion['terms'])}" if exclusion["terms"] else "")
+        out.print(Text(f"  exclude ({' '.join(exclusion['rule'].split())}): {vetoed}"))
+    for note in explained["notes"]:
+        out.print(Text(f"  note: {note}"))
+    out.print(Text(f"  = {explained['verdict']}", style="bold"))
+    if answer["snippet"]:
+        out.print(Text(f"  best sentence: {answer['snippet']}"))
+
+
+def _found(terms: Sequence[dict[str, Any]]) -> str:
+    """Return terms found as ``russia (3): Moscow ×2, Putin; dprk (1): Pyongyang``."""
+    return "; ".join(
+        f"{term['entity']} ({term['count']}): "
+        + ", ".join(f"{alias} ×{n}" if n > 1 else alias for alias, n in term["aliases"].items())
+        for term in terms
+    )
+
+
 _STATE_STYLE = {"failing": "red", "silent": "yellow", "interrupted": "yellow"}
 _MARK_STYLE = {"relevant": "green", "irrelevant": "dim", "follow-up": "yellow"}
 

@@ -16,7 +16,7 @@ import yaml
 from monitor.alerts import dispatch
 from monitor.archive import Archive
 
-from .conftest import Result, copy_demo, run_cli
+from .conftest import Result, copy_demo, run_cli, write_config
 
 CONFIG = "wirewatch-demo/config.yaml"
 TOPIC = "russia-dprk"
@@ -258,3 +258,115 @@ def test_alerts_are_queued_only_for_stories_scored_at_least_the_minimum(desk: Pa
         again = dispatch(archive, targets, now, notify, min_scores={TOPIC: 4})
     assert again.sent == len(rows) - len(expected)
     assert sorted(sent) == sorted(row["title"] for row in rows)
+
+
+# match --explain ------------------------------------------------------------------------------
+
+EXPLAINED_TOPIC = {
+    "t": {
+        "entities": {
+            "russia": {"en": ["Russia", "Moscow", "Putin"]},
+            "dprk": {"en": ["North Korea", "Pyongyang"]},
+            "sport": {"en": ["football"]},
+        },
+        "rules": {
+            "sentence": "russia NEAR/sentence dprk",
+            "close": "russia NEAR/3 dprk",
+            "headline": "title:russia AND title:dprk",
+            "twice": "dprk>=2",
+        },
+        "exclude": "title:sport",
+        "threshold": 4,
+    }
+}
+NEAR_MISSES = [
+    {"id": "alone", "title": "Moscow weather", "body": "Snow fell in Moscow. Putin stayed in."},
+    {"id": "apart", "title": "A long week",
+     "body": "Putin spoke in Moscow on Monday about the harvest.\n\nLater, Pyongyang tested a "
+             "missile over the sea."},
+    {"id": "sport", "title": "Russia play North Korea at football",
+     "body": "Russia met North Korea in a qualifier."},
+    {"id": "weak", "title": "Notes", "body": "Russia and North Korea signed a memorandum."},
+]  # fmt: skip
+
+
+def explained(tmp_path: Path, *args: str, stories: list[dict] = NEAR_MISSES) -> Result:
+    config = write_config(tmp_path, [], topics=EXPLAINED_TOPIC)
+    lines = "\n".join(json.dumps(story) for story in stories)
+    return run_cli("--config", str(config), "match", "--explain", *args, stdin=lines)
+
+
+def test_match_explain_says_which_part_of_each_rule_failed(tmp_path: Path) -> None:
+    result = explained(tmp_path)
+    assert result.code == 0, result.err
+    alone, apart, sport, weak = _by_story(result.out)
+    assert "found: russia (3): Moscow ×2, Putin" in alone
+    assert "rule sentence (russia NEAR/sentence dprk): needs russia and dprk in one sentence: " \
+           "dprk never found" in alone  # fmt: skip
+    assert "rule headline (title:russia AND title:dprk): in the headline: dprk never found" in alone
+    assert "rule twice (dprk>=2): needs 2 hits of dprk, found 0" in alone
+    assert "= not flagged: no rule fired" in alone
+    assert "needs russia and dprk in one sentence: both found, never in one sentence" in apart
+    assert "needs russia and dprk within 3 words: never, the closest " in apart
+    assert "exclude (title:sport): fired on sport (1): football" in sport
+    assert "= not flagged: the exclusion fired" in sport
+    assert "rule sentence (russia NEAR/sentence dprk): fired" in weak
+    assert "= not flagged: score 3 is below the threshold 4" in weak
+
+
+def _by_story(text: str) -> list[str]:
+    """Split match's text output into one block per story (a block starts unindented)."""
+    blocks: list[str] = []
+    for line in text.splitlines():
+        if not line.startswith(" "):
+            blocks.append("")
+        blocks[-1] += line + "\n"
+    return blocks
+
+
+def test_match_explain_as_json_gives_the_same_as_a_structure(tmp_path: Path) -> None:
+    result = explained(tmp_path, "--format", "json")
+    assert result.code == 0, result.err
+    answers = {answer["id"]: answer for answer in map(json.loads, result.out.splitlines())}
+    alone = answers["alone"]
+    assert alone["flagged"] is False and alone["terms"] == []  # the verdict, as without
+    assert alone["explain"]["terms"] == [
+        {"entity": "russia", "count": 3, "aliases": {"Moscow": 2, "Putin": 1}}
+    ]
+    rules = {rule["name"]: rule for rule in alone["explain"]["rules"]}
+    assert rules["sentence"] == {
+        "name": "sentence",
+        "rule": "russia NEAR/sentence dprk",
+        "fired": False,
+        "why": "needs russia and dprk in one sentence: dprk never found",
+    }
+    assert alone["explain"]["verdict"] == "not flagged: no rule fired"
+    assert answers["sport"]["explain"]["exclude"] == {
+        "rule": "title:sport",
+        "fired": True,
+        "terms": [{"entity": "sport", "count": 1, "aliases": {"football": 1}}],
+    }
+    weak = answers["weak"]["explain"]
+    assert [rule["name"] for rule in weak["rules"] if rule["fired"]] == ["sentence", "close"]
+    assert [rule["why"] for rule in weak["rules"] if rule["fired"]] == [None, None]
+
+
+def test_match_explain_shows_a_hostile_title_as_text(tmp_path: Path) -> None:
+    story = {"id": "x\x1b]8;;http://evil\x07", "title": "\x1b[2JRussia\u202e and Pyongyang",
+             "body": "Nothing here."}  # fmt: skip
+    result = explained(tmp_path, stories=[story])
+    assert result.code == 0, result.err
+    assert "\x1b" not in result.out and "\x07" not in result.out and "\u202e" not in result.out
+    assert "␛[2JRussia" in result.out
+
+
+def test_match_without_explain_still_answers_in_json_lines(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [], topics=EXPLAINED_TOPIC)
+    lines = "\n".join(json.dumps(story) for story in NEAR_MISSES)
+    result = run_cli("--config", str(config), "match", stdin=lines)
+    assert result.code == 0, result.err
+    answers = [json.loads(line) for line in result.out.splitlines()]
+    assert [answer["id"] for answer in answers] == ["alone", "apart", "sport", "weak"]
+    assert all("explain" not in answer for answer in answers)
+    text = run_cli("--config", str(config), "match", "--format", "text", stdin=lines)
+    assert "alone  Moscow weather\n  not flagged, score 0 (threshold 4)\n" in text.out

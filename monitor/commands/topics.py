@@ -20,9 +20,10 @@ from monitor.commands.options import (
 from monitor.config import Config
 from monitor.errors import TopicTestFailed, UsageError
 from monitor.matcher.engine import Matcher
+from monitor.matcher.explain import Explainer
 from monitor.progress import Progress
 from monitor.rematch import rematch as rematch_archive
-from monitor.reports import print_topic_report
+from monitor.reports import print_topic_report, print_verdict
 from monitor.terminal import console, print_json, print_jsonl
 from monitor.timeutil import utcnow
 from monitor.topictest import (
@@ -56,8 +57,17 @@ def one_topic(config: Config, topic: str | None) -> str:
 @click.command()
 @click.argument("source", type=click.File("r", encoding="utf-8"), default="-", metavar="[FILE|-]")
 @topic_option
+@click.option("--explain", is_flag=True,
+              help="Say why: the terms found, and for each rule why it fired or not.")  # fmt: skip
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]),
+    help="json: a JSON line per story (the default); text: for people (the default with "
+    "--explain).",
+)  # fmt: skip
 @click.pass_context
-def match(ctx: click.Context, source: Any, topic: str | None) -> None:
+def match(
+    ctx: click.Context, source: Any, topic: str | None, explain: bool, output_format: str | None
+) -> None:
     """Match stories from JSON lines against a topic, with no archive involved.
 
     Each input line is an object with id, title, body and an optional lang. Each output
@@ -65,15 +75,23 @@ def match(ctx: click.Context, source: Any, topic: str | None) -> None:
     positions) and snippet. A bad input line is reported on stderr with its line number;
     the others are still answered, and the exit status is then 2.
 
+    --explain says why, to study a near miss: the terms found by entity and spelling with
+    their counts, and for each rule that did not fire the part that failed ("needs russia
+    and dprk in one sentence: dprk never found"); as text, or with --format json as an
+    explain object on each line.
+
     \b
     Examples:
       wirewatch match stories.jsonl
       echo '{"id": 1, "title": "Lavrov in Pyongyang", "body": "Talks began."}' | wirewatch match
+      wirewatch match missed.jsonl --explain
     """
     config = state_of(ctx).config()
     name = one_topic(config, topic)
     matcher = Matcher(config.topics)
     index = matcher.topics.index(name)
+    explainer = Explainer(name, config.topics[name]) if explain else None
+    as_text = (output_format or ("text" if explain else "json")) == "text"
     bad = 0
     for story in read_stories(source):
         if isinstance(story, LineError):
@@ -81,7 +99,13 @@ def match(ctx: click.Context, source: Any, topic: str | None) -> None:
             click.echo(f"wirewatch: {source.name}: {story}", err=True)
             continue
         result = matcher.match(story.title, story.body)[index]
-        print_jsonl([verdict(story, result)])
+        answer = verdict(story, result)
+        if explainer is not None:
+            answer["explain"] = explainer.explain(story.title, story.body, result)
+        if as_text:
+            print_verdict(story.title, answer)
+        else:
+            print_jsonl([answer])
     if bad:
         raise UsageError(f"{bad} input line{'s' if bad > 1 else ''} could not be matched")
 
