@@ -278,6 +278,8 @@ def print_article(record: dict[str, Any]) -> None:
         )
         named = [name for name in flag["rules"] if name != "rule"]
         out.print(Text(f"  rules: {', '.join(named)}" if named else f"  rule: {flag['rule']}"))
+        for note in flag.get("notes", ()):
+            out.print(Text(f"  {note}"))
         out.print(Text("  matched: ") + Text(matched_terms(flag["terms"], record)))
         out.print(Text("  best sentence: ") + _snippet(flag, record))
     if not record["flags"]:

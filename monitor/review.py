@@ -78,6 +78,8 @@ def article(archive: Archive, article_id: int) -> dict[str, Any]:
     for flag in flags:
         flag["terms"] = json.loads(flag["terms"] or "[]")
         flag["rules"] = json.loads(flag["rules"] or "[]")
+        # The matcher keeps its notes (an enumeration ignored, say) on lines after the rule.
+        flag["rule"], *flag["notes"] = (flag["rule"] or "").split("\n")
     record["flags"] = flags
     story = record.get("cluster_id") or article_id
     # A mark labels the story, so the marks of every copy are this article's history too.

@@ -110,6 +110,7 @@ def verdict(story: Story, result: TopicResult) -> dict[str, Any]:
         "rules": list(result.rules_fired),
         "terms": [hit.to_dict() for hit in result.evidence],
         "snippet": result.snippet,
+        "notes": list(result.notes),
     }
 
 

@@ -47,6 +47,14 @@ class Topic(Model):
     rule: str | None = Field(None, description="Which entities must occur, and how close.")
     rules: dict[str, str] | None = Field(None, description="Named rules; any one may flag.")
     exclude: str | None = Field(None, description="A rule that, when true, vetoes the flag.")
+    enumerations: list[str] = Field(
+        default_factory=list,
+        description="Entities whose names, three or more in a list, pair with nothing in NEAR.",
+    )
+    context: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Entity -> entities, one of which must stand in its paragraph for it to count.",
+    )
     scoring: Scoring = Field(default_factory=Scoring)  # type: ignore[arg-type]
     threshold: Annotated[float, AfterValidator(Range(0, 10_000, above=True))] = Field(
         1.0, description="Minimum score to flag a story."
@@ -143,6 +151,7 @@ class Topic(Model):
             for name in self.scoring.entities
             if name not in self.entities
         )
+        problems.extend(self._structure_problems(known))
         problems.extend(
             (key, f"{minimum:g} is below the threshold ({self.threshold:g}), where nothing is "
                   "flagged: leave it out, or give the threshold or more")
@@ -153,6 +162,28 @@ class Topic(Model):
         if problems:
             raise several(problems)
         return self
+
+    def _structure_problems(self, known: str) -> list[tuple[str, str]]:
+        """Return the problems of ``enumerations:`` and ``context:``: unknown entities."""
+        problems = [
+            ("enumerations", f"unknown entity {shown(name)} (the entities are: {known})")
+            for name in self.enumerations
+            if name not in self.entities
+        ]
+        for name, needs in self.context.items():
+            key = f"context.{name}"
+            if name not in self.entities:
+                problems.append((key, f"unknown entity {shown(name)} (the entities are: {known})"))
+            if not needs:
+                problems.append((key, "list the entities it needs nearby, e.g. [korea]"))
+            problems.extend(
+                (key, f"unknown entity {shown(need)} (the entities are: {known})")
+                for need in needs
+                if need not in self.entities
+            )
+            if name in needs:
+                problems.append((key, f"{shown(name)} cannot be its own context"))
+        return problems
 
 
 class _Budget:

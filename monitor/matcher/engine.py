@@ -20,6 +20,7 @@ from monitor.matcher.document import Document, Field
 from monitor.matcher.hits import Hit
 from monitor.matcher.normalize import is_word_char
 from monitor.matcher.rules import Label, Node, evaluate, labels, parse_rule, requirements
+from monitor.matcher.structure import Enumeration, context_note, enumerations, without_context
 from monitor.records import FlagRecord
 
 if TYPE_CHECKING:
@@ -42,6 +43,9 @@ class TopicResult:
     snippet: str  # the best sentence
     snippet_field: str
     snippet_start: int  # offset of the snippet in its field
+    # What an enumeration or a missing context changed, e.g. "enumeration ignored: Iran,
+    # Russia, North Korea, Syria"; empty when they changed nothing.
+    notes: tuple[str, ...] = ()
 
     def to_flag(self) -> FlagRecord:
         """Return the result as the archive stores it with a flag."""
@@ -49,7 +53,8 @@ class TopicResult:
             topic=self.topic,
             score=self.score,
             threshold=self.threshold,
-            rule=self.rule,
+            # The archive keeps the notes with the rules they explain, one per line.
+            rule="\n".join((self.rule, *self.notes)),
             rules=self.rules_fired,
             terms=tuple(hit.to_dict() for hit in self.evidence),
             snippet=self.snippet,
@@ -67,6 +72,7 @@ class TopicResult:
             "excluded": self.excluded,
             "terms": [hit.to_dict() for hit in self.evidence],
             "snippet": self.snippet,
+            "notes": list(self.notes),
         }
 
 
@@ -79,6 +85,8 @@ class _Compiled:
     threshold: float
     weights: Mapping[str, float]  # by field: title, lead, body
     boosts: Mapping[str, float]  # by entity
+    listed: frozenset[str]  # entities whose names make enumerations (see structure.py)
+    context: Mapping[str, tuple[str, ...]]  # entity -> entities it needs in its paragraph
 
     @property
     def described(self) -> str:
@@ -182,31 +190,85 @@ class Matcher:
             return TopicResult(topic.name, False, 0.0, topic.threshold, (), topic.described,
                                False, (), (), "", "", 0)  # fmt: skip
         every_hit = tuple(sorted({hit for found in hits.values() for hit in found}, key=_order))
+        unsure: list[Hit] = []
+        if topic.context:
+            by_name = {label.name: found for label, found in hits.items() if not label.quoted}
+            unsure = without_context(by_name, topic.context)
+        kept = _drop(hits, set(unsure)) if unsure else hits
+        lists: list[Enumeration] = []
+        if topic.listed:
+            listed: list[Hit] = []
+            others: list[Hit] = []
+            for label, found in kept.items():
+                item = not label.quoted and label.name in topic.listed
+                (listed if item else others).extend(found)
+            lists = enumerations(document, listed, others) if len(listed) > 1 else []
+        apart = frozenset(hit for listing in lists for hit in listing.hits)
+        verdict = _Verdict.of(topic, kept, apart)
+        notes: list[str] = []
+        # A note only where the mechanism changed the outcome: judged again without it.
+        if apart and verdict.outcome != _Verdict.of(topic, kept, frozenset()).outcome:
+            notes.extend(listing.note() for listing in lists)
+        if unsure and verdict.outcome != _Verdict.of(topic, hits, apart).outcome:
+            for entity, context in topic.context.items():
+                lost = [hit for hit in unsure if hit.label == entity]
+                if lost:
+                    notes.append(context_note(document, lost, context))
+        ordered = verdict.evidence
+        snippet, field_name, start = _best_sentence(ordered, document) if ordered else ("", "", 0)
+        return TopicResult(
+            topic=topic.name,
+            flagged=verdict.flagged,
+            score=verdict.score,
+            threshold=topic.threshold,
+            rules_fired=tuple(name for name, _, _ in verdict.fired),
+            rule=_describe(topic, verdict.fired) or topic.described,
+            excluded=verdict.excluded,
+            hits=every_hit,
+            evidence=ordered,
+            snippet=snippet,
+            snippet_field=field_name,
+            snippet_start=start,
+            notes=tuple(notes),
+        )
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """The rules that fired on a topic's hits, the evidence and the score."""
+
+    fired: list[tuple[str, str, list[Hit]]]
+    excluded: bool
+    evidence: tuple[Hit, ...]
+    score: float
+    flagged: bool
+
+    @property
+    def outcome(self) -> tuple[object, ...]:
+        return (self.flagged, self.score, tuple(name for name, _, _ in self.fired))
+
+    @classmethod
+    def of(
+        cls, topic: _Compiled, hits: Mapping[Label, list[Hit]], apart: frozenset[Hit]
+    ) -> _Verdict:
         fired = [
             (name, text, witness)
             for name, text, tree in topic.rules
-            if (witness := evaluate(tree, hits)) is not None
+            if (witness := evaluate(tree, hits, apart)) is not None
         ]
         excluded = topic.exclude is not None and evaluate(topic.exclude[1], hits) is not None
         evidence = {hit for _, _, witness in fired for hit in witness}
         evidence |= _boosts(topic, hits, evidence)
         ordered = tuple(sorted(evidence, key=_order))
         score = round(sum(_weight(topic, hit) for hit in ordered), 2)
-        snippet, field_name, start = _best_sentence(ordered, document) if ordered else ("", "", 0)
-        return TopicResult(
-            topic=topic.name,
-            flagged=bool(fired) and not excluded and score >= topic.threshold,
-            score=score,
-            threshold=topic.threshold,
-            rules_fired=tuple(name for name, _, _ in fired),
-            rule=_describe(topic, fired) or topic.described,
-            excluded=excluded,
-            hits=every_hit,
-            evidence=ordered,
-            snippet=snippet,
-            snippet_field=field_name,
-            snippet_start=start,
-        )
+        flagged = bool(fired) and not excluded and score >= topic.threshold
+        return cls(fired, excluded, ordered, score, flagged)
+
+
+def _drop(hits: Mapping[Label, list[Hit]], lost: set[Hit]) -> dict[Label, list[Hit]]:
+    """Return *hits* without those in *lost*, and without labels left with none."""
+    kept = {label: [hit for hit in found if hit not in lost] for label, found in hits.items()}
+    return {label: found for label, found in kept.items() if found}
 
 
 def _describe(topic: _Compiled, rules: Any) -> str:
@@ -228,7 +290,11 @@ def _compile(name: str, topic: Topic) -> _Compiled:
     exclude = (topic.exclude, parse_rule(topic.exclude)) if topic.exclude else None
     scoring = topic.scoring
     weights = {"title": scoring.title, "lead": scoring.lead, "body": scoring.body}
-    return _Compiled(name, rules, ways, exclude, topic.threshold, weights, dict(scoring.entities))
+    context = {entity: tuple(names) for entity, names in topic.context.items()}
+    return _Compiled(
+        name, rules, ways, exclude, topic.threshold, weights, dict(scoring.entities),
+        frozenset(topic.enumerations), context,
+    )  # fmt: skip
 
 
 def _key(topic: str, label: Label) -> str:

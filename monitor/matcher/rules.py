@@ -17,7 +17,8 @@ term is matched like an alias. ``NEAR/5`` allows at most five words between the 
 paragraph of its own). ``A WITHOUT/3 B`` keeps the hits of A with no hit of B within three
 words (``WITHOUT/sentence``, ``WITHOUT/paragraph``): "Russia" not in a list of countries.
 ``title:``, ``lead:`` (the first paragraph) and ``body:`` look only in
-that part of the story; ``dprk>=3`` needs three hits.
+that part of the story; ``dprk>=3`` needs three hits. The hits that a topic's
+``enumerations:`` finds in a list of states pair with nothing in NEAR (see structure.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import re
 import reprlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Union
 
@@ -163,41 +165,50 @@ def entity_names(node: Node) -> set[str]:
     return {label.name for label in labels(node) if not label.quoted}
 
 
-def evaluate(node: Node, hits: Mapping[Label, list[Hit]]) -> list[Hit] | None:
-    """Return the hits that make *node* true (possibly none, for NOT), or None when it is false."""
+def evaluate(
+    node: Node, hits: Mapping[Label, list[Hit]], apart: AbstractSet[Hit] = frozenset()
+) -> list[Hit] | None:
+    """Return the hits that make *node* true (possibly none, for NOT), or None when it is false.
+
+    The hits in *apart* (items of an enumeration) count everywhere but in NEAR: they pair
+    with nothing.
+    """
     if isinstance(node, Label):
         found = hits.get(node)
         return list(found) if found else None
     if isinstance(node, Not):
-        return [] if evaluate(node.item, hits) is None else None
+        return [] if evaluate(node.item, hits, apart) is None else None
     if isinstance(node, Scope):
         keep = _IN_FIELD[node.field]
         scoped = {label: [hit for hit in found if keep(hit)] for label, found in hits.items()}
-        return evaluate(node.item, scoped)
+        return evaluate(node.item, scoped, apart)
     if isinstance(node, AtLeast):
-        counted = evaluate(node.item, hits)
+        counted = evaluate(node.item, hits, apart)
         distinct = {(hit.field, hit.start) for hit in counted or ()}
         return counted if len(distinct) >= node.count else None
     if isinstance(node, All):
         witness: list[Hit] = []
         for item in node.items:
-            result = evaluate(item, hits)
+            result = evaluate(item, hits, apart)
             if result is None:
                 return None
             witness.extend(result)
         return witness
     if isinstance(node, Any_):
-        results = [evaluate(item, hits) for item in node.items]
+        results = [evaluate(item, hits, apart) for item in node.items]
         true = [result for result in results if result is not None]
         return [hit for result in true for hit in result] if true else None
     if isinstance(node, Without):
-        kept = evaluate(node.left, hits)
+        kept = evaluate(node.left, hits, apart)
         if not kept:
             return None
-        vetoes = evaluate(node.right, hits) or []
+        vetoes = evaluate(node.right, hits, apart) or []
         near = set(_near(kept, vetoes, node.scope)) if vetoes else set()
         return [hit for hit in kept if hit not in near] or None
-    left, right = evaluate(node.left, hits), evaluate(node.right, hits)
+    left, right = evaluate(node.left, hits, apart), evaluate(node.right, hits, apart)
+    if apart:
+        left = [hit for hit in left or () if hit not in apart]
+        right = [hit for hit in right or () if hit not in apart]
     if not left or not right:
         return None
     return _near(left, right, node.scope) or None

@@ -1,0 +1,166 @@
+"""Hits that the sentence around them sets aside: items of an enumeration, and ambiguous
+names with no context.
+
+A topic's ``enumerations:`` names the entities whose names make up lists of states. A run
+of three or more such names, of at least three different entities or names, joined only by
+commas, ``and``/``or``, ``и``/``или`` or a Korean ``와``/``과``/``및``/``·``/``、``, is an
+enumeration ("sanctions on Iran, Russia, North Korea and Syria", "Россия, Иран, КНДР и
+Китай", "러시아, 이란, 북한, 중국"); its hits pair with nothing in a NEAR rule. In English and
+Russian a capitalised name that no entity knows ("Eritrea") counts as an item too, after the
+first one. "Putin, who arrived in Pyongyang on Tuesday, met Kim" is no list: a comma is not
+enough, the items must follow one another with nothing else between them.
+
+A topic's ``context:`` names, for an ambiguous entity, the entities one of which must stand
+in the same paragraph, or in the headline or the first paragraph, for its hits to count at
+all: "the North" is North Korea only where Korea is being written about.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+
+from monitor.matcher.document import Document
+from monitor.matcher.hits import Hit
+from monitor.matcher.normalize import fold_alias
+
+# How many items make an enumeration, and how many different entities or names they show.
+MIN_ITEMS = 3
+
+# What may stand between two items of a list: a Korean particle glued to the first, a comma
+# or a middle dot, then a conjunction. "and" and "or" (и, или) close an English or Russian
+# list: after them comes its last item.
+_SEPARATOR = re.compile(
+    r"(?P<particle>와|과|및|이나|나|랑|하고)?[ \t]*(?P<mark>[,、·・/;&])?[ \t]*"
+    r"(?:(?P<closing>(?i:and|or|и|или))[ \t]+|(?P<korean>및)[ \t]+)?"
+)
+# What begins every separator: settles most names, followed by a plain word, at once.
+_GOES_ON = re.compile(r"[ \t]*(?:[,、·・/;&]|(?i:and|or|и|или)[ \t]|및)|와|과|이나|나|랑|하고")
+_ARTICLE = re.compile(r"(?i:the)[ \t]+")
+# A name no entity knows, as a list item: up to three capitalised words.
+_NAME = re.compile(
+    r"(?:[A-Z][\w'’-]*|[А-ЯЁ][\w-]*)(?:[ \t]+(?:[A-Z][\w'’-]*|[А-ЯЁ][\w-]*)){0,2}(?![\w'’-])"
+)
+
+
+@dataclass(frozen=True)
+class Enumeration:
+    """A list of names in one field, as the article writes them, and the hits among them."""
+
+    items: tuple[str, ...]
+    hits: tuple[Hit, ...]
+
+    def note(self) -> str:
+        """Return the line an explanation shows for it."""
+        return "enumeration ignored: " + ", ".join(self.items)
+
+
+def enumerations(
+    document: Document, hits: Collection[Hit], others: Iterable[Hit]
+) -> list[Enumeration]:
+    """Return the enumerations that the *hits* (of a topic's ``enumerations:``) stand in.
+
+    *others* are the topic's other hits: a name that one of them covers is no list item.
+    """
+    texts = {field.name: field.text for field in document.fields}
+    # Most names are followed by a plain word, and begin no list: settled by two characters.
+    openers = [hit for hit in hits if _may_go_on(texts[hit.field], hit.end)]
+    if not openers:
+        return []
+    by_field: dict[str, dict[int, list[Hit]]] = {}
+    for hit in hits:
+        by_field.setdefault(hit.field, {}).setdefault(hit.start, []).append(hit)
+    taken: dict[str, list[tuple[int, int]]] = {}
+    for hit in others:
+        taken.setdefault(hit.field, []).append((hit.start, hit.end))
+    found = []
+    used: set[tuple[str, int]] = set()
+    for hit in sorted(openers, key=lambda hit: (hit.field != "title", hit.start)):
+        if (hit.field, hit.start) in used:
+            continue
+        listed = _run(texts[hit.field], by_field[hit.field], taken.get(hit.field, []), hit.start)
+        if listed is not None:
+            used.update((hit.field, one.start) for one in listed.hits)
+            found.append(listed)
+    return found
+
+
+def _may_go_on(text: str, end: int) -> bool:
+    """Return False when what follows a name at *end* cannot join it to another."""
+    return _GOES_ON.match(text, end) is not None
+
+
+def _run(
+    text: str, starts: Mapping[int, list[Hit]], taken: list[tuple[int, int]], start: int
+) -> Enumeration | None:
+    """Return the enumeration that begins with the hit at *start*, if it begins one."""
+    first = max(starts[start], key=lambda hit: hit.end)
+    items = [text[first.start : first.end]]
+    listed = list(starts[start])
+    kinds = {first.label}
+    position = first.end
+    while True:
+        separator = _SEPARATOR.match(text, position)
+        if separator is None or not (
+            separator.group("particle")
+            or separator.group("mark")
+            or separator.group("closing")
+            or separator.group("korean")
+        ):
+            break
+        after = separator.end()
+        if after not in starts and (article := _ARTICLE.match(text, after)):
+            after = article.end()
+        if after in starts:
+            following = max(starts[after], key=lambda hit: hit.end)
+            listed.extend(starts[after])
+            kinds.add(following.label)
+            items.append(text[following.start : following.end])
+            position = following.end
+        else:
+            name = _NAME.match(text, after)
+            if name is None or any(a < name.end() and name.start() < b for a, b in taken):
+                break
+            items.append(name.group())
+            kinds.add("\x00" + fold_alias(name.group()))
+            position = name.end()
+        if separator.group("closing"):
+            break
+    if len(items) < MIN_ITEMS or len(kinds) < MIN_ITEMS:
+        return None
+    return Enumeration(tuple(items), tuple(listed))
+
+
+def without_context(
+    hits: Mapping[str, Collection[Hit]], needs: Mapping[str, Collection[str]]
+) -> list[Hit]:
+    """Return the hits of each entity in *needs* with no hit of its context entities nearby.
+
+    *hits* are a topic's hits by entity name; nearby is the same paragraph, or the top of
+    the story: the headline and the first paragraph, read as one.
+    """
+    lost: list[Hit] = []
+    for entity, context in needs.items():
+        found = hits.get(entity)
+        if not found:
+            continue
+        around = {_unit(hit) for name in context for hit in hits.get(name, ())}
+        if _TOP in around:
+            continue  # the headline or the lead sets the sense for the whole story
+        lost.extend(hit for hit in found if _unit(hit) not in around)
+    return lost
+
+
+def context_note(document: Document, hits: Collection[Hit], context: Collection[str]) -> str:
+    """Return the line an explanation shows for hits set aside for want of context."""
+    fields = {field.name: field.text for field in document.fields}
+    names = ", ".join(dict.fromkeys(fields[hit.field][hit.start : hit.end] for hit in hits))
+    return f"{names} not counted: no {' or '.join(context)} in its paragraph or the lead"
+
+
+_TOP = 0  # the paragraph number of the headline and the lead, as _unit gives them
+
+
+def _unit(hit: Hit) -> int:
+    return _TOP if hit.field == "title" else hit.paragraph
