@@ -53,6 +53,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                 "Re-run the topics over the archive after you changed them."),
     "run": ("monitor.commands.collect:run",
             "Run the daemon: poll each source on its schedule until stopped."),
+    "sanctions": ("monitor.commands.sanctions:sanctions",
+                  "Sanctions lists: load the files the config names, and see what is loaded."),
     "search": ("monitor.commands.desk:search",
                "Search the whole archive, in every language, best match first."),
     "serve": ("monitor.commands.desk:serve",

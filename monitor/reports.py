@@ -284,6 +284,13 @@ def print_article(record: dict[str, Any]) -> None:
         out.print(Text("  best sentence: ") + _snippet(flag, record))
     if not record["flags"]:
         out.print("\nNot flagged by any topic.")
+    if record.get("sanctions"):
+        out.print()
+        out.print(Text("Named on a sanctions list:", style="bold"))
+        for entry in record["sanctions"]:
+            programs = ", ".join(entry["programs"])
+            out.print(Text(f"  {entry['list']}: {entry['name']} ({entry['kind']}; {programs}), "
+                           f"as “{entry['matched']}”"))  # fmt: skip
     if record.get("outlets"):
         out.print()
         others = len(record["outlets"])

@@ -174,3 +174,11 @@ def daemon(archive: Archive, now: datetime | None = None) -> dict[str, Any]:
             pass  # another user's process: it exists
     return {"running": alive, "pid": pid, "host": host, "since": started,
             "heartbeat": heartbeat, "stopped": stopped}  # fmt: skip
+
+
+def sanctions_named(archive: Archive, article_id: int) -> list[dict[str, Any]]:
+    """Return the entries of the loaded sanctions lists that the article's story names (any
+    copy), each once: its list, kind, name, programs, and the words that matched."""
+    from monitor.archive import sanctions
+
+    return sanctions.hits_of(archive, article_id)

@@ -334,6 +334,7 @@ def test_the_steps_after_a_crawl_run_in_order_once_the_run_is_recorded(
         "group_copies",
         "send_alerts",
         "check_health",
+        "match_sanctions",
         "truncate_wal",
     ]
 

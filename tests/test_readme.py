@@ -31,6 +31,7 @@ from monitor.config import (
     Topic,
     parse,
 )
+from monitor.config.sanctions import SanctionsSettings
 from monitor.errors import ExitStatus
 from monitor.events import STAGES
 
@@ -79,7 +80,7 @@ def mask(text: str) -> str:
     text = re.sub(r"\(\d+\.\d+s\)", "(<seconds>)", text)
     text = re.sub(r"^ *\d+(?=   )", "<id>", text, flags=re.MULTILINE)  # the table's ID column
     text = re.sub(r"^#\d+ ", "#<id> ", text)
-    text = re.sub(r"(Marked|on) #\d+", r"\1 #<id>", text)
+    text = re.sub(r"(Marked|on|Story) #\d+", r"\1 #<id>", text)
     text = re.sub(r"^( +)#\d+(?=  )", r"\1#<id>", text, flags=re.MULTILINE)  # other outlets
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
@@ -214,10 +215,11 @@ def test_every_command_is_documented() -> None:
 
 def test_every_config_key_is_documented() -> None:
     documented = set(re.findall(r"^\| `([^`]+)`", README, flags=re.MULTILINE))
-    sections = ("crawl", "sources", "topics", "health", "path")
+    sections = ("crawl", "sources", "topics", "health", "sanctions", "path")
     keys = {key for key in Config.model_fields if key not in sections}
     keys |= {f"crawl.{key}" for key in CrawlSettings.model_fields}
     keys |= {f"health.{key}" for key in HealthSettings.model_fields}
+    keys |= {f"sanctions.{key}" for key in SanctionsSettings.model_fields}
     keys |= {
         f"sources[].{key}" for key in Source.model_fields if key not in Politeness.model_fields
     }

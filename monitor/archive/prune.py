@@ -136,5 +136,6 @@ def _remove(conn: sqlite3.Connection, ids: list[int]) -> None:
     marks = ", ".join("?" for _ in ids)
     conn.execute(f"DELETE FROM pages WHERE article_id IN ({marks})", ids)
     conn.execute(f"DELETE FROM lsh WHERE article_id IN ({marks})", ids)
+    conn.execute(f"DELETE FROM sanction_hits WHERE article_id IN ({marks})", ids)
     conn.execute(f"UPDATE seen SET article_id = NULL WHERE article_id IN ({marks})", ids)
     conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", ids)

@@ -483,3 +483,25 @@ def _health_alerts(db: sqlite_utils.Database) -> None:
         defaults={"attempts": 0},
     )  # fmt: skip
     table.create_index(["condition", "subject", "since", "target"], unique=True)
+
+
+@migrations(name="0013_sanctions")
+def _sanctions(db: sqlite_utils.Database) -> None:
+    # The sanctions lists as last loaded (wirewatch sanctions load): each entry, its names,
+    # and where a story names one. sanction_scan remembers the last article matched, so
+    # each crawl matches only what it added.
+    db.table("sanction_entries").create(
+        {"key": str, "list": str, "kind": str, "name": str, "programs": str, "imo": str,
+         "file": str, "loaded": str},
+        pk="key", not_null={"list", "kind", "name", "loaded"},
+    )  # fmt: skip
+    db.table("sanction_names").create(
+        {"entry": str, "name": str}, pk=("entry", "name"), not_null={"entry", "name"}
+    )
+    db.table("sanction_hits").create(
+        {"article_id": int, "entry": str, "matched": str},
+        pk=("article_id", "entry"),
+        not_null={"article_id", "entry", "matched"},
+    )
+    db.execute("CREATE INDEX idx_sanction_hits_entry ON sanction_hits (entry)")
+    db.table("sanction_scan").create({"id": int, "last_article_id": int}, pk="id")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from monitor.archive.labels import LABELS
 from monitor.archive.marks import latest_label
+from monitor.archive.sanctions import SANCTIONED_STORY
 from monitor.archive.story import dated, story_of
 from monitor.timeutil import to_text
 
@@ -34,6 +35,7 @@ class Filters:
     unreviewed: bool = False
     label: str | None = None
     not_label: str | None = None  # leave out the stories whose latest mark is this
+    sanctioned: bool = False  # only stories that name an entry of a sanctions list
 
     @property
     def by_label(self) -> bool:
@@ -165,6 +167,8 @@ def story_conditions(filters: Filters, match: str | None = None) -> tuple[str, l
         if value is not None:
             clauses.append(condition)
             params.append(value)
+    if filters.sanctioned:
+        clauses.append(SANCTIONED_STORY)
     return " AND ".join(clauses), params
 
 

@@ -217,13 +217,22 @@ def check_health(after: Aftermath) -> None:
         logger.exception("health alerts could not be sent; they are tried after the next crawl")
 
 
+def match_sanctions(after: Aftermath) -> None:
+    """Find the loaded sanctions lists' names in the articles this crawl added."""
+    from monitor.archive import sanctions
+
+    sanctions.match_new(after.archive)
+
+
 def truncate_wal(after: Aftermath) -> None:
     """Leave the WAL truncated: cron users have no daemon to do it."""
     after.archive.checkpoint()
 
 
 # The work after each crawl, in order. A new post-crawl step is a function added here.
-AFTER_CRAWL: tuple[Step, ...] = (group_copies, send_alerts, check_health, truncate_wal)
+AFTER_CRAWL: tuple[Step, ...] = (
+    group_copies, send_alerts, check_health, match_sanctions, truncate_wal
+)  # fmt: skip
 
 
 def group_by_host(sources: Sequence[Source], workers: int) -> list[list[Source]]:

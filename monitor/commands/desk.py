@@ -46,6 +46,10 @@ def output_option(function: Any) -> Any:
 
 @click.command()
 @filter_options
+@click.option(
+    "--sanctioned", is_flag=True,
+    help="Only stories that name an entry of a loaded sanctions list (wirewatch sanctions).",
+)  # fmt: skip
 @limit_option
 @format_option("table", "json", "csv", default="table")
 @click.pass_context
@@ -60,6 +64,7 @@ def flagged(ctx: click.Context, /, limit: int, output_format: str, **values: Any
       wirewatch flagged --since 24h
       wirewatch flagged --unreviewed --min-score 10
       wirewatch flagged --topic russia-dprk --since 2026-11-01 --format json
+      wirewatch flagged --sanctioned
     """
     state = state_of(ctx)
     with state.archive() as archive:
@@ -91,6 +96,7 @@ def show(ctx: click.Context, article_id: int, output_format: str) -> None:
     state = state_of(ctx)
     with state.archive() as archive:
         record = review.article(archive, article_id)
+        record["sanctions"] = review.sanctions_named(archive, article_id)
     if output_format == "json":
         print_json(record)
         return

@@ -195,6 +195,7 @@ def filters_of(state: State, archive: Archive, **values: Any) -> Filters:
         unreviewed=bool(values.get("unreviewed")),
         label=values.get("label"),
         not_label=values.get("not_label"),
+        sanctioned=bool(values.get("sanctioned")),
     )
 
 

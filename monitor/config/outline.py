@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 # The top-level keys of Config and the kinds of Source (tests/test_config.py holds both to
 # the models).
-KEYS = ("archive", "store_html", "crawl", "sources", "topics", "alerts", "health", "timezone")
+KEYS = ("archive", "store_html", "sanctions", "crawl", "sources", "topics", "alerts", "health",
+        "timezone")  # fmt: skip
 KINDS = ("feed", "sitemap", "page")
 
 

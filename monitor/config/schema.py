@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from monitor.config.health import HealthSettings
 from monitor.config.names import DEFAULT_ARCHIVE, NAME
+from monitor.config.sanctions import SanctionsSettings
 from monitor.config.sources import CrawlSettings, Source
 from monitor.config.topics import Topic
 from monitor.config.values import Model, several, shown
@@ -25,6 +26,7 @@ class Config(Model):
 
     archive: Path = DEFAULT_ARCHIVE
     store_html: bool = Field(True, description="Keep each article's fetched HTML, compressed.")
+    sanctions: SanctionsSettings = Field(default_factory=SanctionsSettings)
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)  # type: ignore[arg-type]
     sources: list[Source] = Field(default_factory=list)
     topics: dict[str, Topic] = Field(default_factory=dict)

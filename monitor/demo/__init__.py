@@ -23,6 +23,8 @@ from monitor.reports import print_cycle, print_flagged
 from monitor.terminal import console, display_path
 from monitor.timeutil import utcnow
 
+# Samples of the UN and OFAC lists in their published formats (not the lists themselves).
+SANCTIONS = Path(__file__).parent / "sanctions"
 # The topic the sample stories are labelled for.
 LABELLED_TOPIC = "russia-dprk"
 
@@ -58,6 +60,7 @@ def run_demo(config: Config, directory: Path) -> None:
             result = run_cycle(demo_config, on_event=progress)
     print_cycle(result)
     with Archive.open(demo_config.archive, create=False) as archive:
+        _load_sanctions(archive)
         rows, total = review.flagged(archive)
         urls = {row["url"] for row in rows if row["topic"] == LABELLED_TOPIC}
     out.print()
@@ -65,6 +68,7 @@ def run_demo(config: Config, directory: Path) -> None:
     print_flagged(rows, total)
     if LABELLED_TOPIC in config.topics:
         _print_score(stories, urls)
+    _print_sanctioned(demo_config)
     _print_next_steps(Path(display_path(directory / "config.yaml")))
 
 
@@ -76,9 +80,34 @@ def _write_config(directory: Path, config: Config, sources: list[dict[str, Any]]
         "sources": sources,
         "topics": config.model_dump(mode="json")["topics"],
     }
+    data["sanctions"] = {"files": [str(path) for path in sorted(SANCTIONS.glob("*"))]}
     header = "# Written by `wirewatch demo`: the offline newswire's sources, your topics.\n"
     path.write_text(header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), "utf-8")
     return load(path)
+
+
+def _load_sanctions(archive: Archive) -> None:
+    """Load the bundled sample sanctions lists, as `wirewatch sanctions load` would."""
+    from monitor.archive import sanctions as stored
+    from monitor.sanctions import read
+
+    entries = [
+        (entry, path.name)
+        for path in sorted(SANCTIONS.glob("*"))
+        for entry in read(path.read_bytes(), ("DPRK", "RUSSIA"))
+    ]
+    stored.load(archive, entries, utcnow())
+
+
+def _print_sanctioned(config: Config) -> None:
+    with Archive.open(config.archive, create=False) as archive:
+        rows, _ = review.flagged(archive, review.Filters(sanctioned=True))
+        named = {row["id"]: review.sanctions_named(archive, row["id"]) for row in rows}
+    for row in rows:
+        entries = "; ".join(f"{e['name']} ({e['list']} {e['kind']})" for e in named[row["id"]])
+        console().print(
+            Text(f"Story #{row['id']} names an entry of the sample sanctions lists: {entries}.")
+        )
 
 
 def _print_score(stories: list[Any], flagged_urls: set[str]) -> None:
@@ -120,6 +149,7 @@ def _print_next_steps(config_path: Path) -> None:
         f"  {prefix} show ID                 one story and why it was flagged\n"
         f"  {prefix} mark ID relevant        triage a story\n"
         f"  {prefix} search Пхеньян          full-text search, in any language\n"
+        f"  {prefix} flagged --sanctioned    stories naming a sanctioned ship or firm\n"
         f"  {prefix} digest                  the last 24 hours, by story\n"
         f"  {prefix} serve                   all of it in a browser\n"
         f"  sqlite3 {shlex.quote(str(config_path.parent / 'demo.db'))}   the archive itself"

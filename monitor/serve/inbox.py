@@ -118,6 +118,10 @@ def parse(args: dict[str, str], now: datetime) -> ListQuery:
             min_score = ""
         else:
             changes["min_score"] = score
+    sanctioned = args.get("sanctioned", "")
+    if sanctioned:
+        changes["sanctioned"] = True
+        sanctioned = "1"
     query = args.get("q", "").strip()
     if len(query) > MAX_QUERY_CHARS:
         problems.append(f"A search has at most {MAX_QUERY_CHARS} characters.")
@@ -131,7 +135,8 @@ def parse(args: dict[str, str], now: datetime) -> ListQuery:
         page = min(MAX_PAGE, max(1, int(args.get("page", "1"))))
     except ValueError:
         page = 1
-    accepted = {"label": label, "since": since, "day": day, "min_score": min_score, "q": query}
+    accepted = {"label": label, "since": since, "day": day, "min_score": min_score, "q": query,
+                "sanctioned": sanctioned}  # fmt: skip
     values.update({name: value for name, value in accepted.items() if value})
     return ListQuery(replace(Filters(), **changes), match, values, page, tuple(problems))
 

@@ -81,6 +81,7 @@ async def story_page(datasette: Any, request: Any) -> Response:
         except NotFoundError:
             return None
         record["page"] = stories.page_facts(archive, record["id"])
+        record["sanctions"] = review.sanctions_named(archive, record["id"])
         return record, neighbours(archive, listed, record["id"]) if listed else (None, None)
 
     found = await database.execute_fn(read)
