@@ -36,7 +36,6 @@ _IMO_IN_TEXT = re.compile(
 )
 _IMO_IN_LIST = re.compile(r"\bIMO(?:\s*(?:number|no\.?))?\s*[:#]?\s*([0-9]{7})\b", re.IGNORECASE)
 _AKA = re.compile(r"a\.k\.a\.\s*'([^']+)'", re.IGNORECASE)
-_NOT_WORD = re.compile(r"[^\w]+")
 # A vessel's name is a common word as often as not (Angara is a river and a rocket): it
 # counts only with one of these words near it, or by its IMO number.
 _SHIP_WORDS = re.compile(
@@ -217,7 +216,10 @@ def normal(text: str) -> str:
     """Return *text* as names are compared: case folded, accents kept, punctuation and
     runs of space as one space."""
     folded = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(_NOT_WORD.sub(" ", folded).split())
+    # str.translate over the text's own non-word characters: a regular expression's
+    # substitution took three times as long on an article.
+    spaces = {ord(char): " " for char in set(folded) if not (char.isalnum() or char == "_")}
+    return " ".join(folded.translate(spaces).split())
 
 
 def _hangul(char: str) -> bool:
@@ -275,6 +277,8 @@ class Finder:
                         if key in self._vessels and not _SHIP_WORDS.search(near):
                             continue
                         hits.setdefault(key, pattern)
+            if "imo" not in spaced and "имо" not in spaced:
+                continue  # the search for an IMO number costs more than all the rest
             for number in _IMO_IN_TEXT.findall(text):
                 for key in self._imo.get(number, ()):
                     hits.setdefault(key, f"IMO {number}")
