@@ -191,12 +191,17 @@ def test_a_feed_already_in_the_config_is_not_added_twice(config: Path, newswire:
     assert config.read_bytes() == once
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/feed", "example.org"])
-def test_add_takes_only_http_urls(config: Path, url: str) -> None:
+@pytest.mark.parametrize(
+    ("url", "example"),
+    [("file:///etc/passwd", "https://example.org/"), ("ftp://example.org/feed", "https://example.org/"),
+     ("example.org", "https://example.org/")],
+)  # fmt: skip
+def test_add_takes_only_http_urls(config: Path, url: str, example: str) -> None:
     result = run_cli("--config", str(config), "add", url)
 
     assert result.code == 2
     assert "is not an http(s) URL" in result.err
+    assert result.err.rstrip().endswith(f"e.g. {example}")
 
 
 def test_a_redirect_to_another_scheme_is_not_followed(config: Path, newswire: Newswire) -> None:

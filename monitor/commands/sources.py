@@ -55,8 +55,12 @@ def add(ctx: click.Context, /, url: str, name: str | None, dry_run: bool,
 
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
+        # A bare host (example.org) was most likely meant as a web site; any other scheme
+        # (file:, ftp:) is never fetched, so the example is a neutral one.
+        bare = not parts.scheme and "/" not in url.strip().rstrip("/")
+        example = f"https://{url.strip().rstrip('/')}/" if bare else "https://example.org/"
         raise UsageError(f"{url!r} is not an http(s) URL: give the site's address, e.g. "
-                         f"https://{url.strip().split('://')[-1] or 'example.com'}/")  # fmt: skip
+                         f"{example}")  # fmt: skip
     state = state_of(ctx)
     config = state.config()
     taken = {source.name: source for source in config.sources}
