@@ -66,6 +66,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("monitor.commands.status:status",
                "Show the daemon and each source's health: state, last success, next run, "
                "failures."),
+    "timeline": ("monitor.commands.timeline:timeline",
+                 "List the flagged stories as events, oldest first, with who reported each "
+                 "first."),
     "topic-test": ("monitor.commands.topics:topic_test",
                    "Test a topic on labelled stories: precision, recall and F1, and every "
                    "mistake."),

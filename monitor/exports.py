@@ -25,6 +25,7 @@ from monitor.escaping import (
     markdown_text,
     web_url,
 )
+from monitor.readout import Roles, readout_line, readout_of
 from monitor.review import Filters, flagged, outlets
 from monitor.terminal import csv_writer, printable
 from monitor.timeutil import from_text, in_zone, shown_zone, to_text, zone_name
@@ -138,13 +139,21 @@ def digest(
     output_format: str,
     now: datetime,
     min_scores: Mapping[str, float] | None = None,
+    roles: Roles | None = None,
+    coverage: Sequence[str] = (),
 ) -> tuple[str, int]:
     """Render the digest: flagged stories grouped by topic, then by story; return it and
     how many stories it holds. A topic in *min_scores* keeps only its stories scored that
-    much or more (its ``digest_min_score``)."""
+    much or more (its ``digest_min_score``). With *roles*, each story has its readout;
+    *coverage* are the roles' silences and spikes that hold now, one line each."""
     rows = stories(archive, filters, min_scores)
     topics: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
+        readout = readout_of([(o["source"], o["date"]) for o in row["outlets"]], roles or Roles())
+        row["readout"] = None
+        if roles and readout is not None:
+            first = f"{in_zone(to_text(readout.first_seen), shown_zone())} {zone_name()}"
+            row["readout"] = readout_line(readout.as_json(), first)
         row["first_report"] = in_zone(row["first_report"], shown_zone())
         topics.setdefault(row["topic"], []).append(row)
     template = _environment(output_format).get_template(f"digest.{output_format}")
@@ -155,6 +164,7 @@ def digest(
             for name, found in topics.items()
         ],
         stories_count=len(rows),
+        coverage=list(coverage),
         since=since,
         until=in_zone(to_text(now), shown_zone()),
         zone=zone_name(),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 
 from monitor.archive import SourceStatus
+from monitor.readout import readout_line
 from monitor.terminal import console, highlight, print_table
 from monitor.timeutil import in_zone, shown_zone, zone_name
 
@@ -300,6 +301,9 @@ def print_article(record: dict[str, Any]) -> None:
         for outlet in record["outlets"]:
             out.print(f"  #{outlet['id']}  {short_date(outlet['date'])}  {outlet['source']}: "
                       f"{outlet['title']}")  # fmt: skip
+    if record.get("readout"):
+        out.print()
+        out.print(Text("Readout: ", style="bold") + Text(readout_text(record["readout"])))
     if record.get("marks"):
         out.print()
         out.print(Text("Marks:", style="bold"))
@@ -311,6 +315,11 @@ def print_article(record: dict[str, Any]) -> None:
     out.print()
     paragraphs = highlight(record["body"], spans["body"]).split("\n")
     out.print(Text("\n\n").join(paragraphs))
+
+
+def readout_text(readout: dict[str, Any]) -> str:
+    """Return a story's readout as one line, its first time in the zone times are shown in."""
+    return readout_line(readout, f"{short_date(readout['first_seen'])} {zone_name()}")
 
 
 def matched_terms(terms: Sequence[dict[str, Any]], record: dict[str, Any]) -> str:

@@ -335,6 +335,7 @@ def test_the_steps_after_a_crawl_run_in_order_once_the_run_is_recorded(
         "send_alerts",
         "check_health",
         "match_sanctions",
+        "check_coverage",
         "truncate_wal",
     ]
 

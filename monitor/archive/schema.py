@@ -505,3 +505,23 @@ def _sanctions(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX idx_sanction_hits_entry ON sanction_hits (entry)")
     db.table("sanction_scan").create({"id": int, "last_article_id": int}, pk="id")
+
+
+@migrations(name="0014_role_coverage")
+def _role_coverage(db: sqlite_utils.Database) -> None:
+    # The timeline and the roles' coverage read one topic's flagged stories by date.
+    db.execute("CREATE INDEX idx_flag_stories_topic_date ON flag_stories (topic, date)")
+    # Alerts about a role's coverage of a topic (silent, or a spike): one row per episode
+    # and target, as health_alerts. An episode stays open (cleared NULL) while it lasts, so
+    # the next crawl, or a restarted daemon, says nothing more; status reads the open ones.
+    table = db.table("coverage_alerts")
+    table.create(
+        {"id": int, "topic": str, "role": str, "condition": str, "since": str,
+         "target": str, "title": str, "body": str, "status": str, "attempts": int,
+         "last_error": str, "created": str, "sent": str, "cleared": str},
+        pk="id",
+        not_null={"topic", "role", "condition", "since", "target", "title", "body",
+                  "status", "attempts", "created"},
+        defaults={"attempts": 0},
+    )  # fmt: skip
+    table.create_index(["topic", "role", "condition", "since", "target"], unique=True)

@@ -28,6 +28,7 @@ SCHEMA = (
     "0010_run_sources_by_source",
     "0011_health_alerts",
     "0013_sanctions",
+    "0014_role_coverage",
 )
 
 

@@ -224,6 +224,29 @@ def match_sanctions(after: Aftermath) -> None:
     sanctions.match_new(after.archive)
 
 
+def check_coverage(after: Aftermath) -> None:
+    """Alert once when a role goes silent on a topic, or spikes; never fails the crawl."""
+    config = after.config
+    if not config.roles:
+        return
+    from monitor import coverage
+    from monitor.readout import roles_of
+
+    try:
+        coverage.check(
+            after.archive,
+            list(config.topics),
+            roles_of(config.roles, config.source_roles()),
+            config.coverage,
+            health.alert_targets(config.alerts),
+            after.clock(),
+        )
+    except DiskFull:
+        raise  # the archive's trouble, not the alert service's
+    except Exception:  # an alert service must not stop the collection
+        logger.exception("coverage alerts could not be sent; they are tried after the next crawl")
+
+
 def truncate_wal(after: Aftermath) -> None:
     """Leave the WAL truncated: cron users have no daemon to do it."""
     after.archive.checkpoint()
@@ -231,7 +254,7 @@ def truncate_wal(after: Aftermath) -> None:
 
 # The work after each crawl, in order. A new post-crawl step is a function added here.
 AFTER_CRAWL: tuple[Step, ...] = (
-    group_copies, send_alerts, check_health, match_sanctions, truncate_wal
+    group_copies, send_alerts, check_health, match_sanctions, check_coverage, truncate_wal
 )  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from monitor.commands.options import (
     topic_option,
 )
 from monitor.errors import UsageError
+from monitor.readout import Roles, story_readout
 from monitor.reports import print_article, print_flagged, print_search
 from monitor.review import Filters
 from monitor.search import search as search_archive
@@ -96,6 +97,8 @@ def show(ctx: click.Context, article_id: int, output_format: str) -> None:
     state = state_of(ctx)
     with state.archive() as archive:
         record = review.article(archive, article_id)
+        story = record.get("cluster_id") or record["id"]
+        record["readout"] = story_readout(archive, story, state.roles())
         record["sanctions"] = review.sanctions_named(archive, article_id)
     if output_format == "json":
         print_json(record)
@@ -265,18 +268,20 @@ def digest(
     state = state_of(ctx)
     descriptions: dict[str, str] = {}
     minimums: dict[str, float] = {}
+    roles = state.roles()
     if state.archive_path is None:
         topics = state.config().topics
         descriptions = {name: t.description for name, t in topics.items()}
         minimums = {name: t.digest_score() for name, t in topics.items()}
     with state.archive() as archive:
+        coverage = _coverage(state, archive, roles)
         # An analyst who marked a story irrelevant has said it is not news for the digest.
         hidden = None if values.get("label") else "irrelevant"
         filters = filters_of(state, archive, since=since, not_label=hidden, **values)
         state.show_times()
         text, count = render_digest(
             archive, filters, descriptions, output_format=output_format, now=utcnow(),
-            min_scores=minimums,
+            min_scores=minimums, roles=roles, coverage=coverage,
         )  # fmt: skip
     if output_path is None:
         click.echo(text, nl=False)
@@ -284,6 +289,18 @@ def digest(
     with open_output(output_path) as stream:
         stream.write(text)
     console(stderr=True).print(f"Wrote a digest of {count} stories to {output_path}.")
+
+
+def _coverage(state: Any, archive: Any, roles: Roles) -> list[str]:
+    """Return the roles' silences and spikes that hold now, one line each (none without a
+    config)."""
+    if state.archive_path is not None or not roles:
+        return []
+    from monitor.coverage import current
+
+    config = state.config()
+    verdict = current(archive, list(config.topics), roles, config.coverage, utcnow())
+    return [alarm.body.split("\n", 1)[0] for alarm in verdict.ongoing]
 
 
 @click.command()
@@ -369,7 +386,7 @@ def serve(
     def announce(url: str) -> None:
         err.print(f"Serving {path} at {url} (Ctrl-C to stop)", soft_wrap=True, highlight=False)
 
-    serve_archive(path, host, port, announce, allow_hosts, who)
+    serve_archive(path, host, port, announce, allow_hosts, who, state.roles())
 
 
 def _add_account(accounts_file: Path | None, name: str) -> None:

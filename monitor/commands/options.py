@@ -21,6 +21,7 @@ from monitor.archive import Archive
 from monitor.config.files import find_path
 from monitor.config.outline import Outline, read_outline
 from monitor.errors import ConfigError, Interrupted, UsageError
+from monitor.readout import Roles
 from monitor.review import LABELS, Filters
 from monitor.timeutil import parse_since, show_times_in, utcnow, zone_named
 
@@ -67,6 +68,16 @@ class State:
     def archive(self, *, create: bool = False) -> Archive:
         """Open the archive named by --archive, else by the config's ``archive:``."""
         return Archive.open(self.archive_file(), create=create)
+
+    def roles(self) -> Roles:
+        """The config's roles and each source's role; none for --archive without a config."""
+        try:
+            outline = self.outline()
+        except ConfigError:
+            if self.archive_path is None:
+                raise
+            return Roles()  # --archive read without a config: no source has a role
+        return Roles(dict(outline.roles), dict(outline.source_roles))
 
     def show_times(self) -> None:
         """Show this command's times in --tz's zone, else the config's ``timezone:``."""

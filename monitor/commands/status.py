@@ -11,10 +11,11 @@ from typing import Any
 import click
 
 from monitor import alerts, review
+from monitor.archive.coverage_alerts import active as coverage_active
 from monitor.archive.health_alerts import active
 from monitor.commands.options import format_option, state_of
 from monitor.reports import print_status
-from monitor.terminal import print_json
+from monitor.terminal import console, print_json
 
 
 @click.command()
@@ -40,6 +41,7 @@ def status(ctx: click.Context, output_format: str) -> None:
     daemon: dict[str, Any] = {"running": False, "pid": None, "since": None}
     sent: dict[str, Any] | None = None
     troubles: list[dict[str, str]] = []  # the health alerts whose failure lasts
+    quiet: list[dict[str, str]] = []  # the roles silent or spiking on a topic, now
     if path.exists():
         with state.archive() as archive:
             rows = review.sources_status(archive, names)
@@ -50,6 +52,7 @@ def status(ctx: click.Context, output_format: str) -> None:
                 {"alert": title.removeprefix("[wirewatch] "), "since": since}
                 for title, since in active(archive)
             ]
+            quiet = [{"alert": body, "since": since} for body, since in coverage_active(archive)]
     known = {row["name"] for row in rows}
     rows += [
         {"name": name, "kind": kinds[name], "url": None, "last_attempt": None,
@@ -60,7 +63,16 @@ def status(ctx: click.Context, output_format: str) -> None:
     ]  # fmt: skip
     rows.sort(key=lambda row: names.index(row["name"]))
     if output_format == "json":
-        print_json({"daemon": daemon, "sources": rows, "alerts": sent, "health": troubles})
+        print_json(
+            {"daemon": daemon, "sources": rows, "alerts": sent, "health": troubles,
+             "coverage": quiet}
+        )  # fmt: skip
         return
     state.show_times()
     print_status(rows, daemon, sent, troubles)
+    out = console()
+    for alarm in quiet:
+        out.print(
+            f"Coverage: {alarm['alert']} (alerted once, until it ends)", style="yellow",
+            soft_wrap=True,
+        )  # fmt: skip

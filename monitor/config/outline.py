@@ -13,7 +13,7 @@ stop an analyst reading the archive; ``check``, ``crawl`` and ``run`` report it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 # The top-level keys of Config and the kinds of Source (tests/test_config.py holds both to
 # the models).
 KEYS = ("archive", "store_html", "sanctions", "crawl", "sources", "topics", "alerts", "health",
-        "timezone")  # fmt: skip
+        "roles", "coverage", "timezone")  # fmt: skip
 KINDS = ("feed", "sitemap", "page")
 
 
@@ -42,6 +42,8 @@ class Outline:
     topics: tuple[str, ...]
     alerts: bool
     timezone: str = "UTC"
+    roles: dict[str, str] = field(default_factory=dict)  # role -> description, in order
+    source_roles: dict[str, str] = field(default_factory=dict)  # source -> its role
 
     @classmethod
     def of(cls, config: Config) -> Outline:
@@ -53,6 +55,8 @@ class Outline:
             topics=tuple(config.topics),
             alerts=bool(config.alerts),
             timezone=config.timezone,
+            roles=dict(config.roles),
+            source_roles=config.source_roles(),
         )
 
 
@@ -77,6 +81,13 @@ def _outline(path: Path, data: Any) -> Outline | None:
     topics = data.get("topics", {})
     alerts = data.get("alerts", {})
     timezone = data.get("timezone", "UTC")
+    roles = data.get("roles", {})
+    if not (
+        isinstance(roles, dict)
+        and all(isinstance(k, str) and NAME.fullmatch(k) and isinstance(v, str)
+                for k, v in roles.items())
+    ):  # fmt: skip
+        return None
     if not (isinstance(archive, str) and archive.strip()):
         return None
     if not isinstance(timezone, str):
@@ -88,6 +99,7 @@ def _outline(path: Path, data: Any) -> Outline | None:
     if not (isinstance(sources, list) and isinstance(topics, dict) and isinstance(alerts, dict)):
         return None
     kinds: dict[str, str] = {}
+    source_roles: dict[str, str] = {}
     for source in sources:
         if not isinstance(source, dict):
             return None
@@ -97,6 +109,11 @@ def _outline(path: Path, data: Any) -> Outline | None:
         if name in kinds:  # not unique
             return None
         kinds[name] = kind
+        role = source.get("role")
+        if role is not None:
+            if role not in roles:  # a full load names the source and the key
+                return None
+            source_roles[name] = role
     if not all(isinstance(name, str) and NAME.fullmatch(name) for name in topics):
         return None
     return Outline(
@@ -106,4 +123,6 @@ def _outline(path: Path, data: Any) -> Outline | None:
         topics=tuple(topics),
         alerts=bool(alerts),
         timezone=timezone,
+        roles=dict(roles),
+        source_roles=source_roles,
     )

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from monitor.config.coverage import CoverageSettings
 from monitor.config.health import HealthSettings
 from monitor.config.names import DEFAULT_ARCHIVE, NAME
 from monitor.config.sanctions import SanctionsSettings
@@ -36,6 +37,12 @@ class Config(Model):
         "$NAME in one is filled from the environment when an alert is sent.",
     )
     health: HealthSettings = Field(default_factory=HealthSettings)  # type: ignore[arg-type]
+    roles: dict[str, str] = Field(
+        default_factory=dict,
+        description="The kinds of outlet (Russian state media, wires): each name and what it "
+        "stands for; a source's role: names one.",
+    )
+    coverage: CoverageSettings = Field(default_factory=CoverageSettings)  # type: ignore[arg-type]
     timezone: str = Field(
         "UTC",
         description="The time zone the command line and the digest show times in "
@@ -86,6 +93,38 @@ class Config(Model):
         if problems:
             raise several(problems)
         return topics
+
+    @field_validator("roles")
+    @classmethod
+    def _role_names(cls, roles: dict[str, str]) -> dict[str, str]:
+        problems = [
+            (name, f"{shown(name)} is not a usable role name (use e.g. ru-state)")
+            for name in roles
+            if not NAME.fullmatch(name)
+        ]
+        if problems:
+            raise several(problems)
+        return roles
+
+    @model_validator(mode="after")
+    def _sources_name_roles(self) -> Config:
+        known = ", ".join(self.roles) or "none: add a roles: map"
+        problems = [
+            (
+                f"sources[{index}].role",
+                f"source {source.name}: there is no role {shown(source.role)} "
+                f"in roles: (roles: {known})",
+            )
+            for index, source in enumerate(self.sources)
+            if source.role is not None and source.role not in self.roles
+        ]
+        if problems:
+            raise several(problems)
+        return self
+
+    def source_roles(self) -> dict[str, str]:
+        """Return each source that has a role, by name, with its role."""
+        return {source.name: source.role for source in self.sources if source.role}
 
     @field_validator("alerts", mode="before")
     @classmethod

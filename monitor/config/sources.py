@@ -83,6 +83,9 @@ class Source(Model):
     full_text: bool = Field(True, description="Follow each entry's link and extract the article.")
     language: str | None = Field(None, description="The language the source publishes in.")
     tags: list[str] = Field(default_factory=list)
+    role: str | None = Field(
+        None, description="What kind of outlet the source is: a name from roles:."
+    )
     max_age: AgeSeconds = Field(
         172800.0, description="Older items are skipped: always in sitemaps, else on a first fetch."
     )

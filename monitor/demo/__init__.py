@@ -16,12 +16,12 @@ from monitor import review
 from monitor.archive import Archive
 from monitor.collection.cycle import run_cycle
 from monitor.config import Config, load
-from monitor.demo.stories import BROKEN_SITE, load_stories, publish
+from monitor.demo.stories import BROKEN_SITE, load_roles, load_stories, publish
 from monitor.newswire import Newswire
 from monitor.progress import CrawlProgress
-from monitor.reports import print_cycle, print_flagged
+from monitor.reports import print_cycle, print_flagged, short_date
 from monitor.terminal import console, display_path
-from monitor.timeutil import utcnow
+from monitor.timeutil import utcnow, zone_name
 
 # Samples of the UN and OFAC lists in their published formats (not the lists themselves).
 SANCTIONS = Path(__file__).parent / "sanctions"
@@ -40,8 +40,10 @@ def run_demo(config: Config, directory: Path) -> None:
     with Newswire() as wire:
         publish(wire, sites, stories, utcnow())
         sources: list[dict[str, Any]] = [
-            {"name": site.name, "url": wire.url(site.feed_path()), "kind": "feed"} for site in sites
-        ]
+            {"name": site.name, "url": wire.url(site.feed_path()), "kind": "feed",
+             **({"role": site.role} if site.role else {})}
+            for site in sites
+        ]  # fmt: skip
         sources.append(
             {"name": BROKEN_SITE, "url": wire.url(f"/{BROKEN_SITE}/rss.xml"), "kind": "feed"}
         )
@@ -68,6 +70,7 @@ def run_demo(config: Config, directory: Path) -> None:
     print_flagged(rows, total)
     if LABELLED_TOPIC in config.topics:
         _print_score(stories, urls)
+    _print_readout(demo_config)
     _print_sanctioned(demo_config)
     _print_next_steps(Path(display_path(directory / "config.yaml")))
 
@@ -79,6 +82,7 @@ def _write_config(directory: Path, config: Config, sources: list[dict[str, Any]]
         "crawl": {"delay": 0, "timeout": 10, "cycle_timeout": 120},
         "sources": sources,
         "topics": config.model_dump(mode="json")["topics"],
+        "roles": load_roles(),
     }
     data["sanctions"] = {"files": [str(path) for path in sorted(SANCTIONS.glob("*"))]}
     header = "# Written by `wirewatch demo`: the offline newswire's sources, your topics.\n"
@@ -108,6 +112,32 @@ def _print_sanctioned(config: Config) -> None:
         console().print(
             Text(f"Story #{row['id']} names an entry of the sample sanctions lists: {entries}.")
         )
+
+
+def _print_readout(config: Config) -> None:
+    """Print who carried the most-carried flagged story first, and the timeline's size."""
+    from monitor.archive.readout import flagged_copies
+    from monitor.readout import readout_line, roles_of, timeline_events
+
+    roles = roles_of(config.roles, config.source_roles())
+    with Archive.open(config.archive, create=False) as archive:
+        events = timeline_events(flagged_copies(archive), roles)
+    if not events:
+        return
+    widest = max(events, key=lambda event: (len(event["roles"]), event["outlets"]))
+    when = f"{short_date(widest['first_seen'])} {zone_name()}"
+    out = console()
+    out.print()
+    out.print(
+        Text(f"Story #{widest['story']} reached the most roles: {widest['title']}", style="bold")
+    )
+    out.print(Text(f"  {readout_line(widest, when)}"))
+    topics = len({event["topic"] for event in events})
+    out.print(
+        f"The timeline has {len(events)} flagged stor{'y' if len(events) == 1 else 'ies'} "
+        f"of {topics} topic{'' if topics == 1 else 's'}, oldest first, each with who "
+        "reported it first."
+    )
 
 
 def _print_score(stories: list[Any], flagged_urls: set[str]) -> None:
@@ -150,6 +180,7 @@ def _print_next_steps(config_path: Path) -> None:
         f"  {prefix} mark ID relevant        triage a story\n"
         f"  {prefix} search Пхеньян          full-text search, in any language\n"
         f"  {prefix} flagged --sanctioned    stories naming a sanctioned ship or firm\n"
+        f"  {prefix} timeline                who reported each story first, and who followed\n"
         f"  {prefix} digest                  the last 24 hours, by story\n"
         f"  {prefix} serve                   all of it in a browser\n"
         f"  sqlite3 {shlex.quote(str(config_path.parent / 'demo.db'))}   the archive itself"

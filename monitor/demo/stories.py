@@ -31,18 +31,21 @@ class Story:
     paragraphs: tuple[str, ...]
     comments: tuple[str, ...]
     also: tuple[str, ...] = ()  # other sites that run it as a wire copy
+    lags: tuple[tuple[str, float], ...] = ()  # seconds after the original, where not 30 min
 
     def path(self, site: str | None = None) -> str:
         return f"/{site or self.site}/news/{self.slug}.html"
 
     def copy_for(self, site: str, number: int) -> Story:
         """Return the story as another site runs it: alternately a truncated lead, or the
-        whole text with a credit line; half an hour later than the original."""
+        whole text with a credit line; half an hour later than the original, unless the
+        story's lags say otherwise."""
         if number % 2:
             paragraphs = (*self.paragraphs[:2], f"This story first appeared on {self.site}.")
         else:
             paragraphs = (*self.paragraphs, f"Reporting by {self.site}; edited by {site} staff.")
-        return Story(self.slug, site, max(0.0, self.age - 1800), self.about, self.title,
+        lag = dict(self.lags).get(site, 1800.0)
+        return Story(self.slug, site, max(0.0, self.age - lag), self.about, self.title,
                      self.summary, paragraphs, (), ())  # fmt: skip
 
 
@@ -52,6 +55,7 @@ class Site:
     title: str
     format: str  # rss or atom
     language: str = "en"
+    role: str | None = None
 
     def feed_path(self) -> str:
         return f"/{self.name}/{'atom.xml' if self.format == 'atom' else 'rss.xml'}"
@@ -62,7 +66,8 @@ def load_stories() -> tuple[list[Site], list[Story]]:
     text = resources.files("monitor.demo").joinpath("stories.yaml").read_text("utf-8")
     data: Any = yaml.safe_load(text)
     sites = [
-        Site(s["name"], s["title"], s["format"], s.get("language", "en")) for s in data["sites"]
+        Site(s["name"], s["title"], s["format"], s.get("language", "en"), s.get("role"))
+        for s in data["sites"]
     ]
     stories = [
         Story(
@@ -74,11 +79,28 @@ def load_stories() -> tuple[list[Site], list[Story]]:
             summary=s["summary"],
             paragraphs=tuple(s["paragraphs"]),
             comments=tuple(s.get("comments") or ()),
-            also=tuple(s.get("also") or ()),
+            also=tuple(_site(copy) for copy in s.get("also") or ()),
+            lags=tuple(
+                (copy["site"], parse_duration(copy["after"]))
+                for copy in s.get("also") or ()
+                if isinstance(copy, dict)
+            ),
         )
         for s in data["stories"]
     ]
     return sites, stories
+
+
+def _site(copy: str | dict[str, str]) -> str:
+    """Return the site of an also: entry: a name, or a mapping with site and after."""
+    return copy if isinstance(copy, str) else copy["site"]
+
+
+def load_roles() -> dict[str, str]:
+    """Return the roles the bundled sites have, each with its description."""
+    text = resources.files("monitor.demo").joinpath("stories.yaml").read_text("utf-8")
+    data: Any = yaml.safe_load(text)
+    return dict(data.get("roles") or {})
 
 
 def publish(wire: Newswire, sites: list[Site], stories: list[Story], now: datetime) -> None:

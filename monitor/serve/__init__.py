@@ -32,23 +32,29 @@ from datasette.app import Datasette
 from datasette.plugins import pm
 
 from monitor.errors import UsageError
+from monitor.readout import Roles
 from monitor.serve import accounts as account_file
 from monitor.serve import analyst as analysts
 from monitor.serve import feed, follow, inbox, limits, private, story, timeline, triage
 from monitor.serve.guard import allowed_hosts, guard, loopback
 from monitor.serve.metadata import DATABASE, metadata
+from monitor.serve.pages import ROLES_PLUGIN, roles_config
 
 PASSWORD_ENV = "WIREWATCH_SERVE_PASSWORD"  # noqa: S105 - the name of a variable
 SHARED_ACCOUNT = "analyst"  # the one account that WIREWATCH_SERVE_PASSWORD logs in
 
 
 def build(
-    archive: Path, *, accounts: Mapping[str, str] | None = None, analyst: str | None = None
+    archive: Path,
+    *,
+    accounts: Mapping[str, str] | None = None,
+    analyst: str | None = None,
+    roles: Roles | None = None,
 ) -> Datasette:
     """Return the Datasette app for *archive*.
 
     With *accounts* (each name and its password hash) it asks analysts to log in; without,
-    every request is *analyst*'s.
+    every request is *analyst*'s. *roles*, the config's, give each story its readout.
     """
     plugins = (
         ("wirewatch-analyst", analysts),
@@ -73,6 +79,8 @@ def build(
         config["allow"] = {"id": sorted(accounts)}
     elif analyst:
         config["plugins"] = analysts.loopback_config(analyst)
+    if roles:
+        config.setdefault("plugins", {})[ROLES_PLUGIN] = roles_config(roles)
     datasette = Datasette(
         metadata=config,
         template_dir=str(Path(__file__).parent / "templates"),
@@ -98,15 +106,17 @@ def serve(
     announce: Callable[[str], None],
     allow_hosts: Sequence[str] = (),
     desk: Desk | None = None,
+    roles: Roles | None = None,
 ) -> None:
     """Serve the archive until interrupted.
 
     Port 0 picks a free port; *announce* is given the URL once the socket listens. Requests
     are answered only for *host*, the loopback names when it is one, and *allow_hosts*.
-    *desk* (from ``desk``, for the same *host*) says who logs in or who marks.
+    *desk* (from ``desk``, for the same *host*) says who logs in or who marks; *roles*
+    are the config's, for the stories' readouts.
     """
     desk = desk or Desk()
-    datasette = build(archive, accounts=desk.accounts, analyst=desk.analyst)
+    datasette = build(archive, accounts=desk.accounts, analyst=desk.analyst, roles=roles)
     app = guard(datasette.app(), allowed_hosts(host, allow_hosts))
     limits.cap_process()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from datasette.utils.asgi import Response
 
+from monitor.readout import Roles
 from monitor.serve.metadata import DATABASE
 
 ARTICLE_ID = re.compile(r"[0-9]{1,18}")  # an SQLite integer key, never anything else
@@ -75,3 +76,17 @@ async def error_page(datasette: Any, request: Any, status: int, message: str) ->
     context = {"ok": False, "error": message, "status": status, "title": None}
     html = await datasette.render_template("error.html", context, request=request)
     return Response.html(html, status=status)
+
+
+ROLES_PLUGIN = "wirewatch-roles"  # the plugin config that carries the config's roles
+
+
+def roles_config(roles: Roles) -> dict[str, Any]:
+    """Return the config's roles as serve's metadata carries them to the pages."""
+    return {"roles": dict(roles.described), "sources": dict(roles.of_source)}
+
+
+def roles_of_serve(datasette: Any) -> Roles:
+    """Return the roles serve was started with (none when it was given no config)."""
+    found = datasette.plugin_config(ROLES_PLUGIN) or {}
+    return Roles(dict(found.get("roles") or {}), dict(found.get("sources") or {}))

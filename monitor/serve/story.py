@@ -25,6 +25,7 @@ from monitor.archive import Archive, stories
 from monitor.archive.labels import LABELS
 from monitor.errors import NotFoundError
 from monitor.escaping import web_url
+from monitor.readout import readout_line, story_readout
 from monitor.reports import matched_terms, sentence_spans, short_date
 from monitor.serve.inbox import list_of, neighbours
 from monitor.serve.metadata import DATABASE
@@ -35,6 +36,7 @@ from monitor.serve.pages import (
     error_page,
     local_path,
     may_read,
+    roles_of_serve,
     story_href,
 )
 from monitor.serve.triage import MAX_NOTE_CHARS
@@ -74,6 +76,8 @@ async def story_page(datasette: Any, request: Any) -> Response:
     back = local_path(request.args.get("next")) or came_from(request) or request.path
     listed = list_of(back, utcnow())
 
+    roles = roles_of_serve(datasette)
+
     def read(conn: sqlite3.Connection) -> tuple[dict[str, Any], Neighbours] | None:
         archive = Archive(conn, path, read_only=True)
         try:
@@ -81,6 +85,8 @@ async def story_page(datasette: Any, request: Any) -> Response:
         except NotFoundError:
             return None
         record["page"] = stories.page_facts(archive, record["id"])
+        story = record.get("cluster_id") or record["id"]
+        record["readout"] = story_readout(archive, story, roles)
         record["sanctions"] = review.sanctions_named(archive, record["id"])
         return record, neighbours(archive, listed, record["id"]) if listed else (None, None)
 
@@ -175,6 +181,9 @@ def page(record: dict[str, Any]) -> dict[str, Any]:
         "flags": flags,
         "outlets": outlets,
         "outlet_count": len(outlets) + 1,
+        "readout": readout_line(record["readout"], f"{short_date(first)} UTC")
+        if (first := (record.get("readout") or {}).get("first_seen"))
+        else None,
         "marks": record["marks"],
         "web_url": web_url(record["url"]),
         "mark_action": f"{story_href(record['id'])}/mark",

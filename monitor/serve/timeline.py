@@ -1,4 +1,5 @@
-"""A Datasette plugin: the home page's timeline, flagged stories per day for the last 90 days.
+"""A Datasette plugin: the home page's timeline, flagged stories per day for the last 90 days,
+and the latest of them as events (who reported each first, which roles followed).
 
 One aggregate query over the covering index of the stories' dates (idx_flag_stories_date)
 counts the rows of the flagged list per UTC day; ``index.html`` draws them as an inline SVG
@@ -8,18 +9,25 @@ module gives it numbers and ISO dates only.
 
 from __future__ import annotations
 
+import sqlite3  # noqa: TID251 - Datasette hands execute_fn its own sqlite3 connection
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from datasette import hookimpl
 
+from monitor.archive import Archive
+from monitor.archive.readout import flagged_copies
+from monitor.readout import followed, timeline_events
+from monitor.reports import short_date
 from monitor.serve import inbox
 from monitor.serve.metadata import DATABASE
-from monitor.serve.pages import may_read
+from monitor.serve.pages import may_read, roles_of_serve, story_href
 
 DAYS = 90  # today (UTC) and the 89 days before it
 BAR_WIDTH = 7  # pixels of one day's bar; a pixel of gap follows each
 HEIGHT = 80  # pixels of the tallest bar
+LATEST = 20  # the newest flagged stories listed under the chart, with who carried them
 COUNTS = (
     "SELECT substr(date, 1, 10) AS day, count(*) AS stories FROM flag_stories "
     "WHERE date >= :start AND date < :end GROUP BY day"
@@ -38,11 +46,34 @@ def extra_template_vars(view_name: str, datasette: Any, request: Any) -> Any:
         today = datetime.now(UTC).date()
         start = today - timedelta(days=DAYS - 1)
         params = {"start": start.isoformat(), "end": (today + timedelta(days=1)).isoformat()}
-        rows = await datasette.get_database(DATABASE).execute(COUNTS, params)
+        database = datasette.get_database(DATABASE)
+        rows = await database.execute(COUNTS, params)
         counts = {str(row["day"]): int(row["stories"]) for row in rows}
-        return {"timeline": chart(start, counts, inbox.PATH)}
+        roles = roles_of_serve(datasette)
+        path = Path(database.path)
+
+        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            archive = Archive(conn, path, read_only=True)
+            return timeline_events(flagged_copies(archive, latest=LATEST), roles)
+
+        events = await database.execute_fn(read)
+        return {"timeline": chart(start, counts, inbox.PATH), "events": latest(events)}
 
     return inner
+
+
+def latest(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the newest events first, each with its story page, its first time as shown
+    and the roles that followed (text the template escapes)."""
+    return [
+        {
+            **event,
+            "href": story_href(event["story"]),
+            "when": short_date(event["first_seen"]),
+            "then": followed(event),
+        }
+        for event in reversed(events)
+    ]
 
 
 def chart(start: date, counts: dict[str, int], href: str) -> dict[str, Any]:
