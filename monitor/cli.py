@@ -30,6 +30,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
             "source."),
     "backup": ("monitor.commands.upkeep:backup",
                "Copy the archive to PATH, safely while the daemon runs, and check the copy."),
+    "changes": ("monitor.commands.changes:changes",
+                "List the edits, retitlings and removals that re-checks found in flagged "
+                "stories."),
     "check": ("monitor.commands.collect:check",
               "Validate the config file and summarise it."),
     "crawl": ("monitor.commands.collect:crawl",
@@ -49,6 +52,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "Match stories from JSON lines against a topic, with no archive involved."),
     "prune": ("monitor.commands.upkeep:prune",
               "Remove old articles whose story no one flagged or marked, and their pages."),
+    "recheck": ("monitor.commands.changes:recheck",
+                "Fetch the flagged stories that are due again, and record edits and removals."),
     "rematch": ("monitor.commands.topics:rematch",
                 "Re-run the topics over the archive after you changed them."),
     "run": ("monitor.commands.collect:run",

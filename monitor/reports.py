@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from monitor.terminal import console, highlight, print_table
 from monitor.timeutil import in_zone, shown_zone, zone_name
 
 if TYPE_CHECKING:  # records printed here; the reading commands need neither module
+    from monitor.archive.rechecks import ChangeRow
     from monitor.collection.result import CycleResult
     from monitor.topictest import Report
 
@@ -304,6 +306,11 @@ def print_article(record: dict[str, Any]) -> None:
     if record.get("readout"):
         out.print()
         out.print(Text("Readout: ", style="bold") + Text(readout_text(record["readout"])))
+    if record.get("rechecks"):
+        out.print()
+        out.print(Text("Re-checks:", style="bold"))
+        for check in record["rechecks"]:
+            out.print(Text(f"  {short_date(check['checked'])}  {recheck_text(check)}"))
     if record.get("marks"):
         out.print()
         out.print(Text("Marks:", style="bold"))
@@ -361,3 +368,52 @@ def sentence_spans(
             ]
             return snippet, inside
     return snippet, []
+
+
+def recheck_text(check: dict[str, Any]) -> str:
+    """Return one re-check of a story as ``show`` lists it: what was found, and how."""
+    from monitor.terminal import printable  # the page's words, with no control characters
+
+    return printable(_recheck_said(check))
+
+
+def _recheck_said(check: dict[str, Any]) -> str:
+    if check["outcome"] == "removed":
+        return f"removed ({gone_how(check['http_status'], '', check['url'])})"
+    if check["outcome"] == "failed":
+        return f"not read ({check['error']})"
+    if check["outcome"] in ("same", "first"):
+        return "unchanged" if check["outcome"] == "same" else "read (its first full text)"
+    said = []
+    if check["title_changed"]:
+        said.append(f"retitled: “{check['previous_title']}” → “{check['title']}”")
+    if check["text_changed"]:
+        diff = f": {check['diff']}" if check["diff"] else ""
+        said.append(f"edited (text hash {(check['content_hash'] or '')[:12]}){diff}")
+    return "; ".join(said)
+
+
+def print_changes(rows: Sequence[ChangeRow]) -> None:
+    """Print changes as a table: story, change, when, source, and what changed."""
+    table = [
+        (row.story, str(row.change), short_date(row.checked), row.source, _what(row))
+        for row in rows
+    ]
+    print_table(table, ["ID", "change", "seen", "source", "what"])
+
+
+def _what(row: ChangeRow) -> str:
+    """Return what changed, short: an edit's changed words, the new headline, the answer."""
+    if row.change == "retitled":
+        return f"now: {row.new_title}"
+    if row.change == "edited":
+        changed = " ".join(re.findall(r"\[-.*?-\]|\{\+.*?\+\}", row.diff or "", re.DOTALL))
+        return changed if len(changed) <= 200 else changed[:199] + "…"
+    return gone_how(row.http_status, row.url, row.final_url)
+
+
+def gone_how(status: int | None, url: str, final_url: str | None) -> str:
+    """Return how a removed story's address answers: its status, or where it now leads."""
+    if final_url and final_url != url and status not in (404, 410):
+        return f"redirected to {final_url}"
+    return f"HTTP {status}" if status else "no answer"

@@ -32,6 +32,7 @@ from monitor.config import (
     parse,
 )
 from monitor.config.coverage import CoverageSettings
+from monitor.config.recheck import RecheckSettings
 from monitor.config.sanctions import SanctionsSettings
 from monitor.errors import ExitStatus
 from monitor.events import STAGES
@@ -216,12 +217,13 @@ def test_every_command_is_documented() -> None:
 
 def test_every_config_key_is_documented() -> None:
     documented = set(re.findall(r"^\| `([^`]+)`", README, flags=re.MULTILINE))
-    sections = ("crawl", "sources", "topics", "health", "sanctions", "coverage", "path")
+    sections = ("crawl", "sources", "topics", "health", "sanctions", "recheck", "coverage", "path")
     keys = {key for key in Config.model_fields if key not in sections}
     keys |= {f"crawl.{key}" for key in CrawlSettings.model_fields}
     keys |= {f"health.{key}" for key in HealthSettings.model_fields}
     keys |= {f"coverage.{key}" for key in CoverageSettings.model_fields}
     keys |= {f"sanctions.{key}" for key in SanctionsSettings.model_fields}
+    keys |= {f"recheck.{key}" for key in RecheckSettings.model_fields}
     keys |= {
         f"sources[].{key}" for key in Source.model_fields if key not in Politeness.model_fields
     }

@@ -485,6 +485,48 @@ def _health_alerts(db: sqlite_utils.Database) -> None:
     table.create_index(["condition", "subject", "since", "target"], unique=True)
 
 
+@migrations(name="0012_rechecks")
+def _rechecks(db: sqlite_utils.Database) -> None:
+    # Each time a flagged story's page is read again (monitor.rechecking): what came back,
+    # and whether its text or title changed or the page is gone. The text of a version is
+    # kept when it differs from the one before, so the next check compares with it.
+    db.execute(
+        """
+        CREATE TABLE rechecks (
+          id INTEGER PRIMARY KEY,
+          article_id INTEGER NOT NULL REFERENCES articles(id),
+          round INTEGER,
+          checked TEXT NOT NULL,
+          outcome TEXT NOT NULL,
+          http_status INTEGER,
+          url TEXT,
+          title TEXT,
+          previous_title TEXT,
+          title_changed INTEGER NOT NULL DEFAULT 0,
+          text_changed INTEGER NOT NULL DEFAULT 0,
+          content_hash TEXT,
+          sha256 TEXT,
+          text TEXT,
+          diff TEXT,
+          error TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_rechecks_article ON rechecks (article_id, checked)")
+    db.execute("CREATE INDEX idx_rechecks_checked ON rechecks (checked)")
+    # An edit or removal alerted: one row per change and target, sent once.
+    table = db.table("change_alerts")
+    table.create(
+        {"id": int, "recheck_id": int, "change": str, "target": str, "status": str,
+         "attempts": int, "last_error": str, "created": str, "sent": str},
+        pk="id",
+        not_null={"recheck_id", "change", "target", "status", "attempts", "created"},
+        defaults={"attempts": 0},
+        foreign_keys=[("recheck_id", "rechecks", "id")],
+    )  # fmt: skip
+    table.create_index(["recheck_id", "change", "target"], unique=True)
+
+
 @migrations(name="0013_sanctions")
 def _sanctions(db: sqlite_utils.Database) -> None:
     # The sanctions lists as last loaded (wirewatch sanctions load): each entry, its names,

@@ -27,6 +27,7 @@ SCHEMA = (
     "0009_web_pages_at_scale",
     "0010_run_sources_by_source",
     "0011_health_alerts",
+    "0012_rechecks",
     "0013_sanctions",
     "0014_role_coverage",
 )

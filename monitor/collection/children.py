@@ -108,13 +108,21 @@ class CrawlChild:
         self._log = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - see close()
         self._reader: threading.Thread | None = None
 
-    def start(self) -> None:
-        command = [
+    def command(self) -> list[str]:
+        """Return the child's command line."""
+        return [
             sys.executable, "-m", "crawler", "--plan", "-", "--run-id", str(self.run_id),
             "--log-level", self.log_level,
         ]  # fmt: skip
-        # Only this child's part of the config: its sources, no alert URL and no secret.
-        payload = self.config.plan(self.sources).to_json()
+
+    def payload(self) -> str:
+        """Return what the child reads on stdin: only its part of the config (its sources,
+        no alert URL and no secret)."""
+        return self.config.plan(self.sources).to_json()
+
+    def start(self) -> None:
+        command = self.command()
+        payload = self.payload()
         try:
             self.process = subprocess.Popen(
                 command,

@@ -53,6 +53,7 @@ from monitor.timeutil import utcnow
 logger = logging.getLogger(__name__)
 
 HEARTBEAT = 30.0
+RECHECK_EVERY = 300.0  # seconds between looks for flagged stories due to be read again
 STOP_GRACE = 8.0  # seconds running crawls get to finish when the daemon stops
 
 
@@ -86,6 +87,7 @@ class Daemon:
         self.intervals: dict[str, float] = {}
         self.cancel = threading.Event()
         self._stopping = False
+        self._rechecking: asyncio.Task[None] | None = None  # a round of re-checks running
 
     def run(self) -> None:
         """Run until SIGTERM or SIGINT stops it."""
@@ -113,6 +115,12 @@ class Daemon:
             self._due_after_restart(archive)
         self.scheduler.add_job(
             self._heartbeat, IntervalTrigger(seconds=HEARTBEAT), id="wirewatch-heartbeat"
+        )
+        self.scheduler.add_job(
+            self._recheck,
+            IntervalTrigger(seconds=RECHECK_EVERY),
+            id="wirewatch-rechecks",
+            next_run_time=self.clock(),  # stories that fell due while no daemon ran go first
         )
         self.scheduler.start()
         if self.metrics_port is not None:
@@ -248,6 +256,8 @@ class Daemon:
             self._launch()
 
     def _launch(self) -> None:
+        if self._rechecking is not None:
+            return  # re-checks read the sources' sites: no crawl reads them at the same time
         crawls = {id(crawl): crawl for crawl in self.running.values()}
         free = self.workers - sum(crawl.slots for crawl in crawls.values())
         waiting = self.due - set(self.running)
@@ -345,8 +355,63 @@ class Daemon:
 
     async def _finish_crawls(self) -> None:
         tasks = {crawl.task for crawl in self.running.values()}
+        if self._rechecking is not None:
+            tasks.add(self._rechecking)
         if tasks:
             await asyncio.wait(tasks, timeout=self.grace + 10)
+
+    # Re-checks of flagged stories -------------------------------------------------------------
+
+    async def _recheck(self) -> None:
+        """Read the flagged stories that are due again (monitor.collection.rechecks).
+
+        Between crawls, never beside one, so a site is read by one process at a time and
+        its per-host limits hold; crawls wait while it runs. The child has the crawl's hard
+        timeout, and stopping the daemon stops it as it stops a crawl.
+        """
+        if not self.config.recheck.after:
+            return
+        if not await asyncio.to_thread(self._rechecks_due):
+            # No page to read: only the change alerts that failed before are tried again.
+            await asyncio.to_thread(self._run_rechecks)
+            return
+        while self.running and not self._stopping:
+            await asyncio.sleep(0.5)
+        if self._stopping:
+            return
+        self._rechecking = asyncio.ensure_future(asyncio.to_thread(self._run_rechecks))
+        try:
+            await self._rechecking
+        finally:
+            self._rechecking = None
+            if not self._stopping:
+                self.wake.set()
+
+    def _rechecks_due(self) -> bool:
+        from monitor.collection.rechecks import pick
+
+        with Archive.open(self.config.archive) as archive:
+            return bool(pick(self.config, archive, self.clock(), everything=False))
+
+    def _run_rechecks(self) -> None:
+        from monitor.collection.rechecks import run_rechecks
+
+        try:
+            result = run_rechecks(
+                self.config, clock=self.clock, cancel=self.cancel, grace=self.grace
+            )
+        except WirewatchError as error:
+            logger.error("re-checks failed: %s", error)
+            return
+        except Exception:
+            logger.exception("re-checks failed")
+            return
+        if result.checked:
+            logger.info(
+                "re-checked %d flagged stories: %d changes%s",
+                result.checked, len(result.changes),
+                f" ({result.error})" if result.error else "",
+            )  # fmt: skip
 
     # Status ------------------------------------------------------------------------------------
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import getpass
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
 import click
 
 from monitor import review
+from monitor.archive import rechecks
 from monitor.archive.labels import LABELS
 from monitor.commands.options import (
     ARTICLE_ID,
@@ -100,6 +102,7 @@ def show(ctx: click.Context, article_id: int, output_format: str) -> None:
         story = record.get("cluster_id") or record["id"]
         record["readout"] = story_readout(archive, story, state.roles())
         record["sanctions"] = review.sanctions_named(archive, article_id)
+        record["rechecks"] = [asdict(check) for check in rechecks.of_story(archive, article_id)]
     if output_format == "json":
         print_json(record)
         return

@@ -16,6 +16,7 @@ from pydantic_core import PydanticCustomError
 from monitor.config.coverage import CoverageSettings
 from monitor.config.health import HealthSettings
 from monitor.config.names import DEFAULT_ARCHIVE, NAME
+from monitor.config.recheck import RecheckSettings
 from monitor.config.sanctions import SanctionsSettings
 from monitor.config.sources import CrawlSettings, Source
 from monitor.config.topics import Topic
@@ -37,6 +38,7 @@ class Config(Model):
         "$NAME in one is filled from the environment when an alert is sent.",
     )
     health: HealthSettings = Field(default_factory=HealthSettings)  # type: ignore[arg-type]
+    recheck: RecheckSettings = Field(default_factory=RecheckSettings)
     roles: dict[str, str] = Field(
         default_factory=dict,
         description="The kinds of outlet (Russian state media, wires): each name and what it "

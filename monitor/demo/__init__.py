@@ -15,11 +15,19 @@ from rich.text import Text
 from monitor import review
 from monitor.archive import Archive
 from monitor.collection.cycle import run_cycle
+from monitor.collection.rechecks import RecheckResult, run_rechecks
 from monitor.config import Config, load
-from monitor.demo.stories import BROKEN_SITE, load_roles, load_stories, publish
+from monitor.demo.stories import (
+    BROKEN_SITE,
+    load_revisions,
+    load_roles,
+    load_stories,
+    publish,
+    revise,
+)
 from monitor.newswire import Newswire
 from monitor.progress import CrawlProgress
-from monitor.reports import print_cycle, print_flagged, short_date
+from monitor.reports import print_changes, print_cycle, print_flagged, short_date
 from monitor.terminal import console, display_path
 from monitor.timeutil import utcnow, zone_name
 
@@ -60,7 +68,12 @@ def run_demo(config: Config, directory: Path) -> None:
         out.print()
         with CrawlProgress(len(sources)) as progress:
             result = run_cycle(demo_config, on_event=progress)
+        # Then the sites rewrite one flagged story and take one down, and every flagged
+        # story is read again, as `wirewatch recheck --all` does.
+        revise(wire, sites, stories, load_revisions(), utcnow())
+        rechecked = run_rechecks(demo_config, everything=True)
     print_cycle(result)
+    _print_changes(rechecked)
     with Archive.open(demo_config.archive, create=False) as archive:
         _load_sanctions(archive)
         rows, total = review.flagged(archive)
@@ -138,6 +151,19 @@ def _print_readout(config: Config) -> None:
         f"of {topics} topic{'' if topics == 1 else 's'}, oldest first, each with who "
         "reported it first."
     )
+
+
+def _print_changes(rechecked: RecheckResult) -> None:
+    """Print what re-reading every flagged story found after two of them changed."""
+    out = console()
+    out.print()
+    out.print(Text("After the crawl", style="bold"))
+    found = len(rechecked.changes)
+    out.print(
+        f"Two flagged stories changed on their sites; re-checking all {rechecked.checked} "
+        f"flagged stories found {found} change{'s' if found != 1 else ''}:"
+    )
+    print_changes(rechecked.changes)
 
 
 def _print_score(stories: list[Any], flagged_urls: set[str]) -> None:

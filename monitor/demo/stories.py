@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from importlib import resources
@@ -224,3 +224,64 @@ def _page(wire: Newswire, site: Site, story: Story, others: list[Story], now: da
 </body>
 </html>
 """
+
+
+@dataclass(frozen=True)
+class Revision:
+    """A change the newswire makes to a story after the demo's first crawl."""
+
+    slug: str
+    title: str | None = None  # the new headline
+    replace: tuple[str, str] | None = None  # a sentence of the text, and what it becomes
+    removed: bool = False  # the page redirects to its section from now on
+
+
+def load_revisions() -> list[Revision]:
+    """Read the ``revisions:`` of the bundled ``stories.yaml``."""
+    text = resources.files("monitor.demo").joinpath("stories.yaml").read_text("utf-8")
+    data: Any = yaml.safe_load(text)
+    return [
+        Revision(
+            slug=r["slug"],
+            title=r.get("title"),
+            replace=(r["replace"][0], r["replace"][1]) if r.get("replace") else None,
+            removed=bool(r.get("removed")),
+        )
+        for r in data.get("revisions") or ()
+    ]
+
+
+def revise(
+    wire: Newswire,
+    sites: list[Site],
+    stories: list[Story],
+    revisions: list[Revision],
+    now: datetime,
+) -> None:
+    """Replace the replies of the revised stories' pages on *wire*: edited or removed."""
+    by_slug = {story.slug: story for story in stories}
+    by_name = {site.name: site for site in sites}
+    for revision in revisions:
+        story = by_slug[revision.slug]
+        site = by_name[story.site]
+        if revision.removed:
+            section = f"/{site.name}/news/"
+            wire.route(section, Reply.html(_section(site)))
+            wire.route(story.path(), Reply(status=301, headers={"Location": wire.url(section)}))
+            continue
+        paragraphs = story.paragraphs
+        if revision.replace is not None:
+            old, new = revision.replace
+            paragraphs = tuple(paragraph.replace(old, new) for paragraph in paragraphs)
+        edited = replace(story, title=revision.title or story.title, paragraphs=paragraphs)
+        own = [other for other in stories if other.site == site.name]
+        wire.route(story.path(), Reply.html(_page(wire, site, edited, own, now)))
+
+
+def _section(site: Site) -> str:
+    """Render a site's news section: where a removed story's address now leads."""
+    return (
+        f'<!DOCTYPE html><html lang="{site.language}"><head><meta charset="utf-8">'
+        f"<title>News | {escape(site.title)}</title></head><body><h1>News</h1>"
+        "<p>The latest stories of the day.</p></body></html>"
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3  # noqa: TID251 - Datasette hands execute_fn its own sqlite3 connection
 from collections.abc import Iterable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -21,7 +22,7 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
 from monitor import review
-from monitor.archive import Archive, stories
+from monitor.archive import Archive, rechecks, stories
 from monitor.archive.labels import LABELS
 from monitor.errors import NotFoundError
 from monitor.escaping import web_url
@@ -40,6 +41,7 @@ from monitor.serve.pages import (
     story_href,
 )
 from monitor.serve.triage import MAX_NOTE_CHARS
+from monitor.serve.versions import versions
 from monitor.timeutil import utcnow
 
 Neighbours = tuple[int | None, int | None]  # the stories before and after one in its list
@@ -88,6 +90,7 @@ async def story_page(datasette: Any, request: Any) -> Response:
         story = record.get("cluster_id") or record["id"]
         record["readout"] = story_readout(archive, story, roles)
         record["sanctions"] = review.sanctions_named(archive, record["id"])
+        record["rechecks"] = [asdict(check) for check in rechecks.of_story(archive, record["id"])]
         return record, neighbours(archive, listed, record["id"]) if listed else (None, None)
 
     found = await database.execute_fn(read)
@@ -185,6 +188,7 @@ def page(record: dict[str, Any]) -> dict[str, Any]:
         if (first := (record.get("readout") or {}).get("first_seen"))
         else None,
         "marks": record["marks"],
+        "versions": versions(record.get("rechecks") or []),
         "web_url": web_url(record["url"]),
         "mark_action": f"{story_href(record['id'])}/mark",
         "labels": LABELS,
