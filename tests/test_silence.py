@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -14,12 +15,17 @@ import yaml
 from monitor import coverage
 from monitor.archive import Archive
 from monitor.archive.coverage_alerts import Episode, open_episodes
+from monitor.collection.cycle import run_cycle
+from monitor.config import load
 from monitor.config.coverage import CoverageSettings
 from monitor.config.loading import parse
 from monitor.errors import ConfigError
+from monitor.newswire import Newswire, Reply
 from monitor.readout import Roles
+from monitor.timeutil import utcnow
 
-from .conftest import run_cli
+from .conftest import rss, run_cli
+from .conftest import write_config as feed_config
 from .test_roles import ROLES, SOURCES, add_story, write_config
 
 NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
@@ -233,3 +239,73 @@ def test_the_digest_says_which_roles_are_silent(tmp_path: Path) -> None:
     assert result.code == 0, result.err
     assert "## Coverage by role" in result.out
     assert "ru-state has carried no flagged russia-dprk story" in result.out
+
+
+# End to end: real crawls of the local newswire, a real apprise json:// receiver.
+
+HOOK = "/hooks/coverage"
+THINGS = ["railway", "fisheries", "tourism", "satellites", "labour", "bridges"]
+WORDS = [f"{first}{rest}" for first in "bcdfg" for rest in ("ale", "ine", "orn", "usk", "ent")]
+
+
+def before(now: datetime, days: range, per_day: int) -> list[datetime]:
+    """Return *per_day* times a day, *days* days before *now*."""
+    return [
+        now - timedelta(days=day, minutes=minute * 7) for day in days for minute in range(per_day)
+    ]
+
+
+def kcna_feed(now: datetime) -> str:
+    """Six unrelated flagged stories, dated within the last minute."""
+    items = []
+    for number, thing in enumerate(THINGS):
+        tail = " ".join(WORDS[(number * 7 + step * 5) % len(WORDS)] for step in range(40))
+        items.append({
+            "title": f"Moscow and Pyongyang sign a {thing} agreement",
+            "link": f"http://127.0.0.1/kcna/{thing}",
+            "guid": f"kcna-{thing}",
+            "description": f"Russia and North Korea signed an agreement on {thing} in Pyongyang, "
+                           f"the Kremlin said. Report {number}: {tail}.",
+            "pubDate": format_datetime(now - timedelta(seconds=5 * number)),
+        })  # fmt: skip
+    return rss(items)
+
+
+def test_crawls_of_the_local_newswire_alert_a_silent_role_and_a_spike_once(
+    tmp_path: Path, newswire: Newswire
+) -> None:
+    pytest.importorskip("apprise", reason="alerts need the optional apprise extra")
+    # The six new stories are dated within 25 seconds of now, so they fall on today's UTC
+    # date unless the test starts in the first 25 seconds of a day.
+    now = utcnow()
+    with Archive.open(tmp_path / "archive.db") as archive:
+        for when in before(now, range(4, 40), 2):  # tass, twice a day, quiet for four days
+            add_story(archive, f"t{when:%m%d%H%M}", [("tass", 0)], when)
+        for when in before(now, range(1, 40), 1):  # kcna, once a day
+            add_story(archive, f"k{when:%m%d%H%M}", [("kcna", 0)], when)
+    newswire.route("/kcna.xml", Reply.xml(kcna_feed(now)))
+    newswire.route("/tass.xml", Reply.xml(rss([])))
+    newswire.route(HOOK, Reply(b"{}", headers={"Content-Type": "application/json"}))
+    sources = [
+        {"name": name, "url": newswire.url(f"/{name}.xml"), "role": role, "full_text": False}
+        for name, role in (("kcna", "kp-state"), ("tass", "ru-state"))
+    ]
+    config = feed_config(tmp_path, sources, crawl={"timeout": 5})
+    target = newswire.url(HOOK).replace("http://", "json://")
+    roles = yaml.safe_dump({"roles": ROLES}, sort_keys=False)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(f"{text}alerts:\n  russia-dprk: [{target}]\n{roles}", encoding="utf-8")
+    for minutes in (0, 10, 20):  # three crawls: each episode is sent once
+        result = run_cycle(load(config), clock=lambda m=minutes: now + timedelta(minutes=m),
+                           timeout=60)  # fmt: skip
+        assert result.status == "ok"
+        assert result.flagged == (6 if minutes == 0 else 0)
+    titles = [json.loads(hit.body)["title"] for hit in newswire.hits_for(HOOK)]
+    assert sorted(title for title in titles if "spike" in title or "silent" in title) == [
+        "[wirewatch] kp-state spike on russia-dprk: 6 stories today",
+        "[wirewatch] ru-state silent on russia-dprk for 4 d",
+    ]
+    status = run_cli("--config", str(config), "status")
+    said = " ".join(status.out.split())
+    assert "Coverage: ru-state has carried no flagged russia-dprk story for 4 d" in said
+    assert "Coverage: kp-state carried 6 flagged russia-dprk stories on" in said
