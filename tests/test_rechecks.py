@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 
 from monitor.archive import Archive
-from monitor.archive.rechecks import changes
+from monitor.archive.prune import prune
+from monitor.archive.rechecks import changes, queue_alerts
+from monitor.archive.rechecks import record as record_recheck
 from monitor.config import parse
 from monitor.demo.stories import load_stories
 from monitor.newswire import Hit, Newswire, Reply
@@ -36,6 +38,7 @@ from monitor.rechecking import (
     judge,
     word_diff,
 )
+from monitor.records import ArticleRecord, FlagRecord
 from monitor.serve.versions import diff_html
 from monitor.timeutil import to_text
 
@@ -371,6 +374,32 @@ def test_the_queries_read_indexes_not_the_whole_archive(desk: Desk) -> None:
     assert "SCAN a " not in plans[0] + " " and "USING INTEGER PRIMARY KEY" in plans[0]
     assert "idx_rechecks_checked" in plans[1]
     assert "idx_rechecks_article" in plans[2]
+
+
+def test_prune_removes_the_rechecks_of_a_story_no_topic_flags_any_more(tmp_path: Path) -> None:
+    fetched = to_text(T0 - timedelta(days=400))
+    with Archive.open(tmp_path / "archive.db") as archive:
+        archive.db.execute("INSERT INTO sources (name, kind, url) VALUES ('s', 'feed', 'x')")
+        record = ArticleRecord(source="s", key="k", url="http://a/1", guid=None, title="T",
+                               summary="", body="Text", published=None, published_raw=None,
+                               fetched=fetched, language="en", extract_error=None)  # fmt: skip
+        flag = FlagRecord("russia-dprk", score=5, threshold=4, rule="rule", rules=("rule",),
+                          terms=(), snippet="")  # fmt: skip
+        article_id = archive.add_article(record, [flag])
+        assert article_id is not None
+        verdict = judge("http://a/1", Version("T", "Text", None), Reading(410, "http://a/1", False))
+        recheck_id = record_recheck(archive, article_id, 0, T0, verdict, http_status=410,
+                                    url="http://a/1", sha256=None)  # fmt: skip
+        (found,) = changes(archive, ids=[recheck_id])
+        queue_alerts(archive, [(found, ["json://127.0.0.1/hook"])], T0)
+        with archive.writing() as db:  # as rematch does when no topic flags it any more
+            db.execute("DELETE FROM flags WHERE article_id = ?", [article_id])
+        result = prune(archive, T0 - timedelta(days=30))
+        assert result.articles == 1
+        left = archive.conn.execute(
+            "SELECT (SELECT count(*) FROM rechecks), (SELECT count(*) FROM change_alerts)"
+        ).fetchone()
+    assert left == (0, 0)
 
 
 # The daemon ----------------------------------------------------------------------------------

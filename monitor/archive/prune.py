@@ -137,5 +137,12 @@ def _remove(conn: sqlite3.Connection, ids: list[int]) -> None:
     conn.execute(f"DELETE FROM pages WHERE article_id IN ({marks})", ids)
     conn.execute(f"DELETE FROM lsh WHERE article_id IN ({marks})", ids)
     conn.execute(f"DELETE FROM sanction_hits WHERE article_id IN ({marks})", ids)
+    # A story rematched out of every topic leaves its re-checks behind: they go with it.
+    conn.execute(
+        "DELETE FROM change_alerts WHERE recheck_id IN "
+        f"(SELECT id FROM rechecks WHERE article_id IN ({marks}))",
+        ids,
+    )
+    conn.execute(f"DELETE FROM rechecks WHERE article_id IN ({marks})", ids)
     conn.execute(f"UPDATE seen SET article_id = NULL WHERE article_id IN ({marks})", ids)
     conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", ids)
