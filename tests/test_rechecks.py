@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import lxml.html
 import pytest
 
 from monitor.archive import Archive
@@ -42,7 +43,8 @@ from monitor.records import ArticleRecord, FlagRecord
 from monitor.serve.versions import diff_html
 from monitor.timeutil import to_text
 
-from .conftest import article_page, rss, run_cli, write_config
+from .conftest import article_page, copy_demo, rss, run_cli, write_config
+from .serving import Served
 from .test_daemon import Daemon, query, wait_for
 
 HOUR, DAY = 3600.0, 86400.0
@@ -400,6 +402,39 @@ def test_prune_removes_the_rechecks_of_a_story_no_topic_flags_any_more(tmp_path:
             "SELECT (SELECT count(*) FROM rechecks), (SELECT count(*) FROM change_alerts)"
         ).fetchone()
     assert left == (0, 0)
+
+
+def test_the_demo_page_shows_an_edited_storys_versions_escaped(
+    demo_folder: Path, tmp_path: Path
+) -> None:
+    folder = copy_demo(demo_folder, tmp_path)
+    with sqlite3.connect(folder / "wirewatch-demo" / "demo.db") as db:
+        (shoigu,) = db.execute(
+            "SELECT article_id FROM rechecks WHERE text_changed = 1 AND title_changed = 1"
+        ).fetchone()
+        (other,) = db.execute(
+            "SELECT article_id FROM rechecks WHERE outcome = 'same' LIMIT 1"
+        ).fetchone()
+        db.execute(  # what a hostile site's rewrite could leave in a difference
+            "INSERT INTO rechecks (article_id, checked, outcome, text_changed, diff) "
+            "VALUES (?, '2026-12-03T10:00:00Z', 'changed', 1, ?)",
+            [other, "said [-<b>no</b>-] {+<script>alert(1)</script>+} today"],
+        )
+    with Served(folder) as served:
+        status, body, _ = served.get(f"/story/{shoigu}")
+        assert status == 200
+        page = lxml.html.fromstring(body)
+        (versions,) = page.find_class("versions")
+        assert "retitled" in versions.text_content()
+        assert [d.text_content() for d in versions.iter("del")] == [
+            "He gave no timetable for their arrival."
+        ]
+        assert "within weeks" in "".join(i.text_content() for i in versions.iter("ins"))
+        status, body, _ = served.get(f"/story/{other}")
+        assert status == 200
+    assert "<script>alert(1)" not in body and "&lt;script&gt;alert(1)" in body
+    (versions,) = lxml.html.fromstring(body).find_class("versions")
+    assert not list(versions.iter("script")) and not list(versions.iter("b"))
 
 
 # The daemon ----------------------------------------------------------------------------------
