@@ -26,6 +26,7 @@ from monitor.archive.rechecks import changes, queue_alerts
 from monitor.archive.rechecks import record as record_recheck
 from monitor.config import parse
 from monitor.demo.stories import load_stories
+from monitor.lock import ArchiveLock, LockRole
 from monitor.newswire import Hit, Newswire, Reply
 from monitor.rechecking import (
     MAX_DIFF_CHARS,
@@ -438,6 +439,15 @@ def test_the_demo_page_shows_an_edited_storys_versions_escaped(
 
 
 # The daemon ----------------------------------------------------------------------------------
+
+
+def test_recheck_by_hand_is_refused_while_the_daemon_holds_the_archive(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [{"name": "site", "url": "http://127.0.0.1:9/rss.xml"}])
+    with ArchiveLock(tmp_path / "archive.db", LockRole.DAEMON).acquire():
+        result = run_cli("--config", str(config), "recheck", cwd=tmp_path)
+    assert result.code == 2
+    assert "re-checks its flagged stories on schedule" in result.err
+    assert "Traceback" not in result.err
 
 
 def test_the_daemon_runs_the_due_rechecks(tmp_path: Path, newswire: Newswire) -> None:
