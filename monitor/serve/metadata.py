@@ -56,6 +56,7 @@ def metadata(database: str) -> dict[str, Any]:
                             "daemon",
                             "alerts",
                             "health_alerts",
+                            "change_alerts",
                             "run_sources",
                             "_sqlite_migrations",
                         )

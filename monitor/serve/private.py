@@ -16,12 +16,13 @@ from collections.abc import Mapping
 
 from datasette import hookimpl
 
-# Columns no web page may read: an alert's target (of a topic's alert, or of a health
-# alert) is an apprise URL, which may carry a webhook's token written into it, and its last
-# error may quote that URL back.
+# Columns no web page may read: an alert's target (of a topic's alert, a health alert or a
+# change alert) is an apprise URL, which may carry a webhook's token written into it, and
+# its last error may quote that URL back.
 PRIVATE_COLUMNS = frozenset(
     {("alerts", "target"), ("alerts", "last_error"),
-     ("health_alerts", "target"), ("health_alerts", "last_error")}
+     ("health_alerts", "target"), ("health_alerts", "last_error"),
+     ("change_alerts", "target"), ("change_alerts", "last_error")}
 )  # fmt: skip
 
 # The variables of serve's own process that hold the accounts' password hashes: the first

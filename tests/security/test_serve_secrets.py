@@ -2,8 +2,8 @@
 
 A real ``wirewatch serve`` behind a password, on a copy of the demo archive that holds an
 alert whose target carries a webhook token. The analyst logs in and asks every page that
-shows configuration, the alerts tables (a topic's and the health alerts), and read-only SQL
-written several ways.
+shows configuration, the alerts tables (a topic's, the health and the change alerts), and
+read-only SQL written several ways.
 """
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ def served(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
             "last_error, created) VALUES ('russia-dprk', ?, ?, ?, 'failed', 1, ?, "
             "'2026-12-03T00:00:00Z')",
             [article, article, TARGET, f"could not reach {TARGET}"],
+        )
+        db.execute(  # a change alert of a re-check of the demo's (migration 0012)
+            "INSERT INTO change_alerts (recheck_id, change, target, status, attempts, "
+            "last_error, created) VALUES ((SELECT min(id) FROM rechecks), 'edited', ?, "
+            "'failed', 1, ?, '2026-12-03T00:00:00Z')",
+            [TARGET, f"could not reach {TARGET}"],
         )
         db.execute(
             "INSERT INTO health_alerts (condition, subject, since, target, title, body, "
@@ -71,6 +77,9 @@ def sql(query: str) -> str:
         "/archive/health_alerts",
         sql("SELECT * FROM health_alerts"),
         sql("SELECT h.target || h.last_error AS t FROM health_alerts h"),
+        "/archive/change_alerts.json",
+        sql("SELECT * FROM change_alerts"),
+        sql("SELECT c.target || c.last_error AS t FROM change_alerts c"),
     ],
 )
 def test_no_page_or_query_shows_an_alert_target_or_the_password_hash(served, path) -> None:
