@@ -57,6 +57,7 @@ def metadata(database: str) -> dict[str, Any]:
                             "alerts",
                             "health_alerts",
                             "change_alerts",
+                            "coverage_alerts",
                             "run_sources",
                             "_sqlite_migrations",
                         )

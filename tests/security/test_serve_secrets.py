@@ -49,6 +49,13 @@ def served(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
             "'failed', 1, ?, '2026-12-03T00:00:00Z')",
             [TARGET, f"could not reach {TARGET}"],
         )
+        db.execute(  # a role's coverage (migration 0014)
+            "INSERT INTO coverage_alerts (topic, role, condition, since, target, title, body, "
+            "status, attempts, last_error, created) VALUES ('russia-dprk', 'kp-state', "
+            "'silent', '2026-12-02T00:00:00Z', ?, 'kp-state silent', 'x', 'failed', 1, ?, "
+            "'2026-12-03T00:00:00Z')",
+            [TARGET, f"could not reach {TARGET}"],
+        )
     with Served(folder, env={"WIREWATCH_SERVE_PASSWORD": PASSWORD}) as web:
         status, _, _ = web.post("/-/login", {"username": "analyst", "password": PASSWORD})
         assert status == 302
@@ -80,6 +87,9 @@ def sql(query: str) -> str:
         "/archive/change_alerts.json",
         sql("SELECT * FROM change_alerts"),
         sql("SELECT c.target || c.last_error AS t FROM change_alerts c"),
+        "/archive/coverage_alerts.json",
+        sql("SELECT * FROM coverage_alerts"),
+        sql("SELECT c.target || c.last_error AS t FROM coverage_alerts c"),
     ],
 )
 def test_no_page_or_query_shows_an_alert_target_or_the_password_hash(served, path) -> None:
@@ -89,6 +99,25 @@ def test_no_page_or_query_shows_an_alert_target_or_the_password_hash(served, pat
     assert "hooks.example.org" not in body
     assert "pbkdf2" not in body  # the password's hash, as datasette-auth-passwords writes it
     assert PASSWORD not in body
+
+
+def test_every_table_with_a_target_is_a_table_of_alerts_that_serve_keeps_private(
+    demo_folder: Path,
+) -> None:
+    """A new table that keeps an apprise URL must be named ...alerts, or serve shows it."""
+    from monitor.serve.private import private
+
+    with sqlite3.connect(demo_folder / "wirewatch-demo" / "demo.db") as db:
+        tables = [
+            row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
+        with_target = [
+            table
+            for table in tables
+            if any(column[1] == "target" for column in db.execute(f'PRAGMA table_info("{table}")'))
+        ]
+    assert with_target and all(private(table, "target") for table in with_target), with_target
+    assert {"alerts", "health_alerts", "change_alerts", "coverage_alerts"} <= set(with_target)
 
 
 def test_a_query_cannot_test_an_alert_target_letter_by_letter(served) -> None:
