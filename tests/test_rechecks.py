@@ -379,6 +379,34 @@ def test_the_queries_read_indexes_not_the_whole_archive(desk: Desk) -> None:
     assert "idx_rechecks_article" in plans[2]
 
 
+def test_without_stored_pages_a_feeds_headline_is_not_taken_for_a_new_one(
+    tmp_path: Path, newswire: Newswire
+) -> None:
+    _, paragraphs = _stories()["same"]
+    page = "/site/news/a.html"
+    newswire.route(page, Reply.html(article_page("The page's own headline", paragraphs)))
+    item = {"title": "The feed's shorter headline", "link": newswire.url(page), "guid": "a"}
+    newswire.route("/site/rss.xml", Reply.xml(rss([item])))
+    config = write_config(tmp_path, [{"name": "site", "url": newswire.url("/site/rss.xml")}])
+    config.write_text(config.read_text() + "store_html: false\n")
+
+    def recheck() -> list[dict[str, object]]:
+        result = run_cli("--config", str(config), "recheck", "--all", cwd=tmp_path)
+        assert result.code == 0, result.err
+        listed = run_cli("--config", str(config), "changes", "--format", "json", cwd=tmp_path)
+        return json.loads(listed.out)
+
+    assert run_cli("--config", str(config), "crawl", cwd=tmp_path).code == 0
+    assert recheck() == []  # the page's headline is read, and kept as the one to compare
+    newswire.route(page, Reply.html(article_page("A rewritten headline", paragraphs)))
+    (change,) = recheck()
+    assert change["change"] == "retitled"
+    assert (change["previous_title"], change["new_title"]) == (
+        "The page's own headline",
+        "A rewritten headline",
+    )
+
+
 def test_prune_removes_the_rechecks_of_a_story_no_topic_flags_any_more(tmp_path: Path) -> None:
     fetched = to_text(T0 - timedelta(days=400))
     with Archive.open(tmp_path / "archive.db") as archive:

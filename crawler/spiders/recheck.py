@@ -128,14 +128,15 @@ class RecheckSpider(scrapy.Spider):
         self.logger.info("re-check of %s: %s", target.url, verdict.outcome)
 
     def _before(self, target: Target) -> Version:
-        """Return the version to compare with; the first time, the title is the stored
-        page's headline, extracted as now, so a feed's headline is not taken for a change."""
+        """Return the version to compare with. The first time, the headline is the stored
+        page's, extracted as now, so a feed's headline is not taken for a change; with no
+        stored page there is none to compare, and this reading's becomes the first."""
         before = book.version(self.context.archive, target.article_id)
         if not before.first:
             return before
         html = self.context.archive.page_html(target.article_id)
         if html is None:
-            return before
+            return dataclasses.replace(before, title=None)
         _, text = html_to_unicode(None, html)  # the page's own charset, as Scrapy reads it
         page = extract_page(text, url=target.url)
-        return dataclasses.replace(before, title=page.title or before.title)
+        return dataclasses.replace(before, title=page.title)

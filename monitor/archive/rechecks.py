@@ -110,27 +110,35 @@ def candidates(archive: Archive) -> list[Candidate]:
 
 
 def version(archive: Archive, article_id: int) -> Version:
-    """Return the latest version of a story: its last changed re-check, else the article.
+    """Return the latest version of a story: the text of its last changed re-check, else
+    the article's, and the headline its last re-check read, else the article's.
 
     An article whose page gave no text (its body is the feed summary) has no text to
-    compare with until a re-check reads one.
+    compare with until a re-check reads one. ``first`` says the headline is the article's,
+    which may be the feed's rather than the page's.
     """
+    title = archive.conn.execute(
+        "SELECT title FROM rechecks WHERE article_id = ? AND title IS NOT NULL "
+        "ORDER BY checked DESC, id DESC LIMIT 1",
+        [article_id],
+    ).fetchone()
     row = archive.conn.execute(
         "SELECT title, text, content_hash FROM rechecks "
         "WHERE article_id = ? AND text IS NOT NULL ORDER BY checked DESC, id DESC LIMIT 1",
         [article_id],
     ).fetchone()
     if row is not None:
-        return Version(row[0], row[1], row[2])
+        return Version(title[0] if title else row[0], row[1], row[2])
     article = archive.conn.execute(
         "SELECT title, body, content_hash, extract_error FROM articles WHERE id = ?",
         [article_id],
     ).fetchone()
     if article is None:
         return Version(None, None, None)
+    headline, first = (title[0], False) if title else (article[0], True)
     if article[3] is not None:  # the body is the feed's summary, not the page's text
-        return Version(article[0], None, None, first=True)
-    return Version(article[0], article[1], article[2], first=True)
+        return Version(headline, None, None, first=first)
+    return Version(headline, article[1], article[2], first=first)
 
 
 def record(
