@@ -399,7 +399,7 @@ def print_changes(rows: Sequence[ChangeRow]) -> None:
         (row.story, str(row.change), short_date(row.checked), row.source, _what(row))
         for row in rows
     ]
-    print_table(table, ["ID", "change", "seen", "source", "what"])
+    print_table(table, ["ID", "change", "seen", "source", "what"], justify={"ID": "right"})
 
 
 def _what(row: ChangeRow) -> str:
