@@ -248,7 +248,7 @@ def test_the_default_topic_sets_aside_lists_and_the_arctic_north() -> None:
     topics = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))["topics"]
     topic = Topic.model_validate(topics["russia-dprk"])
     assert topic.enumerations == ["russia", "dprk", "others"]
-    assert topic.context == {"north": ["dprk", "korea"]}
+    assert topic.context["north"] == ["dprk", "korea"]
     (result,) = Matcher({"russia-dprk": topic}).match(
         "Putin sets out plans for the North",
         "Putin said the North would get new ports and railways, and more trade with Asia.\n"

@@ -293,6 +293,7 @@ def test_rematch_follows_topic_edits_without_duplicating_flags(tmp_path: Path) -
     # Narrow the topic to the one story about the train (two outlets carried it).
     data = yaml.safe_load(config.read_text(encoding="utf-8"))
     data["topics"]["russia-dprk"]["rules"] = {"train": 'title:"train" AND russia AND dprk'}
+    del data["topics"]["russia-dprk"]["subject"]  # it names the sentence rule, gone now
     config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     narrowed = json.loads(
         run_cli("--config", str(config), "rematch", "--format", "json", cwd=tmp_path).out

@@ -37,6 +37,18 @@ class Scoring(Model):
     )
 
 
+class Subject(Model):
+    """Rules that flag a story only when it is about what they found, not in passing."""
+
+    rules: list[str] = Field(
+        description="Named rules that must hold in the headline or the lead, or in several "
+        "sentences."
+    )
+    sentences: Annotated[int, AfterValidator(Range(1, 100))] = Field(
+        2, description="Sentences outside the headline and lead that make it the subject."
+    )
+
+
 class Topic(Model):
     """One entry of ``topics:``: named groups of aliases and the rules that flag a story."""
 
@@ -54,6 +66,9 @@ class Topic(Model):
     context: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Entity -> entities, one of which must stand in its paragraph for it to count.",
+    )
+    subject: Subject | None = Field(
+        None, description="Rules that must find the story's subject, not a passing clause."
     )
     scoring: Scoring = Field(default_factory=Scoring)  # type: ignore[arg-type]
     threshold: Annotated[float, AfterValidator(Range(0, 10_000, above=True))] = Field(
@@ -164,7 +179,7 @@ class Topic(Model):
         return self
 
     def _structure_problems(self, known: str) -> list[tuple[str, str]]:
-        """Return the problems of ``enumerations:`` and ``context:``: unknown entities."""
+        """Return the problems of ``enumerations:``, ``context:`` and ``subject:``."""
         problems = [
             ("enumerations", f"unknown entity {shown(name)} (the entities are: {known})")
             for name in self.enumerations
@@ -183,6 +198,14 @@ class Topic(Model):
             )
             if name in needs:
                 problems.append((key, f"{shown(name)} cannot be its own context"))
+        if self.subject is not None:
+            named = self.named_rules()
+            problems.extend(
+                ("subject.rules", f"unknown rule {shown(rule)} (the rules are: "
+                                  f"{', '.join(named)})")
+                for rule in self.subject.rules
+                if rule not in named
+            )  # fmt: skip
         return problems
 
 

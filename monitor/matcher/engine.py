@@ -20,7 +20,14 @@ from monitor.matcher.document import Document, Field
 from monitor.matcher.hits import Hit
 from monitor.matcher.normalize import is_word_char
 from monitor.matcher.rules import Label, Node, evaluate, labels, parse_rule, requirements
-from monitor.matcher.structure import Enumeration, context_note, enumerations, without_context
+from monitor.matcher.structure import (
+    Enumeration,
+    context_note,
+    enumerations,
+    in_passing,
+    passing_note,
+    without_context,
+)
 from monitor.records import FlagRecord
 
 if TYPE_CHECKING:
@@ -87,6 +94,8 @@ class _Compiled:
     boosts: Mapping[str, float]  # by entity
     listed: frozenset[str]  # entities whose names make enumerations (see structure.py)
     context: Mapping[str, tuple[str, ...]]  # entity -> entities it needs in its paragraph
+    subject: frozenset[str]  # rules that must find the story's subject (see structure.py)
+    subject_sentences: int
 
     @property
     def described(self) -> str:
@@ -214,8 +223,15 @@ class Matcher:
                 lost = [hit for hit in unsure if hit.label == entity]
                 if lost:
                     notes.append(context_note(document, lost, context))
+        if verdict.passing and verdict.outcome != _Verdict.of(topic, kept, apart, False).outcome:
+            notes.extend(
+                passing_note(name, witness, topic.subject_sentences)
+                for name, witness in verdict.passing
+            )
         ordered = verdict.evidence
-        snippet, field_name, start = _best_sentence(ordered, document) if ordered else ("", "", 0)
+        snippet, field_name, start = (
+            _best_sentence(ordered, document, topic.boosts) if ordered else ("", "", 0)
+        )
         return TopicResult(
             topic=topic.name,
             flagged=verdict.flagged,
@@ -242,6 +258,7 @@ class _Verdict:
     evidence: tuple[Hit, ...]
     score: float
     flagged: bool
+    passing: list[tuple[str, list[Hit]]]  # rules of subject: that held only in passing
 
     @property
     def outcome(self) -> tuple[object, ...]:
@@ -249,20 +266,35 @@ class _Verdict:
 
     @classmethod
     def of(
-        cls, topic: _Compiled, hits: Mapping[Label, list[Hit]], apart: frozenset[Hit]
+        cls,
+        topic: _Compiled,
+        hits: Mapping[Label, list[Hit]],
+        apart: frozenset[Hit],
+        subject: bool = True,
     ) -> _Verdict:
         fired = [
             (name, text, witness)
             for name, text, tree in topic.rules
             if (witness := evaluate(tree, hits, apart)) is not None
         ]
+        passing = []
+        # A rule outside subject: (a headline, a word for both) shows what the story is
+        # about by itself; only when none fired are the subject: rules asked where they hold.
+        if subject and topic.subject and all(name in topic.subject for name, _, _ in fired):
+            passing = [
+                (name, witness)
+                for name, _, witness in fired
+                if in_passing(witness, topic.subject_sentences)
+            ]
+            aside = {name for name, _ in passing}
+            fired = [rule for rule in fired if rule[0] not in aside]
         excluded = topic.exclude is not None and evaluate(topic.exclude[1], hits) is not None
         evidence = {hit for _, _, witness in fired for hit in witness}
         evidence |= _boosts(topic, hits, evidence)
         ordered = tuple(sorted(evidence, key=_order))
         score = round(sum(_weight(topic, hit) for hit in ordered), 2)
         flagged = bool(fired) and not excluded and score >= topic.threshold
-        return cls(fired, excluded, ordered, score, flagged)
+        return cls(fired, excluded, ordered, score, flagged, passing)
 
 
 def _drop(hits: Mapping[Label, list[Hit]], lost: set[Hit]) -> dict[Label, list[Hit]]:
@@ -291,9 +323,11 @@ def _compile(name: str, topic: Topic) -> _Compiled:
     scoring = topic.scoring
     weights = {"title": scoring.title, "lead": scoring.lead, "body": scoring.body}
     context = {entity: tuple(names) for entity, names in topic.context.items()}
+    subject = topic.subject
     return _Compiled(
         name, rules, ways, exclude, topic.threshold, weights, dict(scoring.entities),
         frozenset(topic.enumerations), context,
+        frozenset(subject.rules if subject else ()), subject.sentences if subject else 2,
     )  # fmt: skip
 
 
@@ -361,18 +395,34 @@ def _longest(hits: list[tuple[str, Label, Hit]]) -> list[tuple[str, Label, Hit]]
     return kept
 
 
-def _best_sentence(evidence: tuple[Hit, ...], document: Document) -> tuple[str, str, int]:
-    """Return the sentence holding the most distinct entities of the evidence, and where it is."""
+def _best_sentence(
+    evidence: tuple[Hit, ...], document: Document, boosts: Mapping[str, float]
+) -> tuple[str, str, int]:
+    """Return the sentence that carries the news, and where it is.
+
+    That is the sentence with the most distinct entities of the evidence (the pair), not
+    counting the scoring ones (interaction words); among those, one in the body over the
+    headline, which the reader sees anyway; then one in the lead, where a news story says
+    what happened, over the background further down; then one with a scoring entity (met,
+    signed, troops); then the earliest paragraph, the most hits, the earliest.
+    """
     groups: dict[tuple[str, int], list[Hit]] = defaultdict(list)
     for hit in evidence:
         groups[(hit.field, hit.sentence)].append(hit)
 
-    def rank(key: tuple[str, int]) -> tuple[int, bool, int, int]:
-        # Most distinct entities first; then a body sentence over the headline, which the
-        # reader sees anyway; then more hits; then the earliest.
+    def rank(key: tuple[str, int]) -> tuple[int, bool, bool, bool, int, int, int]:
         group = groups[key]
-        distinct = len({hit.label for hit in group})
-        return (distinct, key[0] == "body", len(group), -min(hit.start for hit in group))
+        labels = {hit.label for hit in group}
+        paragraph = min(hit.paragraph for hit in group)
+        return (
+            len(labels - boosts.keys()),
+            key[0] == "body",
+            paragraph == 0,
+            bool(labels & boosts.keys()),
+            -paragraph,
+            len(group),
+            -min(hit.start for hit in group),
+        )
 
     field_name, sentence = max(groups, key=rank)
     field = document.title if field_name == "title" else document.body

@@ -13,6 +13,13 @@ enough, the items must follow one another with nothing else between them.
 A topic's ``context:`` names, for an ambiguous entity, the entities one of which must stand
 in the same paragraph, or in the headline or the first paragraph, for its hits to count at
 all: "the North" is North Korea only where Korea is being written about.
+
+A topic's ``subject:`` names rules that flag a story only when it is about what they found:
+when they hold in the headline or the lead, where a news story says what it is about, or
+in ``subject.sentences`` sentences (2 by default) further down. One sentence deep in a
+story about something else (a China–North Korea summit that names Putin among the guests)
+is a passing clause. A rule not named there that fired (a headline about both) shows the
+subject by itself, and then nothing is set aside.
 """
 
 from __future__ import annotations
@@ -164,3 +171,22 @@ _TOP = 0  # the paragraph number of the headline and the lead, as _unit gives th
 
 def _unit(hit: Hit) -> int:
     return _TOP if hit.field == "title" else hit.paragraph
+
+
+def in_passing(witness: Collection[Hit], sentences: int) -> bool:
+    """Return True when a rule's *witness* stands in fewer than *sentences* sentences, and
+    none of them in the headline or the lead."""
+    units = {(hit.field, hit.paragraph, hit.sentence) for hit in witness}
+    if any(_unit(hit) == _TOP for hit in witness):
+        return False
+    return len(units) < sentences
+
+
+def passing_note(rule: str, witness: Collection[Hit], sentences: int) -> str:
+    """Return the line an explanation shows for a rule set aside as a passing clause."""
+    count = len({(hit.field, hit.paragraph, hit.sentence) for hit in witness})
+    found = "1 sentence" if count == 1 else f"{count} sentences"
+    return (
+        f"{rule} set aside: only in passing ({found} below the lead; the subject of a story "
+        f"is in its headline, its lead or {sentences} sentences)"
+    )
