@@ -3,6 +3,7 @@ named only in passing, and the sentence that carries the news."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from monitor.config import Topic, parse
 from monitor.errors import ConfigError
 from monitor.matcher.engine import Matcher, TopicResult
 
-from .conftest import REPO
+from .conftest import REPO, run_cli
 
 DEFAULT = Topic.model_validate(
     yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))["topics"]["russia-dprk"]
@@ -124,6 +125,21 @@ def test_a_pair_in_one_passing_sentence_does_not_flag(title: str, body: str) -> 
     result = judged(title, body)
     assert not result.flagged
     assert any(note.startswith("sentence set aside: only in passing") for note in result.notes)
+
+
+def test_match_explains_a_pair_set_aside_in_passing() -> None:
+    story = json.dumps({"id": "summit", "title": SUMMIT[0], "body": SUMMIT[1]})
+    plain = run_cli("match", "-", stdin=story + "\n", cwd=REPO)
+    assert plain.code == 0, plain.err
+    (verdict,) = map(json.loads, plain.out.splitlines())
+    assert verdict["flagged"] is False
+    assert verdict["notes"] == [
+        "sentence set aside: only in passing (1 sentence below the lead; the subject of a "
+        "story is in its headline, its lead or 2 sentences)"
+    ]
+    explained = run_cli("match", "--explain", "-", stdin=story + "\n", cwd=REPO)
+    assert "its terms are there, but sentence set aside: only in passing" in explained.out
+    assert "= not flagged: no rule fired" in explained.out
 
 
 def test_a_pair_in_the_lead_flags() -> None:
