@@ -9,16 +9,20 @@ normalised ``search`` column holds what monitor.wordforms.search_text gives, as 
 real write path (a sample is checked against it), and the FTS index is rebuilt from the
 same columns with the same tokenizer. Article text is drawn from the labelled stories in
 tests/data and the demo's stories. Evidence pages (``pages``) are left out: no review
-query reads them, and they would triple the file.
+query reads them, and they would triple the file. The demo's sample sanctions lists are
+loaded, and one flagged story in 50 is recorded as naming their vessel.
 
 It then measures, in one run:
 
-- ``wirewatch flagged --since 24h`` and ``wirewatch search QUERY`` as CLI subprocesses,
+- ``wirewatch flagged --since 24h`` and ``wirewatch search QUERY`` as CLI subprocesses
+  (with a config, written beside the archive, that gives each source a role),
   and the same queries in-process (monitor.review.flagged, monitor.search.search);
+- ``flagged --sanctioned``, ``timeline --since 90d`` and ``changes --since 30d``;
 - baselines: ``wirewatch --version`` (start-up) and ``SELECT count(*) FROM articles``;
 - ``wirewatch serve --port 0``: the home page, the flagged stories, a full-text search, a
   facet page, the articles table, the Atom feed, the inbox at /flagged (all, unreviewed, a
-  search) and a story page (alone, and walking the unreviewed inbox), against
+  search, the stories naming a sanctioned entry) and a story page (alone, and walking the
+  unreviewed inbox), against
   ``/-/versions.json`` as the baseline page;
 
 each as the median of REPEAT runs, on the big archive and on a small one (SMALL articles)
@@ -352,18 +356,60 @@ def prepare(folder: Path, count: int) -> tuple[Path, str]:
     meta = folder / f"archive-{count}.json"
     if path.exists() and meta.exists():
         created = json.loads(meta.read_text())["created"]
-        with Archive.open(path, create=False):  # brings the schema up to date
-            pass
+        with Archive.open(path, create=False) as archive:  # brings the schema up to date
+            name_sanctioned(archive)
         size = path.stat().st_size
         return path, f"reused {path} (made {created}), {size / 2**30:.2f} GiB"
     for stale in folder.glob(f"archive-{count}.db*"):
         stale.unlink()
     made = generate(path, count)
+    with Archive.open(path, create=False) as archive:
+        name_sanctioned(archive)
     return path, (
         f"generated {count:,} articles in {made.seconds:.0f} s, {made.size / 2**30:.2f} GiB: "
         f"{made.flagged:,} flagged; {made.last_day:,} in the last 24 h, "
         f"{made.last_day_flagged} of them flagged"
     )
+
+
+SANCTIONED_EVERY = 50  # one flagged story in this many names an entry of the sample lists
+
+
+def name_sanctioned(archive: Archive) -> None:
+    """Load the demo's sample sanctions lists, and record that one flagged story in
+    SANCTIONED_EVERY names its vessel, as matching would have; once per archive.
+
+    The lists and hits are written directly, as the rest of the archive is: matching a
+    million articles' text (15 minutes here) would time the matcher, not the pages and
+    commands that read its hits.
+    """
+    from monitor.sanctions import read
+
+    if archive.db.execute("SELECT count(*) FROM sanction_entries").fetchone()[0]:
+        return
+    folder = Path(__file__).resolve().parent.parent / "monitor" / "demo" / "sanctions"
+    entries = [(entry, path.name) for path in sorted(folder.glob("*.xml"))
+               for entry in read(path.read_bytes())]  # fmt: skip
+    vessel = next(entry.key for entry, _ in entries if entry.imo)
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with archive.writing() as db:
+        for entry, file in entries:
+            db.execute(
+                "INSERT INTO sanction_entries (key, list, kind, name, programs, imo, file, "
+                "loaded) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [entry.key, entry.list, entry.kind, entry.name, json.dumps(entry.programs),
+                 json.dumps(entry.imo), file, now],
+            )  # fmt: skip
+            for name in entry.names():
+                db.execute("INSERT OR IGNORE INTO sanction_names (entry, name) VALUES (?, ?)",
+                           [entry.key, name])  # fmt: skip
+        db.execute("INSERT INTO sanction_scan (id, last_article_id) "
+                   "SELECT 1, coalesce(max(id), 0) FROM articles")  # fmt: skip
+        db.execute(
+            "INSERT OR IGNORE INTO sanction_hits (article_id, entry, matched) "
+            f"SELECT article_id, ?, 'IMO' FROM flag_stories WHERE rowid % {SANCTIONED_EVERY} = 0",
+            [vessel],
+        )
 
 
 # Measuring -----------------------------------------------------------------------------
@@ -380,10 +426,33 @@ def median_of(repeat: int, run: Callable[[], object]) -> float:
     return statistics.median(times)
 
 
+ROLES = ("wire", "ru-state", "kp-state", "kr-media", "independent", "world")
+
+
+def config_for(archive: Path) -> Path:
+    """Write the config the CLI and serve read *archive* with: its 90 sources, each with a
+    role (in turn), so that readouts and the timeline have roles to tell apart."""
+    import yaml
+
+    path = archive.with_suffix(".config.yaml")
+    data = {
+        "archive": str(archive),
+        "roles": {role: f"the {role} outlets" for role in ROLES},
+        "sources": [
+            {"name": name, "url": f"http://127.0.0.1:9/{name}.xml", "kind": "feed",
+             "role": ROLES[number % len(ROLES)]}
+            for number, (name, _) in enumerate(source_names())
+        ],
+    }  # fmt: skip
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
 def command(archive: Path, *args: str) -> Callable[[], object]:
-    """Return a call that runs ``wirewatch --archive ARCHIVE ARGS`` and checks it succeeds."""
+    """Return a call that runs ``wirewatch --config CONFIG ARGS`` on *archive* and checks it
+    succeeds."""
     wirewatch = Path(sys.executable).with_name("wirewatch")
-    argv = [str(wirewatch), "--archive", str(archive), *args]
+    argv = [str(wirewatch), "--config", str(config_for(archive)), *args]
 
     def run() -> object:
         done = subprocess.run(argv, capture_output=True, timeout=TIMEOUT, check=False)
@@ -398,8 +467,8 @@ def command(archive: Path, *args: str) -> Callable[[], object]:
 def served(archive: Path) -> Iterator[str]:
     """Run ``wirewatch serve --port 0`` on *archive*; yield its base URL."""
     process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("wirewatch")), "--archive", str(archive), "serve",
-         "--host", "127.0.0.1", "--port", "0"],
+        [str(Path(sys.executable).with_name("wirewatch")), "--config", str(config_for(archive)),
+         "serve", "--host", "127.0.0.1", "--port", "0"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     found: list[str] = []
@@ -465,6 +534,15 @@ def measure(archive: Path, queries: list[str], repeat: int) -> Figures:
     failures: set[str] = set()
     values["cli:--version"] = median_of(repeat, command(archive, "--version"))
     values["cli:flagged"] = median_of(repeat, command(archive, "flagged", "--since", "24h"))
+    values["cli:flagged --sanctioned"] = median_of(
+        repeat, command(archive, "flagged", "--sanctioned")
+    )
+    values["cli:timeline --since 90d"] = median_of(
+        repeat, command(archive, "timeline", "--since", "90d", "--format", "json")
+    )
+    values["cli:changes --since 30d"] = median_of(
+        repeat, command(archive, "changes", "--since", "30d", "--format", "json")
+    )
     for query in queries:
         values[f"cli:search {query}"] = median_of(repeat, command(archive, "search", query))
     with Archive.open(archive, create=False) as opened:
@@ -533,6 +611,7 @@ def web_pages(query: str, source: str, story: int) -> list[tuple[str, str]]:
         ("inbox /flagged", "flagged"),
         ("inbox, unreviewed", unreviewed.lstrip("/")),
         (f"inbox, search {query!r}", "flagged?" + urllib.parse.urlencode({"q": query})),
+        ("inbox, sanctioned", "flagged?sanctioned=1"),
         ("story page", f"story/{story}"),
         ("story page, from the unreviewed inbox",
          f"story/{story}?" + urllib.parse.urlencode({"next": unreviewed})),
