@@ -17,6 +17,7 @@ from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.robotstxt import RobotParser
 from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
 
 
 class RobotsTxtUnreachable(IgnoreRequest):
@@ -59,6 +60,18 @@ class RobotsMiddleware(RobotsTxtMiddleware):
         elif _is_robots_txt(request) and site in self._timeouts:
             request.meta["download_timeout"] = self._timeouts[site]
         await super().process_request(request)
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        """Return the parser of the request's site, as stored once robots.txt is read.
+
+        Scrapy hands the requests that wait for one robots.txt the result of a single
+        Deferred: the first of them gets the parser, and each later one gets None, which
+        Scrapy reads as "everything allowed". Requests that start together (a re-check of
+        many pages of one site) then ignored a Disallow; the stored parser is the answer.
+        """
+        parser = await super().robot_parser(request)
+        stored = self._parsers.get(urlparse_cached(request).netloc, parser)
+        return parser if isinstance(stored, Deferred) else stored
 
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
         if isinstance(rp, _Unreachable):
