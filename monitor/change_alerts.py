@@ -8,18 +8,16 @@ sent again, a failed one is tried again after the next round of re-checks.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from monitor.alerts import Notifier, apprise_notifier, redact
+from monitor.alerts import Notifier
 from monitor.archive import Archive
 from monitor.archive import rechecks as book
 from monitor.archive.rechecks import ChangeRow
+from monitor.episodes import Owed, deliver
 from monitor.rechecking import Change
 from monitor.reports import gone_how
-
-logger = logging.getLogger(__name__)
 
 DIFF_CHARS = 600  # of the word-level difference, in a message
 
@@ -62,25 +60,18 @@ def send(
     if not alerts:
         return 0, 0
     configured = {url for urls in alerts.values() for url in urls}
-    pending = [alert for alert in book.undelivered(archive) if alert.target in configured]
-    if not pending:
-        return 0, 0
-    notify = notify or apprise_notifier()
-    sent = failed = 0
-    for alert in pending:
-        title, body = message(alert.change)
-        error = notify(alert.target, title, body)
-        if error is None:
-            book.mark_sent(archive, alert.id, now)
-            sent += 1
-            continue
-        book.mark_failed(archive, alert.id, error)
-        failed += 1
-        logger.warning(
-            "change alert %s could not be sent to %s: %s; it is tried again later",
-            alert.id, redact(alert.target), error,
-        )  # fmt: skip
-    return sent, failed
+    owed = [
+        Owed(alert.id, alert.target, *message(alert.change))
+        for alert in book.undelivered(archive)
+        if alert.target in configured
+    ]
+    return deliver(
+        owed,
+        lambda alert_id: book.mark_sent(archive, alert_id, now),
+        lambda alert_id, error: book.mark_failed(archive, alert_id, error),
+        notify,
+        kind="change",
+    )
 
 
 def message(change: ChangeRow) -> tuple[str, str]:

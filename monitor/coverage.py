@@ -26,12 +26,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from monitor.alerts import Notifier, apprise_notifier, redact
+from monitor.alerts import Notifier
 from monitor.archive import Archive
 from monitor.archive import coverage_alerts as book
 from monitor.archive.coverage_alerts import Episode
 from monitor.archive.readout import StoryCopies, first_flagged, flagged_copies
 from monitor.config.coverage import CoverageSettings
+from monitor.episodes import send_owed
 from monitor.readout import Roles, readout_of
 
 logger = logging.getLogger(__name__)
@@ -217,29 +218,4 @@ def check(
         for alarm in verdict.raised:
             logger.warning("coverage alert, said once: %s", alarm.body.splitlines()[0])
             book.raise_episode(archive, alarm.episode, alarm.title, alarm.body, targets, now)
-        return _send(archive, targets, now, notify)
-
-
-def _send(
-    archive: Archive, targets: Sequence[str], now: datetime, notify: Notifier | None
-) -> tuple[int, int]:
-    pending = [alert for alert in book.undelivered(archive) if alert.target in targets]
-    if not pending:
-        return 0, 0
-    notify = notify or apprise_notifier()
-    sent = failed = 0
-    for alert in pending:
-        error = notify(alert.target, alert.title, alert.body)
-        if error is None:
-            book.mark_sent(archive, alert.id, now)
-            sent += 1
-            continue
-        book.mark_failed(archive, alert.id, error)
-        failed += 1
-        logger.warning(
-            "coverage alert %s could not be sent to %s: %s; it is tried after the next crawl",
-            alert.id,
-            redact(alert.target),
-            error,
-        )
-    return sent, failed
+        return send_owed(archive, book.TABLE, targets, now, notify, kind="coverage")

@@ -25,12 +25,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from monitor.alerts import Notifier, apprise_notifier, redact
+from monitor.alerts import Notifier
 from monitor.archive import Archive
 from monitor.archive import health_alerts as book
 from monitor.archive.health_alerts import Episode, SourceHealth
 from monitor.collection.result import UNREACHED
 from monitor.config.health import HealthSettings
+from monitor.episodes import send_owed
 
 logger = logging.getLogger(__name__)
 
@@ -174,29 +175,4 @@ def check(
                 "health alert, sent once to each alert target: %s", alarm.body.splitlines()[0]
             )
             book.raise_episode(archive, alarm.episode, alarm.title, alarm.body, targets, now)
-        return _send(archive, targets, now, notify)
-
-
-def _send(
-    archive: Archive, targets: Sequence[str], now: datetime, notify: Notifier | None
-) -> tuple[int, int]:
-    pending = [alert for alert in book.undelivered(archive) if alert.target in targets]
-    if not pending:
-        return 0, 0
-    notify = notify or apprise_notifier()
-    sent = failed = 0
-    for alert in pending:
-        error = notify(alert.target, alert.title, alert.body)
-        if error is None:
-            book.mark_sent(archive, alert.id, now)
-            sent += 1
-            continue
-        book.mark_failed(archive, alert.id, error)
-        failed += 1
-        logger.warning(
-            "health alert %s could not be sent to %s: %s; it is tried again after the next crawl",
-            alert.id,
-            redact(alert.target),
-            error,
-        )
-    return sent, failed
+        return send_owed(archive, book.TABLE, targets, now, notify, kind="health")

@@ -10,17 +10,18 @@ condition lasts, which is what keeps the next crawl and a restarted daemon quiet
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
+from monitor.archive import episode_alerts
 from monitor.archive.alerts import AlertStatus
+from monitor.archive.episode_alerts import NO_TARGET
 from monitor.timeutil import from_text, to_text
 
 if TYPE_CHECKING:
     from monitor.archive.store import Archive
 
-NO_TARGET = ""  # the row that records an episode for status, sent to no one
+TABLE = "coverage_alerts"
 
 
 class Episode(NamedTuple):
@@ -30,16 +31,6 @@ class Episode(NamedTuple):
     role: str
     condition: str
     since: datetime
-
-
-@dataclass(frozen=True)
-class PendingCoverageAlert:
-    """A coverage alert not yet delivered to its target."""
-
-    id: int
-    target: str
-    title: str
-    body: str
 
 
 def open_episodes(archive: Archive) -> set[Episode]:
@@ -88,42 +79,9 @@ def clear_episodes(archive: Archive, episodes: Iterable[Episode], now: datetime)
         )
 
 
-def undelivered(archive: Archive) -> list[PendingCoverageAlert]:
-    """Return the alerts of open episodes not yet sent to their target, oldest first."""
-    rows = archive.conn.execute(
-        "SELECT id, target, title, body FROM coverage_alerts "
-        "WHERE status != ? AND cleared IS NULL AND target != ? ORDER BY id",
-        [AlertStatus.SENT, NO_TARGET],
-    ).fetchall()
-    return [PendingCoverageAlert(*row) for row in rows]
-
-
-def mark_sent(archive: Archive, alert_id: int, now: datetime) -> None:
-    """Record that a coverage alert was delivered at *now*; it is never sent again."""
-    with archive.writing() as db:
-        db.execute(
-            "UPDATE coverage_alerts SET status = ?, attempts = attempts + 1, sent = ?, "
-            "last_error = NULL WHERE id = ?",
-            [AlertStatus.SENT, to_text(now), alert_id],
-        )
-
-
-def mark_failed(archive: Archive, alert_id: int, error: str) -> None:
-    """Record a failed attempt to deliver a coverage alert, and why."""
-    with archive.writing() as db:
-        db.execute(
-            "UPDATE coverage_alerts SET status = ?, attempts = attempts + 1, last_error = ? "
-            "WHERE id = ?",
-            [AlertStatus.FAILED, error, alert_id],
-        )
-
-
 def active(archive: Archive) -> list[tuple[str, str]]:
     """Return the message and start of each open episode, oldest first (for status)."""
-    exists = archive.conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'coverage_alerts'"
-    ).fetchone()
-    if exists is None:
+    if not episode_alerts.exists(archive, TABLE):
         return []  # an archive no wirewatch with coverage alerts has written yet
     return [
         (body.split("\n", 1)[0], since)

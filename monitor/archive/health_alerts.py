@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
+from monitor.archive import episode_alerts
 from monitor.archive.alerts import AlertStatus
 from monitor.archive.runs import SourceStatus
 from monitor.timeutil import from_text, to_text
 
 if TYPE_CHECKING:
     from monitor.archive.store import Archive
+
+TABLE = "health_alerts"
 
 
 @dataclass(frozen=True)
@@ -38,16 +41,6 @@ class Episode(NamedTuple):
     condition: str
     subject: str
     since: datetime
-
-
-@dataclass(frozen=True)
-class PendingHealthAlert:
-    """A health alert not yet delivered to its target."""
-
-    id: int
-    target: str
-    title: str
-    body: str
 
 
 def source_health(archive: Archive, names: Sequence[str]) -> list[SourceHealth]:
@@ -139,42 +132,9 @@ def clear_episodes(archive: Archive, episodes: Iterable[Episode], now: datetime)
         )
 
 
-def undelivered(archive: Archive) -> list[PendingHealthAlert]:
-    """Return the alerts of open episodes not yet sent, oldest first."""
-    rows = archive.conn.execute(
-        "SELECT id, target, title, body FROM health_alerts "
-        "WHERE status != ? AND cleared IS NULL ORDER BY id",
-        [AlertStatus.SENT],
-    ).fetchall()
-    return [PendingHealthAlert(*row) for row in rows]
-
-
-def mark_sent(archive: Archive, alert_id: int, now: datetime) -> None:
-    """Record that a health alert was delivered at *now*; it is never sent again."""
-    with archive.writing() as db:
-        db.execute(
-            "UPDATE health_alerts SET status = ?, attempts = attempts + 1, sent = ?, "
-            "last_error = NULL WHERE id = ?",
-            [AlertStatus.SENT, to_text(now), alert_id],
-        )
-
-
-def mark_failed(archive: Archive, alert_id: int, error: str) -> None:
-    """Record a failed attempt to deliver a health alert, and why."""
-    with archive.writing() as db:
-        db.execute(
-            "UPDATE health_alerts SET status = ?, attempts = attempts + 1, last_error = ? "
-            "WHERE id = ?",
-            [AlertStatus.FAILED, error, alert_id],
-        )
-
-
 def active(archive: Archive) -> list[tuple[str, str]]:
     """Return the title and start of each open episode, oldest first (for status)."""
-    exists = archive.conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'health_alerts'"
-    ).fetchone()
-    if exists is None:
+    if not episode_alerts.exists(archive, TABLE):
         return []  # an archive no wirewatch with health alerts has written yet
     return [
         (title, since)
