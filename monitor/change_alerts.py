@@ -16,8 +16,7 @@ from monitor.archive import Archive
 from monitor.archive import rechecks as book
 from monitor.archive.rechecks import ChangeRow
 from monitor.episodes import Owed, deliver
-from monitor.rechecking import Change
-from monitor.reports import gone_how
+from monitor.rechecking import Change, gone_how
 
 DIFF_CHARS = 600  # of the word-level difference, in a message
 

@@ -22,6 +22,12 @@ import json
 from dataclasses import dataclass, field
 from typing import ClassVar, TextIO
 
+# The error classes (SourceFailed.error_class) of a source whose server was never reached
+# (see crawler.failures). When every source fails with one of these, this machine's network
+# is likelier at fault than each site: a source's own error then names what failed first,
+# such as its robots.txt.
+UNREACHED = frozenset({"dns", "refused", "timeout", "connection", "tls"})
+
 
 @dataclass(frozen=True)
 class FeedRead:

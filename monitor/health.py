@@ -29,9 +29,9 @@ from monitor.alerts import Notifier
 from monitor.archive import Archive
 from monitor.archive import health_alerts as book
 from monitor.archive.health_alerts import Episode, SourceHealth
-from monitor.collection.result import UNREACHED
 from monitor.config.health import HealthSettings
 from monitor.episodes import send_owed
+from monitor.events import UNREACHED
 
 logger = logging.getLogger(__name__)
 

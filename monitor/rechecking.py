@@ -229,3 +229,10 @@ def word_diff(old: str, new: str, limit: int = MAX_DIFF_CHARS) -> str:
             break
     text = " ".join(part for part in parts if part)
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def gone_how(status: int | None, url: str, final_url: str | None) -> str:
+    """Return how a removed story's address answers: its status, or where it now leads."""
+    if final_url and final_url != url and status not in (404, 410):
+        return f"redirected to {final_url}"
+    return f"HTTP {status}" if status else "no answer"

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
 from monitor.archive import SourceStatus
 from monitor.readout import readout_line
+from monitor.rechecking import gone_how
 from monitor.terminal import console, highlight, print_table
 from monitor.timeutil import in_zone, shown_zone, zone_name
 
 if TYPE_CHECKING:  # records printed here; the reading commands need neither module
     from monitor.archive.rechecks import ChangeRow
     from monitor.collection.result import CycleResult
-    from monitor.topictest import Report
+    from monitor.topictest import Report, Tally
 
 
 def print_cycle(result: CycleResult) -> None:
@@ -153,20 +154,20 @@ def print_status(
 
 
 def print_topic_report(report: Report, source: str) -> None:
-    """Print a topic test: the scores overall and per language, then each mistake."""
+    """Print a topic test: the scores overall and per language, per kind when the stories
+    have one, then each mistake."""
     out = console()
     out.print(Text(f"{report.topic} on {source} ({report.overall.stories} stories)", style="bold"))
     if report.unlabelled:
         out.print(f"{report.unlabelled} more without a label were skipped.")
-    rows = [("all", report.overall), *report.by_language.items()]
-    table = [
-        (name, tally.stories, tally.positives, tally.flagged, f"{tally.precision:.3f}",
-         f"{tally.recall:.3f}", f"{tally.f1:.3f}")
-        for name, tally in rows
-    ]  # fmt: skip
     headers = ["", "stories", "about it", "flagged", "precision", "recall", "F1"]
     right = dict.fromkeys(headers[1:], "right")
-    print_table(table, headers, out=out, justify=right)
+    print_table(_tally_rows([("all", report.overall), *report.by_language.items()]), headers,
+                out=out, justify=right)  # fmt: skip
+    if report.by_kind:
+        out.print()
+        print_table(_tally_rows(report.by_kind.items()), ["kind", *headers[1:]], out=out,
+                    justify=right)  # fmt: skip
     for title, mistakes in (
         ("False positives", report.false_positives),
         ("False negatives", report.false_negatives),
@@ -178,6 +179,15 @@ def print_topic_report(report: Report, source: str) -> None:
             out.print(line)
             if result.snippet:
                 out.print(Text(f"      {result.snippet}"))
+
+
+def _tally_rows(tallies: Iterable[tuple[str, Tally]]) -> list[tuple[Any, ...]]:
+    """Return a row of the topic test's table for each named tally."""
+    return [
+        (name, tally.stories, tally.positives, tally.flagged, f"{tally.precision:.3f}",
+         f"{tally.recall:.3f}", f"{tally.f1:.3f}")
+        for name, tally in tallies
+    ]  # fmt: skip
 
 
 def print_verdict(title: str, answer: dict[str, Any]) -> None:
@@ -410,10 +420,3 @@ def _what(row: ChangeRow) -> str:
         changed = " ".join(re.findall(r"\[-.*?-\]|\{\+.*?\+\}", row.diff or "", re.DOTALL))
         return changed if len(changed) <= 200 else changed[:199] + "…"
     return gone_how(row.http_status, row.url, row.final_url)
-
-
-def gone_how(status: int | None, url: str, final_url: str | None) -> str:
-    """Return how a removed story's address answers: its status, or where it now leads."""
-    if final_url and final_url != url and status not in (404, 410):
-        return f"redirected to {final_url}"
-    return f"HTTP {status}" if status else "no answer"

@@ -13,11 +13,7 @@ from typing import Any
 
 from monitor.alerts import Delivery
 from monitor.archive import RunStatus, SourceOutcome, SourceStatus
-
-# The error classes of a source whose server was never reached (see crawler.failures). When
-# every source fails with one of these, this machine's network is likelier at fault than
-# each site: a source's own error then names what failed first, such as its robots.txt.
-UNREACHED = frozenset({"dns", "refused", "timeout", "connection", "tls"})
+from monitor.events import UNREACHED
 
 
 @dataclass(frozen=True)
