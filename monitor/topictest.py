@@ -1,8 +1,9 @@
 """Run topics over stories that are not in the archive: JSON lines in, verdicts or scores out.
 
 ``wirewatch match`` answers each line with a verdict; ``wirewatch topic-test`` compares the
-verdicts with labels and reports precision, recall and F1, overall and per language, with
-each false positive and false negative: the regression check for topic edits.
+verdicts with labels and reports precision, recall and F1, overall, per language and per kind
+(a line's ``kind``, such as article or entry, when the file gives one), with each false
+positive and false negative: the regression check for topic edits.
 
 A label is true or false, or an analyst's mark as ``wirewatch export`` writes it: relevant
 and follow-up say the story is about the topic, irrelevant that it is not. A story with no
@@ -155,12 +156,13 @@ class Tally:
 
 @dataclass
 class Report:
-    """The outcome of a topic test: tallies overall and per language, and the mistakes."""
+    """The outcome of a topic test: tallies overall, per language and per kind, and the mistakes."""
 
     topic: str
     overall: Tally = field(default_factory=Tally)
     unlabelled: int = 0  # stories given with no label, left out of the tallies
     by_language: dict[str, Tally] = field(default_factory=dict)
+    by_kind: dict[str, Tally] = field(default_factory=dict)  # empty when no line has a kind
     false_positives: list[tuple[Story, TopicResult]] = field(default_factory=list)
     false_negatives: list[tuple[Story, TopicResult]] = field(default_factory=list)
 
@@ -174,6 +176,7 @@ class Report:
             "overall": self.overall.to_dict(),
             "unlabelled": self.unlabelled,
             "by_language": {lang: tally.to_dict() for lang, tally in self.by_language.items()},
+            "by_kind": {kind: tally.to_dict() for kind, tally in self.by_kind.items()},
             "false_positives": [mistake(*item) for item in self.false_positives],
             "false_negatives": [mistake(*item) for item in self.false_negatives],
         }
@@ -192,11 +195,15 @@ def evaluate_topic(matcher: Matcher, topic: str, stories: Iterable[Story]) -> Re
         label = story.label
         report.overall.add(label, result.flagged)
         report.by_language.setdefault(story.lang or "?", Tally()).add(label, result.flagged)
+        kind = story.fields.get("kind")
+        if kind is not None:
+            report.by_kind.setdefault(str(kind), Tally()).add(label, result.flagged)
         if result.flagged and not label:
             report.false_positives.append((story, result))
         elif label and not result.flagged:
             report.false_negatives.append((story, result))
     report.by_language = dict(sorted(report.by_language.items()))
+    report.by_kind = dict(sorted(report.by_kind.items()))
     return report
 
 

@@ -129,8 +129,9 @@ def topic_test(
     Each line of FILE is an object with id, title, body, lang and label: true or relevant
     or follow-up when the story is about the topic, false or irrelevant when it is not, so
     the JSON lines of `wirewatch export` are such a file; lines with no label are counted
-    and skipped. --from-marks tests on the archive's marked stories instead, each by its
-    latest mark. Run it after every topic edit.
+    and skipped. Lines with a kind (article, entry) are also scored per kind. --from-marks
+    tests on the archive's marked stories instead, each by its latest mark. Run it after
+    every topic edit.
 
     \b
     Examples:
