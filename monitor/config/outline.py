@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 # The top-level keys of Config and the kinds of Source (tests/test_config.py holds both to
 # the models).
 KEYS = ("archive", "store_html", "sanctions", "crawl", "sources", "topics", "alerts", "health",
-        "roles", "coverage", "timezone")  # fmt: skip
+        "recheck", "roles", "coverage", "timezone")  # fmt: skip
 KINDS = ("feed", "sitemap", "page")
 
 
