@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 
 from monitor.archive import SourceStatus
-from monitor.readout import readout_line
+from monitor.readout import followed, readout_line
 from monitor.rechecking import gone_how
 from monitor.terminal import console, highlight, print_table
 from monitor.timeutil import in_zone, shown_zone, zone_name
@@ -420,3 +420,16 @@ def _what(row: ChangeRow) -> str:
         changed = " ".join(re.findall(r"\[-.*?-\]|\{\+.*?\+\}", row.diff or "", re.DOTALL))
         return changed if len(changed) <= 200 else changed[:199] + "…"
     return gone_how(row.http_status, row.url, row.final_url)
+
+
+def print_timeline(events: Sequence[dict[str, Any]]) -> None:
+    """Print timeline events as a table: ID, first seen, first source and its role, which
+    roles followed and when, title."""
+    out = console()
+    table = [
+        (event["story"], short_date(event["first_seen"]), event["first_source"],
+         event["first_role"] or "", followed(event), event["title"])
+        for event in events
+    ]  # fmt: skip
+    headers = ["id", f"first seen ({zone_name()})", "first source", "role", "then", "title"]
+    print_table(table, headers, out=out, justify={"id": "right"})

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -156,6 +157,11 @@ def test_the_demo_prints_a_readout_and_the_timeline(tmp_path: Path) -> None:
     assert "reached the most roles: Putin lands in Pyongyang on first visit in 24 years" in out
     assert "harbour-wire first (wire)" in out and "kr-media +30 min; independent +2 h" in out
     assert "The timeline has 14 flagged stories" in out
+    # Its latest five events, as `wirewatch timeline` prints them, the newest last.
+    shown = result.out.split("the latest 5:")[1].split("names an entry")[0]
+    rows = [line for line in shown.splitlines() if re.match(r" *[0-9]+ ", line)]
+    assert len(rows) == 5
+    assert "Putin lands in Pyongyang" in rows[-2] and "kr-media +30 min" in rows[-2]
     assert "flagged 14 of them, with 0 false alarms" in out
     assert "timeline" in result.out.split("Explore the demo archive:")[1]
 

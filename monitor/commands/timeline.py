@@ -9,8 +9,8 @@ import click
 
 from monitor.archive.readout import flagged_copies
 from monitor.commands.options import check_topic, format_option, since_of, state_of, topic_option
-from monitor.readout import followed, timeline_events
-from monitor.terminal import print_csv, print_json
+from monitor.readout import timeline_events
+from monitor.terminal import console, print_csv, print_json
 
 CSV_COLUMNS = ["story", "topic", "first_seen", "first_source", "first_role", "roles", "never",
                "outlets", "title"]  # fmt: skip
@@ -51,33 +51,14 @@ def timeline(ctx: click.Context, /, topic: str | None, since: str, output_format
         print_csv([_flat(event) for event in events], CSV_COLUMNS)
         return
     state.show_times()
-    print_timeline(events, since)
-
-
-def print_timeline(events: list[dict[str, Any]], since: str) -> None:
-    """Print the events as a table: ID, first seen, first source and role, who followed."""
-    from monitor.reports import short_date  # rich: for people only
-    from monitor.terminal import console, print_table
-    from monitor.timeutil import zone_name
-
-    out = console()
     if not events:
-        out.print(f"No flagged stories since {since}.")
+        console().print(f"No flagged stories since {since}.")
         return
-    table = [
-        (
-            event["story"],
-            short_date(event["first_seen"]),
-            event["first_source"],
-            event["first_role"] or "",
-            followed(event),
-            event["title"],
-        )
-        for event in events
-    ]
-    headers = ["id", f"first seen ({zone_name()})", "first source", "role", "then", "title"]
-    print_table(table, headers, out=out, justify={"id": "right"})
-    out.print(f"{len(events)} flagged stor{'y' if len(events) == 1 else 'ies'} since {since}.")
+    from monitor.reports import print_timeline  # rich: for people only
+
+    print_timeline(events)
+    count = len(events)
+    console().print(f"{count} flagged stor{'y' if count == 1 else 'ies'} since {since}.")
 
 
 def _flat(event: dict[str, Any]) -> dict[str, Any]:

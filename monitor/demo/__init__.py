@@ -27,12 +27,13 @@ from monitor.demo.stories import (
 )
 from monitor.newswire import Newswire
 from monitor.progress import CrawlProgress
-from monitor.reports import print_changes, print_cycle, print_flagged, short_date
+from monitor.reports import print_changes, print_cycle, print_flagged, print_timeline, short_date
 from monitor.terminal import console, display_path
 from monitor.timeutil import utcnow, zone_name
 
 # Samples of the UN and OFAC lists in their published formats (not the lists themselves).
 SANCTIONS = Path(__file__).parent / "sanctions"
+TIMELINE_SHOWN = 5  # the timeline's latest events that the demo prints
 # The topic the sample stories are labelled for.
 LABELLED_TOPIC = "russia-dprk"
 
@@ -146,11 +147,13 @@ def _print_readout(config: Config) -> None:
     )
     out.print(Text(f"  {readout_line(widest, when)}"))
     topics = len({event["topic"] for event in events})
+    latest = events[-TIMELINE_SHOWN:]
     out.print(
         f"The timeline has {len(events)} flagged stor{'y' if len(events) == 1 else 'ies'} "
         f"of {topics} topic{'' if topics == 1 else 's'}, oldest first, each with who "
-        "reported it first."
+        f"reported it first; the latest {len(latest)}:"
     )
+    print_timeline(latest)
 
 
 def _print_changes(rechecked: RecheckResult) -> None:
