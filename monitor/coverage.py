@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from monitor import episodes
 from monitor.alerts import Notifier
 from monitor.archive import Archive
 from monitor.archive import coverage_alerts as book
@@ -37,6 +38,7 @@ from monitor.readout import Roles, readout_of
 
 logger = logging.getLogger(__name__)
 DAY = timedelta(days=1)
+Alarm = episodes.Alarm[Episode]  # an episode of this module's kind, to alert
 _CHECKING = threading.Lock()  # one check at a time, so an episode is never raised twice
 
 
@@ -45,15 +47,6 @@ class Condition(StrEnum):
 
     SILENT = "silent"
     SPIKE = "spike"
-
-
-@dataclass(frozen=True)
-class Alarm:
-    """An episode to alert, with what its message says."""
-
-    episode: Episode
-    title: str
-    body: str
 
 
 @dataclass(frozen=True)

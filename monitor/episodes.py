@@ -9,11 +9,23 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from monitor.alerts import Notifier, apprise_notifier, redact
 from monitor.archive import Archive, episode_alerts
 
 logger = logging.getLogger(__name__)
+
+EpisodeT = TypeVar("EpisodeT")
+
+
+@dataclass(frozen=True)
+class Alarm(Generic[EpisodeT]):
+    """An episode to alert (a health or a coverage episode), with what its message says."""
+
+    episode: EpisodeT
+    title: str
+    body: str
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from monitor import episodes
 from monitor.alerts import Notifier
 from monitor.archive import Archive
 from monitor.archive import health_alerts as book
@@ -38,6 +39,7 @@ logger = logging.getLogger(__name__)
 ERROR_CHARS = 300  # a site's error text quoted in an alert, at most
 # The daemon's crawls finish in threads of their own: one checks at a time, so two never
 # raise, or send, one episode twice.
+Alarm = episodes.Alarm[Episode]  # an episode of this module's kind, to alert
 _CHECKING = threading.Lock()
 
 
@@ -46,15 +48,6 @@ class Condition(StrEnum):
 
     ALL_FAILED = "all_failed"
     FAILING = "failing"
-
-
-@dataclass(frozen=True)
-class Alarm:
-    """An episode to alert, with what its message says."""
-
-    episode: Episode
-    title: str
-    body: str
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import ahocorasick
@@ -90,6 +91,15 @@ def read(data: bytes, programs: Iterable[str] = ()) -> list[Entry]:
     if not wanted:
         return entries
     return [e for e in entries if any(p.upper().startswith(wanted) for p in e.programs)]
+
+
+def read_file(path: Path, programs: Iterable[str] = ()) -> list[Entry]:
+    """Return the entries of the list file at *path*, as :func:`read` does; a file over
+    MAX_FILE_BYTES is refused before it is read. Raises OSError for a file that cannot be
+    read."""
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise SanctionsFileError(f"it is over {MAX_FILE_BYTES // 2**20} MiB")
+    return read(path.read_bytes(), programs)
 
 
 def _xml(data: bytes) -> Any:

@@ -474,7 +474,7 @@ def test_recheck_by_hand_is_refused_while_the_daemon_holds_the_archive(tmp_path:
     with ArchiveLock(tmp_path / "archive.db", LockRole.DAEMON).acquire():
         result = run_cli("--config", str(config), "recheck", cwd=tmp_path)
     assert result.code == 2
-    assert "re-checks its flagged stories on schedule" in result.err
+    assert "collects this archive already (stop it to re-check by hand)" in result.err
     assert "Traceback" not in result.err
 
 

@@ -85,16 +85,20 @@ def entries_of(archive: Archive) -> list[Entry]:
 
 def match_new(archive: Archive, progress: Callable[[int], None] | None = None) -> tuple[int, int]:
     """Match the articles written since the last match; return how many were matched and
-    how many hits they gave. Nothing to do (and no transaction) without loaded lists."""
+    how many hits they gave. Nothing to do (and no transaction) without loaded lists or new
+    articles: the lists are read, and their names compiled, only when there is work."""
+    row = archive.conn.execute("SELECT last_article_id FROM sanction_scan WHERE id = 1")
+    found = row.fetchone()
+    last = int(found[0]) if found else 0
+    newer = archive.conn.execute("SELECT 1 FROM articles WHERE id > ? LIMIT 1", [last])
+    if newer.fetchone() is None:
+        return 0, 0
     entries = entries_of(archive)
     if not entries:
         return 0, 0
     from monitor.sanctions import Finder
 
     finder = Finder(entries)
-    row = archive.conn.execute("SELECT last_article_id FROM sanction_scan WHERE id = 1")
-    found = row.fetchone()
-    last = int(found[0]) if found else 0
     matched = hits = 0
     while True:
         batch = archive.conn.execute(

@@ -7,11 +7,12 @@ work after a crawl is a list of steps (:data:`AFTER_CRAWL`), each a function of 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO
@@ -184,26 +185,35 @@ def group_copies(after: Aftermath) -> None:
     cluster_new(after.archive, after.clock())
 
 
+@contextlib.contextmanager
+def _sent_or_logged(what: str) -> Iterator[None]:
+    """Run a step that sends *what*: an alert service that fails is logged, and what was
+    not sent is tried again after the next crawl; it never stops the collection. The
+    archive's own trouble (a full disk) still stops it."""
+    try:
+        yield
+    except DiskFull:
+        raise
+    except Exception:
+        logger.exception("%s could not be sent; they are tried again after the next crawl", what)
+
+
 def send_alerts(after: Aftermath) -> None:
     """Send the alerts of the stories flagged so far; a failure to send never fails the crawl."""
     if not after.config.alerts:
         return
-    try:
-        config = after.config
+    config = after.config
+    with _sent_or_logged("alerts"):
         minimums = {name: topic.alert_score() for name, topic in config.topics.items()}
         after.delivery = alerts.dispatch(
             after.archive, config.alerts, after.clock(), min_scores=minimums
         )
-    except DiskFull:
-        raise  # the archive's trouble, not the alert service's
-    except Exception:  # an alert service must not stop the collection
-        logger.exception("alerts could not be sent; they are tried again after the next crawl")
 
 
 def check_health(after: Aftermath) -> None:
     """Alert once when every source fails, or one fails too long; never fails the crawl."""
     config = after.config
-    try:
+    with _sent_or_logged("health alerts"):
         health.check(
             after.archive,
             [source.name for source in config.sources],
@@ -211,10 +221,6 @@ def check_health(after: Aftermath) -> None:
             health.alert_targets(config.alerts),
             after.clock(),
         )
-    except DiskFull:
-        raise  # the archive's trouble, not the alert service's
-    except Exception:  # an alert service must not stop the collection
-        logger.exception("health alerts could not be sent; they are tried after the next crawl")
 
 
 def match_sanctions(after: Aftermath) -> None:
@@ -232,7 +238,7 @@ def check_coverage(after: Aftermath) -> None:
     from monitor import coverage
     from monitor.readout import roles_of
 
-    try:
+    with _sent_or_logged("coverage alerts"):
         coverage.check(
             after.archive,
             list(config.topics),
@@ -241,10 +247,6 @@ def check_coverage(after: Aftermath) -> None:
             health.alert_targets(config.alerts),
             after.clock(),
         )
-    except DiskFull:
-        raise  # the archive's trouble, not the alert service's
-    except Exception:  # an alert service must not stop the collection
-        logger.exception("coverage alerts could not be sent; they are tried after the next crawl")
 
 
 def truncate_wal(after: Aftermath) -> None:

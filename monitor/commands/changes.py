@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import click
 
 from monitor.archive.rechecks import ChangeRow
-from monitor.commands.options import format_option, state_of, stop_on_sigterm
+from monitor.commands.options import crawl_lock, format_option, state_of, stop_on_sigterm
 from monitor.errors import UsageError
-from monitor.lock import ArchiveLock, Locked, LockRole
 from monitor.reports import print_changes
 from monitor.terminal import console, print_json
 from monitor.timeutil import parse_since, utcnow
+
+# Seconds a re-check by hand waits for a crawl by hand to finish.
+WAIT = 600.0
 
 
 @click.command()
@@ -46,7 +45,7 @@ def recheck(
     from monitor.collection.rechecks import run_rechecks
 
     config = state_of(ctx).config()
-    with _holding(config.archive), stop_on_sigterm():
+    with crawl_lock(config.archive, WAIT, by_hand="re-check"), stop_on_sigterm():
         result = run_rechecks(
             config,
             everything=everything,
@@ -109,29 +108,6 @@ def changes(ctx: click.Context, since: str | None, output_format: str) -> None:
         return
     state.show_times()
     print_changes(rows)
-
-
-@contextlib.contextmanager
-def _holding(archive: Path, wait: float = 600.0) -> Iterator[None]:
-    """Hold the archive's lock as a crawl does: wait for a crawl, refuse the daemon's.
-
-    The daemon re-checks on schedule, between its crawls; re-checks by hand beside it could
-    read a site that a crawl is reading, past its per-host limits.
-    """
-    lock = ArchiveLock(archive, LockRole.CRAWL)
-    try:
-        lock.acquire()
-    except Locked as locked:
-        if locked.holder.role is LockRole.DAEMON:
-            raise UsageError(
-                f"{archive}: {locked.holder} collects this archive and re-checks its flagged "
-                "stories on schedule (stop it to re-check by hand)"
-            ) from None
-        lock.acquire(wait=wait)
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def as_json(change: ChangeRow) -> dict[str, Any]:

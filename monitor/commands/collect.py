@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
 from monitor.archive import RunStatus
 from monitor.collection.cycle import run_cycle, select_sources
-from monitor.commands.options import format_option, state_of, stop_on_sigterm
-from monitor.config import Config, find_path
-from monitor.errors import CrawlError, NoSourceRead, UsageError
-from monitor.lock import ArchiveLock, Locked, LockRole
+from monitor.commands.options import crawl_lock, format_option, state_of, stop_on_sigterm
+from monitor.config import find_path
+from monitor.errors import CrawlError, NoSourceRead
 from monitor.logs import configure as configure_logs
 from monitor.progress import CrawlProgress
 from monitor.reports import print_cycle
@@ -119,7 +116,11 @@ def crawl(
     """
     config = state_of(ctx).config()
     chosen = select_sources(config, sources)
-    with _archive_lock(config, wait), stop_on_sigterm(), CrawlProgress(len(chosen)) as progress:
+    with (
+        crawl_lock(config.archive, wait, by_hand="crawl"),
+        stop_on_sigterm(),
+        CrawlProgress(len(chosen)) as progress,
+    ):
         result = run_cycle(
             config,
             [source.name for source in chosen],
@@ -203,30 +204,3 @@ def demo(ctx: click.Context, directory: Path) -> None:
 
     with stop_on_sigterm():
         run_demo(state_of(ctx).config(), directory)
-
-
-@contextlib.contextmanager
-def _archive_lock(config: Config, wait: float) -> Iterator[None]:
-    """Hold the archive's lock for a crawl, waiting for another crawl but not for the daemon."""
-    lock = ArchiveLock(config.archive, LockRole.CRAWL)
-    try:
-        lock.acquire()
-    except Locked as locked:
-        if locked.holder.role is LockRole.DAEMON:
-            raise UsageError(
-                f"{config.archive}: {locked.holder} collects this archive already "
-                "(stop it to crawl by hand)"
-            ) from None
-        console(stderr=True).print(
-            f"wirewatch: waiting up to {wait:g}s for {locked.holder} to finish"
-        )
-        try:
-            lock.acquire(wait=wait)
-        except Locked as still:
-            raise Locked(
-                config.archive, still.holder, f" (gave up waiting after {wait:g}s)"
-            ) from None
-    try:
-        yield
-    finally:
-        lock.release()

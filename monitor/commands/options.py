@@ -6,8 +6,9 @@ so the commands never need the group that lists them.
 
 from __future__ import annotations
 
+import contextlib
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -251,3 +252,34 @@ class stop_on_sigterm:
     @staticmethod
     def _handle(signum: int, frame: FrameType | None) -> None:
         raise Interrupted("stopped by SIGTERM")
+
+
+@contextlib.contextmanager
+def crawl_lock(archive: Path, wait: float, *, by_hand: str) -> Iterator[None]:
+    """Hold the archive's lock as a crawl by hand does: wait up to *wait* seconds for
+    another crawl, and refuse at once while the daemon, which collects on schedule, holds
+    it. *by_hand* names what the command does, for the refusal ("crawl", "re-check")."""
+    from monitor.lock import ArchiveLock, Locked, LockRole
+
+    lock = ArchiveLock(archive, LockRole.CRAWL)
+    try:
+        lock.acquire()
+    except Locked as locked:
+        if locked.holder.role is LockRole.DAEMON:
+            raise UsageError(
+                f"{archive}: {locked.holder} collects this archive already "
+                f"(stop it to {by_hand} by hand)"
+            ) from None
+        from monitor.terminal import console
+
+        console(stderr=True).print(
+            f"wirewatch: waiting up to {wait:g}s for {locked.holder} to finish"
+        )
+        try:
+            lock.acquire(wait=wait)
+        except Locked as still:
+            raise Locked(archive, still.holder, f" (gave up waiting after {wait:g}s)") from None
+    try:
+        yield
+    finally:
+        lock.release()

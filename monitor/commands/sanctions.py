@@ -43,7 +43,7 @@ def load(ctx: click.Context, /, output_format: str) -> None:
     """
     from monitor.archive import sanctions as stored
     from monitor.progress import Progress
-    from monitor.sanctions import MAX_FILE_BYTES, Entry, SanctionsFileError, read
+    from monitor.sanctions import Entry, SanctionsFileError, read_file
 
     state = state_of(ctx)
     config = state.config()
@@ -59,10 +59,7 @@ def load(ctx: click.Context, /, output_format: str) -> None:
         path = name.expanduser()
         path = path if path.is_absolute() else folder / path
         try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise SanctionsFileError(f"it is over {MAX_FILE_BYTES // 2**20} MiB")
-            data = path.read_bytes()
-            found = read(data, config.sanctions.programs)
+            found = read_file(path, config.sanctions.programs)
         except OSError as error:
             problem = f"cannot read {path}: {error.strerror or error}"
             raise ConfigError(config.path, [ConfigProblem("sanctions.files", problem)]) from None

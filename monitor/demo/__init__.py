@@ -76,7 +76,7 @@ def run_demo(config: Config, directory: Path) -> None:
     print_cycle(result)
     _print_changes(rechecked)
     with Archive.open(demo_config.archive, create=False) as archive:
-        _load_sanctions(archive)
+        _load_sanctions(archive, demo_config)
         rows, total = review.flagged(archive)
         urls = {row["url"] for row in rows if row["topic"] == LABELLED_TOPIC}
     out.print()
@@ -104,15 +104,16 @@ def _write_config(directory: Path, config: Config, sources: list[dict[str, Any]]
     return load(path)
 
 
-def _load_sanctions(archive: Archive) -> None:
-    """Load the bundled sample sanctions lists, as `wirewatch sanctions load` would."""
+def _load_sanctions(archive: Archive, config: Config) -> None:
+    """Load the sample sanctions lists that the demo's config names, as `wirewatch sanctions
+    load` would."""
     from monitor.archive import sanctions as stored
-    from monitor.sanctions import read
+    from monitor.sanctions import read_file
 
     entries = [
         (entry, path.name)
-        for path in sorted(SANCTIONS.glob("*"))
-        for entry in read(path.read_bytes(), ("DPRK", "RUSSIA"))
+        for path in config.sanctions.files
+        for entry in read_file(path, config.sanctions.programs)
     ]
     stored.load(archive, entries, utcnow())
 

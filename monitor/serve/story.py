@@ -64,13 +64,22 @@ def prepare_jinja2_environment(env: Any) -> None:
     env.filters["short_date"] = short_date
 
 
-async def story_page(datasette: Any, request: Any) -> Response:
-    """Render the story page of one article; a 404 page when there is no such article."""
+async def _refused(datasette: Any, request: Any, missing: str) -> Response | None:
+    """Return the error page for a request that may not read the archive (403) or names no
+    article ID (404, saying *missing*); None for one that may go on."""
     if not await may_read(datasette, request):
         return await error_page(datasette, request, 403, LOG_IN)
+    if not ARTICLE_ID.fullmatch(request.url_vars["article_id"]):
+        return await error_page(datasette, request, 404, missing)
+    return None
+
+
+async def story_page(datasette: Any, request: Any) -> Response:
+    """Render the story page of one article; a 404 page when there is no such article."""
+    refused = await _refused(datasette, request, NOT_FOUND)
+    if refused is not None:
+        return refused
     text = request.url_vars["article_id"]
-    if not ARTICLE_ID.fullmatch(text):
-        return await error_page(datasette, request, 404, NOT_FOUND)
     database = datasette.get_database(DATABASE)
     path = Path(database.path)
 
@@ -119,11 +128,10 @@ async def stored_page(datasette: Any, request: Any) -> Response:
     forms, links) does nothing in the analyst's browser. A header says whether its SHA-256
     still matches the one stored beside it.
     """
-    if not await may_read(datasette, request):
-        return await error_page(datasette, request, 403, LOG_IN)
+    refused = await _refused(datasette, request, NO_PAGE)
+    if refused is not None:
+        return refused
     text = request.url_vars["article_id"]
-    if not ARTICLE_ID.fullmatch(text):
-        return await error_page(datasette, request, 404, NO_PAGE)
     database = datasette.get_database(DATABASE)
     path = Path(database.path)
 
