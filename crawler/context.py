@@ -12,6 +12,7 @@ from typing import TextIO
 
 from scrapy.crawler import Crawler
 
+from crawler.ledger import Ledger
 from monitor import events
 from monitor.archive import Archive
 from monitor.config import CrawlPlan
@@ -24,12 +25,19 @@ class CrawlContext:
 
     plan: CrawlPlan
     run_id: int
-    archive: Archive
+    archive: Ledger  # the Archive itself, or a cluster job's stand-in (crawler.ledger)
     clock: Callable[[], datetime] = utcnow
     progress: TextIO = field(default_factory=lambda: sys.stdout)
     disk_full: bool = False  # set when a write found the archive's disk full; the crawl stops
     # CPU seconds of this process by stage (monitor.events.STAGES), reported as it ends.
     cpu: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def local_archive(self) -> Archive:
+        """Return the archive itself, for work that only runs beside it (re-checks)."""
+        if not isinstance(self.archive, Archive):
+            raise TypeError("this crawl has no archive of its own (a cluster job)")
+        return self.archive
 
     def emit(self, event: events.Event) -> None:
         """Tell the parent process about progress (see monitor.events)."""

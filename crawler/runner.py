@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from scrapy.crawler import CrawlerProcess
@@ -12,8 +13,28 @@ from crawler.spiders.sources import SourcesSpider
 from monitor.config import CrawlPlan
 
 
-def build_settings(plan: CrawlPlan, log_level: str) -> Settings:
-    """Return Scrapy settings: crawler.settings, then the plan's politeness per host."""
+@dataclass(frozen=True)
+class SharedPoliteness:
+    """The Redis server through which the crawls of every cluster worker pace each host."""
+
+    redis: str
+    prefix: str
+
+
+# Concurrency of a download slot in this process when the shared slots pace the hosts: high
+# enough that no request, once given its turn by Redis, waits here as well.
+UNPACED = 64
+
+
+def build_settings(
+    plan: CrawlPlan, log_level: str, shared: SharedPoliteness | None = None
+) -> Settings:
+    """Return Scrapy settings: crawler.settings, then the plan's politeness per host.
+
+    With *shared*, each host's delay and concurrency hold across every worker's crawl
+    (crawler.middlewares.shared), and this process's own slots stop pacing: a request that
+    Redis gave its turn must leave at once, or two workers' requests could bunch up.
+    """
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     crawl = plan.crawl
@@ -33,6 +54,18 @@ def build_settings(plan: CrawlPlan, log_level: str) -> Settings:
         }
         for source, each in zip(sources, politeness, strict=True)
     }
+    if shared is not None:
+        settings.set("WIREWATCH_SHARED_REDIS", shared.redis, priority="cmdline")
+        settings.set("WIREWATCH_SHARED_PREFIX", shared.prefix, priority="cmdline")
+        settings.set("WIREWATCH_SHARED_SLOTS", slots, priority="cmdline")
+        settings.set(
+            "WIREWATCH_SHARED_DEFAULT",
+            {"concurrency": crawl.per_host_concurrency, "delay": crawl.delay},
+            priority="cmdline",
+        )
+        settings.set("DOWNLOAD_DELAY", 0, priority="cmdline")
+        settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", UNPACED, priority="cmdline")
+        slots = {host: {"concurrency": UNPACED, "delay": 0} for host in slots}
     settings.set("DOWNLOAD_SLOTS", slots, priority="cmdline")
     settings.set("DOWNLOAD_MAXSIZE", crawl.max_size_mb * 1024 * 1024, priority="cmdline")
     settings.set("DOWNLOAD_WARNSIZE", crawl.max_size_mb * 1024 * 1024 // 4, priority="cmdline")
@@ -40,9 +73,11 @@ def build_settings(plan: CrawlPlan, log_level: str) -> Settings:
     return settings
 
 
-def crawl(context: CrawlContext, *, log_level: str = "WARNING") -> None:
+def crawl(
+    context: CrawlContext, *, log_level: str = "WARNING", shared: SharedPoliteness | None = None
+) -> None:
     """Crawl the plan's sources once, recording into the context's archive; blocks until done."""
-    settings = build_settings(context.plan, log_level)
+    settings = build_settings(context.plan, log_level, shared)
     process = CrawlerProcess(settings)
     process.crawl(SourcesSpider, context=context, sources=context.plan.sources)
     process.start()

@@ -77,6 +77,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "topic-test": ("monitor.commands.topics:topic_test",
                    "Test a topic on labelled stories: precision, recall and F1, and every "
                    "mistake."),
+    "worker": ("monitor.commands.cluster:worker",
+               "Crawl jobs from the cluster's Redis queue until stopped."),
 }  # fmt: skip
 
 

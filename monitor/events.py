@@ -9,7 +9,9 @@ Each event is a small record; on the wire it is its fields plus ``"event"``, its
   counted by kind (crawler.urlpolicy names the kinds);
 - ``fatal`` (Fatal): the crawl cannot run at all;
 - ``finished`` (Finished): a crawl child ends, with its peak memory and its CPU seconds by
-  stage (STAGES).
+  stage (STAGES);
+- ``result`` (Result): on a cluster worker, an archive write the crawl made, for the daemon
+  to apply (monitor.cluster.wire).
 
 The archive, not these events, is the record of a run: they drive progress displays, and
 the peak memory and CPU time in a crawl's report.
@@ -20,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import ClassVar, TextIO
+from typing import Any, ClassVar, TextIO
 
 # The error classes (SourceFailed.error_class) of a source whose server was never reached
 # (see crawler.failures). When every source fails with one of these, this machine's network
@@ -81,10 +83,17 @@ class Finished:
     cpu_seconds: dict[str, float] = field(default_factory=dict)  # by stage, see STAGES
 
 
-Event = FeedRead | SourceFailed | ArticleArchived | LinksSkipped | Fatal | Finished
+@dataclass(frozen=True)
+class Result:
+    kind: ClassVar[str] = "result"
+    op: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+Event = FeedRead | SourceFailed | ArticleArchived | LinksSkipped | Fatal | Finished | Result
 KINDS: dict[str, type[Event]] = {
     each.kind: each
-    for each in (FeedRead, SourceFailed, ArticleArchived, LinksSkipped, Fatal, Finished)
+    for each in (FeedRead, SourceFailed, ArticleArchived, LinksSkipped, Fatal, Finished, Result)
 }
 
 

@@ -433,3 +433,34 @@ def print_timeline(events: Sequence[dict[str, Any]]) -> None:
     ]  # fmt: skip
     headers = ["id", f"first seen ({zone_name()})", "first source", "role", "then", "title"]
     print_table(table, headers, out=out, justify={"id": "right"})
+
+
+def print_cluster(cluster: dict[str, Any]) -> None:
+    """Print the cluster's Redis, its queue, and one line per worker with its last beat."""
+    out = console()
+    if not cluster["reachable"]:
+        out.print(f"Cluster: {cluster['error']}; crawls wait until it answers.", style="red",
+                  soft_wrap=True)  # fmt: skip
+        return
+    workers = cluster["workers"]
+    out.print(
+        f"Cluster: Redis at {cluster['redis']}, {len(workers)} worker(s), "
+        f"{cluster['waiting']} job(s) waiting, {cluster['taken']} being crawled",
+        soft_wrap=True,
+    )
+    if not workers:
+        out.print("No worker has beaten yet: start one with 'wirewatch worker'.", style="yellow")
+        return
+    rows = [
+        (
+            worker["name"],
+            Text(f"{worker['age']:g}s ago", style="red" if worker["age"] > 60 else ""),
+            ", ".join(worker.get("crawling") or []) or "-",
+            worker.get("jobs", 0),
+            worker.get("failures", 0),
+            Text(str(worker.get("last_error") or ""), style="red"),
+        )
+        for worker in workers
+    ]
+    headers = ["worker", "last beat", "crawling", "jobs", "failures", "last error"]
+    print_table(rows, headers, out=out, justify={"jobs": "right", "failures": "right"})

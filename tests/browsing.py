@@ -5,15 +5,14 @@ network on its own."""
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
-APT_TIMEOUT = 900  # seconds to install Chromium when it is missing
+from tests.debian import installed
+
 WAIT = 30  # seconds for a page to load
 # Without the background-networking flags Chromium keeps dialling Google's hosts, which this
 # machine's closed network refuses many at a time.
@@ -24,19 +23,7 @@ FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-u
 
 def chromium() -> tuple[str, str]:
     """Return the paths of chromium and chromedriver, installing Debian's when missing."""
-    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if browser and driver:
-        return browser, driver
-    if not shutil.which("apt-get") or os.geteuid() != 0:
-        pytest.skip("chromium and chromium-driver are missing and cannot be installed here")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-qq"],
-                    ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"]):  # fmt: skip
-        done = subprocess.run(command, env=env, capture_output=True, text=True,
-                              timeout=APT_TIMEOUT)  # fmt: skip
-        assert done.returncode == 0, f"{' '.join(command)} failed: {done.stderr[-2000:]}"
-    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    assert browser and driver, "apt-get installed chromium but it is not on PATH"
+    browser, driver = installed(["chromium", "chromium-driver"], ["chromium", "chromedriver"])
     return browser, driver
 
 

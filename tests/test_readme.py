@@ -31,6 +31,7 @@ from monitor.config import (
     Topic,
     parse,
 )
+from monitor.config.cluster import ClusterSettings
 from monitor.config.coverage import CoverageSettings
 from monitor.config.recheck import RecheckSettings
 from monitor.config.sanctions import SanctionsSettings
@@ -217,13 +218,15 @@ def test_every_command_is_documented() -> None:
 
 def test_every_config_key_is_documented() -> None:
     documented = set(re.findall(r"^\| `([^`]+)`", README, flags=re.MULTILINE))
-    sections = ("crawl", "sources", "topics", "health", "sanctions", "recheck", "coverage", "path")
+    sections = ("crawl", "sources", "topics", "health", "sanctions", "recheck", "coverage", "path",
+                "cluster")  # fmt: skip
     keys = {key for key in Config.model_fields if key not in sections}
     keys |= {f"crawl.{key}" for key in CrawlSettings.model_fields}
     keys |= {f"health.{key}" for key in HealthSettings.model_fields}
     keys |= {f"coverage.{key}" for key in CoverageSettings.model_fields}
     keys |= {f"sanctions.{key}" for key in SanctionsSettings.model_fields}
     keys |= {f"recheck.{key}" for key in RecheckSettings.model_fields}
+    keys |= {f"cluster.{key}" for key in ClusterSettings.model_fields}
     keys |= {
         f"sources[].{key}" for key in Source.model_fields if key not in Politeness.model_fields
     }

@@ -25,6 +25,8 @@ class CrawlDelay:
     def from_crawler(cls, crawler: Crawler) -> CrawlDelay:
         if not crawler.settings.getbool("ROBOTSTXT_OBEY"):
             raise NotConfigured
+        if crawler.settings.get("WIREWATCH_SHARED_REDIS"):
+            raise NotConfigured  # a cluster worker's hosts are paced in Redis, which honours it
         extension = cls(crawler)
         crawler.signals.connect(extension.robots_parsed, signal=signals.robots_parsed)
         return extension

@@ -112,7 +112,7 @@ class RecheckSpider(scrapy.Spider):
         self._record(target, Reading(status, url, False, error=f"{error_class}: {message}"))
 
     def _record(self, target: Target, reading: Reading) -> None:
-        archive = self.context.archive
+        archive = self.context.local_archive
         before = self._before(target)
         verdict = judge(target.url, before, reading)
         book.record(
@@ -131,10 +131,10 @@ class RecheckSpider(scrapy.Spider):
         """Return the version to compare with. The first time, the headline is the stored
         page's, extracted as now, so a feed's headline is not taken for a change; with no
         stored page there is none to compare, and this reading's becomes the first."""
-        before = book.version(self.context.archive, target.article_id)
+        before = book.version(self.context.local_archive, target.article_id)
         if not before.first:
             return before
-        html = self.context.archive.page_html(target.article_id)
+        html = self.context.local_archive.page_html(target.article_id)
         if html is None:
             return dataclasses.replace(before, title=None)
         _, text = html_to_unicode(None, html)  # the page's own charset, as Scrapy reads it

@@ -567,3 +567,10 @@ def _role_coverage(db: sqlite_utils.Database) -> None:
         defaults={"attempts": 0},
     )  # fmt: skip
     table.create_index(["topic", "role", "condition", "since", "target"], unique=True)
+
+
+@migrations(name="0015_seen_by_source")
+def _seen_by_source(db: sqlite_utils.Database) -> None:
+    # A cluster job carries the keys its sources already have (monitor.cluster.jobs), read
+    # newest first per source: without this index that read scanned every tombstone.
+    db.execute("CREATE INDEX idx_seen_source ON seen (source)")

@@ -359,6 +359,27 @@ class Archive(RunBook):
         ).fetchone()
         return row is not None
 
+    def known_keys(self, source: str, limit: int) -> tuple[list[str], list[str]]:
+        """Return the keys and GUIDs a source's latest stories and tombstones were taken
+        under, newest first, at most *limit* of each kind: what a crawl worker that cannot
+        read the archive needs to skip what is known (see monitor.cluster.jobs)."""
+        keys = [
+            row[0]
+            for row in self.conn.execute(
+                "SELECT key FROM seen WHERE source = ? ORDER BY rowid DESC LIMIT ?",
+                [source, limit],
+            )
+        ]
+        urls, guids = [], []
+        for url, guid in self.conn.execute(
+            "SELECT url, guid FROM articles WHERE source = ? ORDER BY id DESC LIMIT ?",
+            [source, limit],
+        ):
+            urls.append(url)
+            if guid:
+                guids.append(guid)
+        return list(dict.fromkeys([*keys, *urls])), guids
+
     def remember(self, keys: Sequence[str], source: str, reason: str, now: datetime) -> None:
         """Leave tombstones for stories deliberately not taken (too old, duplicates)."""
         if not keys:

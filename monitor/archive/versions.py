@@ -30,6 +30,7 @@ SCHEMA = (
     "0012_rechecks",
     "0013_sanctions",
     "0014_role_coverage",
+    "0015_seen_by_source",
 )
 
 

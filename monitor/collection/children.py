@@ -17,8 +17,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from typing import IO, Any
+from collections.abc import Callable, Sequence
+from typing import IO, Any, Protocol
 
 from monitor import events
 from monitor.archive import RunStatus
@@ -33,8 +33,28 @@ STOP_GRACE = 5.0
 EventHandler = Callable[[events.Event], None]
 
 
+class Child(Protocol):
+    """What supervise needs of a crawl child: a CrawlChild, or a run's jobs on a cluster."""
+
+    finished: list[events.Finished]
+
+    def start(self) -> None: ...
+
+    def done(self) -> bool: ...
+
+    def disk_full(self) -> bool: ...
+
+    def wait_briefly(self, timeout: float) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def result(self) -> tuple[RunStatus, int | None, str | None]: ...
+
+    def close(self) -> None: ...
+
+
 def supervise(
-    children: list[CrawlChild],
+    children: Sequence[Child],
     run_id: int,
     limit: float,
     cancel: threading.Event | None = None,

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO
-from urllib.parse import urlsplit
 
 from monitor import alerts, events, health
 from monitor.alerts import Delivery
@@ -25,11 +24,13 @@ from monitor.archive.space import free_bytes
 from monitor.clusters import cluster_new
 from monitor.collection.children import (
     STOP_GRACE,
+    Child,
     CrawlChild,
     EventHandler,
     serialised,
     supervise,
 )
+from monitor.collection.dispatch import group_by_host
 from monitor.collection.result import CycleResult
 from monitor.config import Config, Source
 from monitor.errors import CrawlError, DiskFull, Interrupted, UsageError
@@ -74,6 +75,8 @@ def run_cycle(
 
     The sources are split by host into at most *workers* groups (default ``crawl.workers``),
     one child process each, so a host's politeness limits hold and every core is used.
+    With ``cluster:`` in the config, crawl workers take them from Redis instead
+    (monitor.collection.remote), and this process writes what they send back.
     *timeout* (default ``crawl.cycle_timeout``) is a hard limit for the whole crawl: each
     child's process group is sent SIGTERM, then SIGKILL after a grace period. Ctrl-C or
     SIGTERM to this process stops the children the same way, records the run as
@@ -95,9 +98,16 @@ def run_cycle(
             os.getpid(),
         )
         handler = serialised(on_event)
-        children = [
-            CrawlChild(config, group, run_id, handler, log_level, log_stream) for group in groups
-        ]
+        children: list[Child]
+        if config.cluster is not None:  # the cluster's workers crawl; this process writes
+            from monitor.collection.remote import ClusterRun
+
+            children = [ClusterRun(config, sources, run_id, archive, handler)]
+        else:
+            children = [
+                CrawlChild(config, group, run_id, handler, log_level, log_stream)
+                for group in groups
+            ]
         status, exit_code, error = RunStatus.FAILED, None, None
         try:
             status, exit_code, error = supervise(children, run_id, limit, cancel, grace)
@@ -258,18 +268,3 @@ def truncate_wal(after: Aftermath) -> None:
 AFTER_CRAWL: tuple[Step, ...] = (
     group_copies, send_alerts, check_health, match_sanctions, check_coverage, truncate_wal
 )  # fmt: skip
-
-
-def group_by_host(sources: Sequence[Source], workers: int) -> list[list[Source]]:
-    """Split sources into at most *workers* groups, all of a host's sources in one group.
-
-    Hosts go, most sources first, to the group with the fewest so far, so the groups are
-    about even.
-    """
-    by_host: dict[str, list[Source]] = {}
-    for source in sources:
-        by_host.setdefault(urlsplit(source.url).hostname or "", []).append(source)
-    groups: list[list[Source]] = [[] for _ in range(max(1, min(workers, len(by_host))))]
-    for host_sources in sorted(by_host.values(), key=len, reverse=True):
-        min(groups, key=len).extend(host_sources)
-    return [group for group in groups if group]

@@ -14,7 +14,7 @@ from monitor import alerts, review
 from monitor.archive.coverage_alerts import active as coverage_active
 from monitor.archive.health_alerts import active
 from monitor.commands.options import format_option, state_of
-from monitor.reports import print_status
+from monitor.reports import print_cluster, print_status
 from monitor.terminal import console, print_json
 
 
@@ -62,14 +62,22 @@ def status(ctx: click.Context, output_format: str) -> None:
         if name not in known
     ]  # fmt: skip
     rows.sort(key=lambda row: names.index(row["name"]))
+    cluster = None
+    settings = state.outline().cluster
+    if settings is not None:  # the workers' heartbeats, from Redis
+        from monitor.cluster.queue import Queue
+
+        cluster = Queue(settings, timeout=2.0).summary()
     if output_format == "json":
         print_json(
             {"daemon": daemon, "sources": rows, "alerts": sent, "health": troubles,
-             "coverage": quiet}
+             "coverage": quiet, **({"cluster": cluster} if cluster is not None else {})}
         )  # fmt: skip
         return
     state.show_times()
     print_status(rows, daemon, sent, troubles)
+    if cluster is not None:
+        print_cluster(cluster)
     out = console()
     for alarm in quiet:
         out.print(

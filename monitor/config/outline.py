@@ -23,12 +23,13 @@ from monitor.safeyaml import load_yaml
 from monitor.timeutil import zone_named
 
 if TYPE_CHECKING:
+    from monitor.config.cluster import ClusterSettings
     from monitor.config.schema import Config
 
 # The top-level keys of Config and the kinds of Source (tests/test_config.py holds both to
 # the models).
 KEYS = ("archive", "store_html", "sanctions", "crawl", "sources", "topics", "alerts", "health",
-        "recheck", "roles", "coverage", "timezone")  # fmt: skip
+        "recheck", "roles", "coverage", "timezone", "cluster")  # fmt: skip
 KINDS = ("feed", "sitemap", "page")
 
 
@@ -44,6 +45,7 @@ class Outline:
     timezone: str = "UTC"
     roles: dict[str, str] = field(default_factory=dict)  # role -> description, in order
     source_roles: dict[str, str] = field(default_factory=dict)  # source -> its role
+    cluster: ClusterSettings | None = None
 
     @classmethod
     def of(cls, config: Config) -> Outline:
@@ -57,6 +59,7 @@ class Outline:
             timezone=config.timezone,
             roles=dict(config.roles),
             source_roles=config.source_roles(),
+            cluster=config.cluster,
         )
 
 
@@ -76,6 +79,8 @@ def _outline(path: Path, data: Any) -> Outline | None:
     """Return the outline of *data*, or None when a key it uses is not plainly valid."""
     if not isinstance(data, dict) or not set(data) <= set(KEYS):
         return None
+    if data.get("cluster") is not None:
+        return None  # rare, and checked in full: a full load reads it
     archive = data.get("archive", str(DEFAULT_ARCHIVE))
     sources = data.get("sources", [])
     topics = data.get("topics", {})

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from monitor.config.cluster import ClusterSettings
 from monitor.config.coverage import CoverageSettings
 from monitor.config.health import HealthSettings
 from monitor.config.names import DEFAULT_ARCHIVE, NAME
@@ -45,6 +46,11 @@ class Config(Model):
         "stands for; a source's role: names one.",
     )
     coverage: CoverageSettings = Field(default_factory=CoverageSettings)  # type: ignore[arg-type]
+    cluster: ClusterSettings | None = Field(
+        None,
+        description="Crawl on workers that share a Redis server (wirewatch worker); "
+        "without it the daemon crawls on this machine alone.",
+    )
     timezone: str = Field(
         "UTC",
         description="The time zone the command line and the digest show times in "
