@@ -56,9 +56,10 @@ class RedisServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"redis-server exited: {self.log.read_text()[-1000:]}")
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", self.port), timeout=1
-            ) as connection:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=1) as connection,
+            ):
                 connection.sendall(b"PING\r\n")
                 if connection.recv(64).startswith(b"+PONG"):
                     return
@@ -88,9 +89,7 @@ class RedisServer:
         self.stop()
 
 
-def start_worker(
-    config: Path, name: str, log: IO[str], *extra: str
-) -> subprocess.Popen[str]:
+def start_worker(config: Path, name: str, log: IO[str], *extra: str) -> subprocess.Popen[str]:
     """Start ``wirewatch worker`` in its own session, logging to *log*."""
     return subprocess.Popen(
         [sys.executable, "-m", "monitor", "--config", str(config), "worker", "--name", name,

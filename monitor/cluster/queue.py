@@ -42,11 +42,11 @@ class ClusterUnreachable(WirewatchError):
 
 @dataclass(frozen=True)
 class Taken:
-    """A job a worker took: its stream entry, the text, and how often it was handed out."""
+    """A job a worker took: its stream entry, its text, and whether another worker had it."""
 
     entry: str
     text: str
-    deliveries: int = 1
+    reclaimed: bool = False
 
 
 class Queue:
@@ -65,6 +65,10 @@ class Queue:
         self.jobs = f"{self.prefix}:jobs"
         self.workers_key = f"{self.prefix}:workers"
         self._group_ready = False
+
+    def close(self) -> None:
+        """Close the connections to Redis."""
+        self.client.close()
 
     @property
     def where(self) -> str:
@@ -144,7 +148,7 @@ class Queue:
             if claimed:
                 entry, fields = claimed[0]
                 if fields:  # an entry deleted meanwhile comes back empty
-                    return Taken(entry, fields.get("job", ""), deliveries=2)
+                    return Taken(entry, fields.get("job", ""), reclaimed=True)
                 self.client.xack(self.jobs, GROUP, entry)
             found = self.client.xreadgroup(GROUP, worker, {self.jobs: ">"}, count=1, block=block_ms)
         except ResponseError as error:

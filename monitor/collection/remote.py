@@ -206,3 +206,4 @@ class ClusterRun:
             )
         with contextlib.suppress(RedisError, OSError):  # else they expire on their own
             self.queue.forget_run(self.run_id)
+        self.queue.close()

@@ -208,6 +208,8 @@ class Worker:
         if self.queue.is_closed(job.run_id):
             self.queue.finish(taken.entry)
             return
+        if taken.reclaimed:
+            logger.warning("job %s: taken over from a worker that stopped beating", job.id)
         known = {source.name: source for source in self.config.sources}
         missing = [name for name in job.sources if name not in known]
         if missing:
@@ -287,4 +289,5 @@ class Worker:
             self.queue.leave(self.name)
         except (RedisError, OSError) as error:
             logger.warning("worker %s: could not hand its jobs back: %s", self.name, error)
+        self.queue.close()
         logger.info("worker %s: stopped", self.name)

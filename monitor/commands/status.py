@@ -67,7 +67,9 @@ def status(ctx: click.Context, output_format: str) -> None:
     if settings is not None:  # the workers' heartbeats, from Redis
         from monitor.cluster.queue import Queue
 
-        cluster = Queue(settings, timeout=2.0).summary()
+        queue = Queue(settings, timeout=2.0)
+        cluster = queue.summary()
+        queue.close()
     if output_format == "json":
         print_json(
             {"daemon": daemon, "sources": rows, "alerts": sent, "health": troubles,

@@ -11,7 +11,7 @@ from pydantic_core import PydanticCustomError
 from monitor.config.values import HOUR, Model, Range, Seconds, without_credentials
 
 SCHEMES = ("redis", "rediss", "unix")
-Visibility = Annotated[Seconds, AfterValidator(Range(5, HOUR, seconds=True))]
+Visibility = Annotated[Seconds, AfterValidator(Range(1, HOUR, seconds=True))]
 
 
 def check_redis_url(url: str) -> str:
