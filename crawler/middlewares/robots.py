@@ -7,17 +7,31 @@ everything and fetches the source anyway; RFC 9309 (2.3.1.4) asks a crawler to a
 complete disallow instead. Here robots.txt gets the timeout of the first request to its
 site, and when it cannot be fetched every request to that site in this crawl fails with
 :class:`RobotsTxtUnreachable`, which names the cause. The next crawl asks again.
+
+On cluster workers a robots.txt read by one crawl is kept in Redis for an hour
+(:data:`SHARED_FOR`), and the crawls of every worker read it from there instead of asking
+the site again: they obey the same file, and a site sees one robots.txt request an hour
+however many workers crawl it. A file that could not be fetched is not shared.
 """
 
 from __future__ import annotations
+
+import logging
+from typing import Any
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
+
+logger = logging.getLogger(__name__)
+
+SHARED_FOR = 3600  # seconds a robots.txt read by one cluster worker serves them all
+SHARED_MAX = 512 * 1024  # bytes: a bigger robots.txt is not shared (RFC 9309 reads 500 KiB)
 
 
 class RobotsTxtUnreachable(IgnoreRequest):
@@ -51,6 +65,15 @@ class RobotsMiddleware(RobotsTxtMiddleware):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self._timeouts: dict[str, float] = {}  # site (netloc) -> timeout of its first request
+        self._shared: Any = None  # a redis.asyncio client, on cluster workers
+        self._prefix = crawler.settings.get("WIREWATCH_SHARED_PREFIX", "")
+        url = crawler.settings.get("WIREWATCH_SHARED_REDIS")
+        if url:
+            import redis.asyncio  # only a cluster worker's crawl needs it
+
+            self._shared = redis.asyncio.Redis.from_url(
+                url, socket_timeout=10, socket_connect_timeout=5
+            )
 
     async def process_request(self, request: Request, spider: Spider | None = None) -> None:
         # *spider* only mirrors Scrapy's signature; Scrapy passes none to an optional one.
@@ -69,9 +92,46 @@ class RobotsMiddleware(RobotsTxtMiddleware):
         Scrapy reads as "everything allowed". Requests that start together (a re-check of
         many pages of one site) then ignored a Disallow; the stored parser is the answer.
         """
+        netloc = urlparse_cached(request).netloc
+        if self._shared is not None and netloc not in self._parsers:
+            self._parsers[netloc] = Deferred()
+            shared = await self._read_shared(netloc)
+            if shared is not None:
+                await super()._parse_robots(shared, netloc, request)
+            else:
+                del self._parsers[netloc]  # fetched below, as on one machine
         parser = await super().robot_parser(request)
-        stored = self._parsers.get(urlparse_cached(request).netloc, parser)
+        stored = self._parsers.get(netloc, parser)
         return parser if isinstance(stored, Deferred) else stored
+
+    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
+        await super()._parse_robots(response, netloc, request)
+        if self._shared is not None and len(response.body) <= SHARED_MAX:
+            try:
+                await self._shared.hset(
+                    self._key(netloc), mapping={"status": response.status, "body": response.body}
+                )
+                await self._shared.expire(self._key(netloc), SHARED_FOR)
+            except Exception as error:  # each worker then reads it for itself
+                logger.warning("could not share the robots.txt of %s: %s", netloc, error)
+
+    async def _read_shared(self, netloc: str) -> Response | None:
+        try:
+            found = await self._shared.hgetall(self._key(netloc))
+        except Exception as error:
+            logger.warning("could not read the shared robots.txt of %s: %s", netloc, error)
+            return None
+        if not found or b"body" not in found:
+            return None
+        try:
+            status = int(found.get(b"status", b"200"))
+        except ValueError:
+            return None
+        scheme = "https" if netloc.endswith(":443") else "http"
+        return Response(f"{scheme}://{netloc}/robots.txt", status=status, body=found[b"body"])
+
+    def _key(self, netloc: str) -> str:
+        return f"{self._prefix}:robots:{netloc}"
 
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
         if isinstance(rp, _Unreachable):
