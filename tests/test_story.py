@@ -86,7 +86,7 @@ def test_the_story_page_shows_why_it_was_flagged_with_the_terms_highlighted(serv
         (putin,),
     )[0]
     assert f"{topic}: score {score:g} (threshold {threshold:g})" in shown
-    assert "Rules: sentence, headline, story" in shown
+    assert "Rules: sentence, headline, arms, story" in shown
     assert "Matched: russia: Putin ×" in shown
     assert f"Best sentence: {snippet}" in shown
     assert "Pyongyang" in [m.text for m in flag.findall(".//q/mark")]

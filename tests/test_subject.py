@@ -58,8 +58,8 @@ def test_kim_in_north_korean_context_is_the_leader(title: str, body: str) -> Non
     [
         ("North Korean troops fought in Kursk, Pyongyang says",
          "North Korea said its soldiers had fought in the Kursk region."),
-        ("КНДР признала участие своих военных в боях в Курской области",
-         "Северокорейские военнослужащие воевали в Курской области, сообщил Пхеньян."),
+        ("КНДР признала участие своих военных в боях под Курском",
+         "Северокорейские военнослужащие воевали под Курском, сообщил Пхеньян."),
         ("북한, 쿠르스크 파병 공식 인정",
          "북한은 쿠르스크 전투에 북한군을 파병했다고 처음으로 인정했다."),
     ],

@@ -9,7 +9,9 @@ An alias is one of:
 - a prefix, written with a trailing ``*``: ``Pyongyang*`` also matches Pyongyang's.
 
 Hangul aliases also match with a Korean particle glued on (북한은, 평양에서, 러시아와), from a
-closed list, so that 북한산 (a mountain) is not 북한 and 남북한 never is.
+closed list, so that 북한산 (a mountain) is not 북한 and 남북한 never is; and, for aliases of two
+syllables or more, with a title of North Korean official style or 군 (army) glued on before
+the particle (김정은동지께서, 김정은동지의, 러시아군이).
 """
 
 from __future__ import annotations
@@ -28,8 +30,13 @@ KOREAN_PARTICLES = frozenset(
     에서 에게 으로 까지 부터 처럼 보다 과의 와의 에는 에도 에서의 에게서 으로서 로서 으로써
     로써 이라 라고 이라고 이나 이며 이다 이고 하고 한테 이랑 에서는 으로는 로는 과는 와는 과도
     와도 에서도 으로도 로도 만의 측은 측이 측의 측과 간의 이에요 인 이었다 였다 이자 쪽의
+    께서 께서는 께서도 께서의
     """.split()  # noqa: SIM905 - a list literal of 70 particles would be unreadable
 )
+# Titles that North Korean official style glues to a name (김정은동지께서, 김정은원수님의),
+# and 군 (the army of: 러시아군, 우크라이나군): a Hangul alias of two syllables or more
+# matches with one of them after it, and a particle after that.
+KOREAN_SUFFIXES = ("동지", "원수님", "동무", "위원장", "총비서", "각하", "님", "군")
 _GROUP = re.compile(r"\(([^()]*)\)")
 # The most spellings one alias may stand for. The longest alias of the default topic stands
 # for 15; (a|b) written 32 times would stand for four billion, and expanding them once took
@@ -126,6 +133,18 @@ def right_edge(alias: Alias, folded: str, end: int) -> int | None:
         stop += 1
     if alias.prefix:
         return stop
-    if alias.particles and folded[end:stop] in KOREAN_PARTICLES:
-        return end  # the hit is the noun; the particle is grammar
+    if alias.particles and _is_grammar(folded[end:stop], len(alias.forms[0]) > 1):
+        return end  # the hit is the noun; the particle (or title) is grammar
     return None
+
+
+def _is_grammar(rest: str, suffixes: bool) -> bool:
+    """Return True when *rest*, glued to a Korean noun, is a particle, or (with *suffixes*)
+    one of :data:`KOREAN_SUFFIXES` with or without a particle after it."""
+    if rest in KOREAN_PARTICLES:
+        return True
+    for suffix in KOREAN_SUFFIXES if suffixes else ():
+        if rest.startswith(suffix):
+            after = rest[len(suffix) :]
+            return not after or after in KOREAN_PARTICLES
+    return False

@@ -10,7 +10,13 @@ from functools import cached_property
 from monitor.matcher.normalize import fold, nfkc
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*")
-_SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'”’»)\]]*\s+")
+# A semicolon ends a sentence too when the words after it turn to other news ("Russian
+# drones hit Kyiv; separately, North Korea tested a missile"), as in a roundup of the day.
+_SENTENCE_END = re.compile(
+    r"[.!?…。！？]+[\"'”’»)\]]*\s+"
+    r"|[;；]\s+(?=(?i:separately|meanwhile|elsewhere|in other news|тем временем|между тем"
+    r"|отдельно|кроме того|одновременно|한편|이와 별도로|별도로)\b)"
+)
 _WORD = re.compile(r"\w+")
 # Words after which a full stop does not end a sentence.
 _ABBREVIATIONS = frozenset(

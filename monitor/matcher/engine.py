@@ -8,6 +8,7 @@ with no hit at all costs little more than the scan.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,7 +20,16 @@ from monitor.matcher.aliases import Alias, parse_alias, right_edge
 from monitor.matcher.document import Document, Field
 from monitor.matcher.hits import Hit
 from monitor.matcher.normalize import is_word_char
-from monitor.matcher.rules import Label, Node, evaluate, labels, parse_rule, requirements
+from monitor.matcher.rules import (
+    Label,
+    Node,
+    alternatives,
+    evaluate,
+    labels,
+    parse_rule,
+    requirements,
+    sides,
+)
 from monitor.matcher.structure import (
     Enumeration,
     context_note,
@@ -96,6 +106,9 @@ class _Compiled:
     context: Mapping[str, tuple[str, ...]]  # entity -> entities it needs in its paragraph
     subject: frozenset[str]  # rules that must find the story's subject (see structure.py)
     subject_sentences: int
+    # Entity -> the first of the entities a rule offers in its place (russia OR kursk): one
+    # side of what the topic is about, when the best sentence counts the sides it holds.
+    side: Mapping[str, str]
 
     @property
     def described(self) -> str:
@@ -217,7 +230,7 @@ class Matcher:
         notes: list[str] = []
         # A note only where the mechanism changed the outcome: judged again without it.
         if apart and verdict.outcome != _Verdict.of(topic, kept, frozenset()).outcome:
-            notes.extend(listing.note() for listing in lists)
+            notes.extend(dict.fromkeys(listing.note() for listing in lists))
         if unsure and verdict.outcome != _Verdict.of(topic, hits, apart).outcome:
             for entity, context in topic.context.items():
                 lost = [hit for hit in unsure if hit.label == entity]
@@ -230,7 +243,7 @@ class Matcher:
             )
         ordered = verdict.evidence
         snippet, field_name, start = (
-            _best_sentence(ordered, document, topic.boosts) if ordered else ("", "", 0)
+            _best_sentence(ordered, document, topic) if ordered else ("", "", 0)
         )
         return TopicResult(
             topic=topic.name,
@@ -277,15 +290,24 @@ class _Verdict:
             for name, text, tree in topic.rules
             if (witness := evaluate(tree, hits, apart)) is not None
         ]
-        passing = []
+        passing: list[tuple[str, list[Hit]]] = []
         # A rule outside subject: (a headline, a word for both) shows what the story is
         # about by itself; only when none fired are the subject: rules asked where they hold.
         if subject and topic.subject and all(name in topic.subject for name, _, _ in fired):
-            passing = [
-                (name, witness)
-                for name, _, witness in fired
-                if in_passing(witness, topic.subject_sentences)
-            ]
+            trees = {name: tree for name, _, tree in topic.rules}
+            # Each side of the rule (each part of an AND) must be what the story is about:
+            # the North Korean side all through a story, and Putin named once, is in passing.
+            for name, _, witness in fired:
+                side = next(
+                    (
+                        side
+                        for side in sides(trees[name], hits, apart) or [witness]
+                        if in_passing(side, topic.subject_sentences)
+                    ),
+                    None,
+                )
+                if side is not None:
+                    passing.append((name, side))
             aside = {name for name, _ in passing}
             fired = [rule for rule in fired if rule[0] not in aside]
         excluded = topic.exclude is not None and evaluate(topic.exclude[1], hits) is not None
@@ -328,7 +350,27 @@ def _compile(name: str, topic: Topic) -> _Compiled:
         name, rules, ways, exclude, topic.threshold, weights, dict(scoring.entities),
         frozenset(topic.enumerations), context,
         frozenset(subject.rules if subject else ()), subject.sentences if subject else 2,
+        _sides(rules, set(scoring.entities)),
     )  # fmt: skip
+
+
+def _sides(rules: tuple[tuple[str, str, Node], ...], boosts: set[str]) -> dict[str, str]:
+    """Return each entity's side: entities that an OR of any rule offers for one place
+    (scoring entities aside) are one side, named by the first of them in sorted order."""
+    parent: dict[str, str] = {}
+
+    def root(name: str) -> str:
+        while parent.setdefault(name, name) != name:
+            name = parent[name]
+        return name
+
+    for _, _, tree in rules:
+        for group in alternatives(tree):
+            names = sorted(group - boosts)
+            for other in names[1:]:
+                first, second = sorted((root(names[0]), root(other)))
+                parent[second] = first
+    return {name: root(name) for name in parent}
 
 
 def _key(topic: str, label: Label) -> str:
@@ -363,8 +405,10 @@ def _boosts(topic: _Compiled, hits: Mapping[Label, list[Hit]], evidence: set[Hit
     }
 
 
-def _order(hit: Hit) -> tuple[int, int, int]:
-    return (0 if hit.field == "title" else 1, hit.start, hit.end)
+def _order(hit: Hit) -> tuple[int, int, int, str, str]:
+    # Two entities may share a word ("shells" is a weapon and an interaction): the label
+    # settles their order, so the terms a flag stores are the same in every process.
+    return (0 if hit.field == "title" else 1, hit.start, hit.end, hit.label, hit.alias)
 
 
 def _weight(topic: _Compiled, hit: Hit) -> float:
@@ -376,36 +420,46 @@ def _weight(topic: _Compiled, hit: Hit) -> float:
 
 
 def _longest(hits: list[tuple[str, Label, Hit]]) -> list[tuple[str, Label, Hit]]:
-    """Drop hits inside a longer hit of the same topic ("Korea" inside "North Korea")."""
+    """Of the hits of one topic that overlap, keep the longest: "Korea" inside "North Korea"
+    goes, and so does "the North" in "the North Korean units", which "North Korean" covers
+    but for its first word (one mention, not two). Hits of the same span all stay."""
     by_topic: dict[str, list[tuple[str, Label, Hit]]] = defaultdict(list)
     for item in hits:
         by_topic[item[0]].append(item)
     kept: list[tuple[str, Label, Hit]] = []
     for items in by_topic.values():
-        items.sort(key=lambda item: (item[2].start, -item[2].end))
-        span = (-1, -1)
+        items.sort(key=lambda item: (item[2].start - item[2].end, item[2].start))
+        starts: list[int] = []  # the spans kept, which never overlap, in order
+        ends: list[int] = []
+        chosen: list[tuple[str, Label, Hit]] = []
         for item in items:
             hit = item[2]
-            inside = span[0] <= hit.start and hit.end <= span[1]
-            if inside and (hit.start, hit.end) != span:
+            at = bisect_right(starts, hit.start)
+            if at and (starts[at - 1], ends[at - 1]) == (hit.start, hit.end):
+                chosen.append(item)
+            elif (at and ends[at - 1] > hit.start) or (at < len(starts) and starts[at] < hit.end):
                 continue
-            kept.append(item)
-            if hit.end > span[1]:
-                span = (hit.start, hit.end)
+            else:
+                starts.insert(at, hit.start)
+                ends.insert(at, hit.end)
+                chosen.append(item)
+        kept.extend(sorted(chosen, key=lambda item: (item[2].start, -item[2].end)))
     return kept
 
 
 def _best_sentence(
-    evidence: tuple[Hit, ...], document: Document, boosts: Mapping[str, float]
+    evidence: tuple[Hit, ...], document: Document, topic: _Compiled
 ) -> tuple[str, str, int]:
     """Return the sentence that carries the news, and where it is.
 
-    That is the sentence with the most distinct entities of the evidence (the pair), not
-    counting the scoring ones (interaction words); among those, one in the body over the
+    That is the sentence with the most sides of the evidence (the pair), not counting the
+    scoring entities (interaction words); entities that a rule offers in one place (russia
+    OR kursk) are one side. Among those, one in the body over the
     headline, which the reader sees anyway; then one in the lead, where a news story says
     what happened, over the background further down; then one with a scoring entity (met,
     signed, troops); then the earliest paragraph, the most hits, the earliest.
     """
+    boosts = topic.boosts
     groups: dict[tuple[str, int], list[Hit]] = defaultdict(list)
     for hit in evidence:
         groups[(hit.field, hit.sentence)].append(hit)
@@ -415,7 +469,7 @@ def _best_sentence(
         labels = {hit.label for hit in group}
         paragraph = min(hit.paragraph for hit in group)
         return (
-            len(labels - boosts.keys()),
+            len({topic.side.get(label, label) for label in labels - boosts.keys()}),
             key[0] == "body",
             paragraph == 0,
             bool(labels & boosts.keys()),

@@ -18,7 +18,8 @@ paragraph of its own). ``A WITHOUT/3 B`` keeps the hits of A with no hit of B wi
 words (``WITHOUT/sentence``, ``WITHOUT/paragraph``): "Russia" not in a list of countries.
 ``title:``, ``lead:`` (the first paragraph) and ``body:`` look only in
 that part of the story; ``dprk>=3`` needs three hits. The hits that a topic's
-``enumerations:`` finds in a list of states pair with nothing in NEAR (see structure.py).
+``enumerations:`` finds in a list of states pair with nothing in NEAR and are not counted
+by ``>=`` (see structure.py).
 """
 
 from __future__ import annotations
@@ -134,6 +135,34 @@ def labels(node: Node) -> Iterator[Label]:
             yield from labels(item)
 
 
+def alternatives(node: Node) -> Iterator[set[str]]:
+    """Yield, for each OR of a rule, the entities it offers as alternatives for one place:
+    ``(russia OR kursk) NEAR/sentence dprk`` yields {russia, kursk}."""
+    if isinstance(node, Any_):
+        yield set().union(*(_alternative(item) for item in node.items))
+    if isinstance(node, Not | Scope | AtLeast):
+        yield from alternatives(node.item)
+    elif isinstance(node, Near | Without):
+        yield from alternatives(node.left)
+        yield from alternatives(node.right)
+    elif isinstance(node, All | Any_):
+        for item in node.items:
+            yield from alternatives(item)
+
+
+def _alternative(node: Node) -> set[str]:
+    """Return the entities that one item of an OR stands for: itself, or its own ORs'."""
+    if isinstance(node, Label):
+        return set() if node.quoted else {node.name}
+    if isinstance(node, Scope | AtLeast):
+        return _alternative(node.item)
+    if isinstance(node, Without):
+        return _alternative(node.left)
+    if isinstance(node, Any_):
+        return set().union(*(_alternative(item) for item in node.items))
+    return set()
+
+
 def requirements(node: Node) -> list[frozenset[Label]]:
     """Return the ways *node* can be true, each the set of labels that must all be found.
 
@@ -170,8 +199,8 @@ def evaluate(
 ) -> list[Hit] | None:
     """Return the hits that make *node* true (possibly none, for NOT), or None when it is false.
 
-    The hits in *apart* (items of an enumeration) count everywhere but in NEAR: they pair
-    with nothing.
+    The hits in *apart* (items of an enumeration) count everywhere but in NEAR, where they
+    pair with nothing, and in ``>=``, where they are not counted.
     """
     if isinstance(node, Label):
         found = hits.get(node)
@@ -183,8 +212,9 @@ def evaluate(
         scoped = {label: [hit for hit in found if keep(hit)] for label, found in hits.items()}
         return evaluate(node.item, scoped, apart)
     if isinstance(node, AtLeast):
-        counted = evaluate(node.item, hits, apart)
-        distinct = {(hit.field, hit.start) for hit in counted or ()}
+        # An item of a list of states is no mention of its own: it is not counted.
+        counted = [hit for hit in evaluate(node.item, hits, apart) or () if hit not in apart]
+        distinct = {(hit.field, hit.start) for hit in counted}
         return counted if len(distinct) >= node.count else None
     if isinstance(node, All):
         witness: list[Hit] = []
@@ -212,6 +242,17 @@ def evaluate(
     if not left or not right:
         return None
     return _near(left, right, node.scope) or None
+
+
+def sides(
+    node: Node, hits: Mapping[Label, list[Hit]], apart: AbstractSet[Hit] = frozenset()
+) -> list[list[Hit]]:
+    """Return the hits of each side of a rule that holds: each part of an AND at its top
+    that found hits (``russia>=2 AND dprk>=2`` has two), or all its hits as one side."""
+    if isinstance(node, All):
+        found = [evaluate(item, hits, apart) for item in node.items]
+        return [side for side in found if side]
+    return [side] if (side := evaluate(node, hits, apart)) else []
 
 
 _IN_FIELD: dict[str, Callable[[Hit], bool]] = {

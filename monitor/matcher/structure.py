@@ -3,12 +3,14 @@ names with no context.
 
 A topic's ``enumerations:`` names the entities whose names make up lists of states. A run
 of three or more such names, of at least three different entities or names, joined only by
-commas, ``and``/``or``, ``и``/``или`` or a Korean ``와``/``과``/``및``/``·``/``、``, is an
-enumeration ("sanctions on Iran, Russia, North Korea and Syria", "Россия, Иран, КНДР и
-Китай", "러시아, 이란, 북한, 중국"); its hits pair with nothing in a NEAR rule. In English and
-Russian a capitalised name that no entity knows ("Eritrea") counts as an item too, after the
-first one. "Putin, who arrived in Pyongyang on Tuesday, met Kim" is no list: a comma is not
-enough, the items must follow one another with nothing else between them.
+commas, slashes, ``and``/``or``, ``и``/``или`` or a Korean ``와``/``과``/``및``/``·``/``、``,
+is an enumeration ("sanctions on Iran, Russia, North Korea and Syria", "Россия, Иран, КНДР и
+Китай", "러시아, 이란, 북한, 중국"); after ``and`` it goes on only with "as well as", "along
+with", "а также" or "наряду с". Its hits pair with nothing in a NEAR rule and are not
+counted by ``>=``. In English and Russian a capitalised name that no entity knows
+("Eritrea") counts as an item too, after the first one. "Putin, who arrived in Pyongyang
+on Tuesday, met Kim" is no list: a comma is not enough, the items must follow one another
+with nothing else between them.
 
 A topic's ``context:`` names, for an ambiguous entity, the entities one of which must stand
 in the same paragraph, or in the headline or the first paragraph, for its hits to count at
@@ -16,10 +18,11 @@ all: "the North" is North Korea only where Korea is being written about.
 
 A topic's ``subject:`` names rules that flag a story only when it is about what they found:
 when they hold in the headline or the lead, where a news story says what it is about, or
-in ``subject.sentences`` sentences (2 by default) further down. One sentence deep in a
-story about something else (a China–North Korea summit that names Putin among the guests)
-is a passing clause. A rule not named there that fired (a headline about both) shows the
-subject by itself, and then nothing is set aside.
+in ``subject.sentences`` sentences (2 by default) further down; a rule whose top is an AND,
+on each of its sides. One sentence deep in a story about something else (a China–North
+Korea summit that names Putin among the guests) is a passing clause. A rule not named there
+that fired (a headline about both) shows the subject by itself, and then nothing is set
+aside.
 """
 
 from __future__ import annotations
@@ -40,10 +43,15 @@ MIN_ITEMS = 3
 # list: after them comes its last item.
 _SEPARATOR = re.compile(
     r"(?P<particle>와|과|및|이나|나|랑|하고)?[ \t]*(?P<mark>[,、·・/;&])?[ \t]*"
-    r"(?:(?P<closing>(?i:and|or|и|или))[ \t]+|(?P<korean>및)[ \t]+)?"
+    r"(?:(?P<closing>(?i:and|or|и|или))[ \t]+|(?P<korean>및)[ \t]+|(?P<also>_ALSO)[ \t]+)?".replace(
+        "_ALSO", r"(?i:as well as|along with|а также|наряду с)"
+    )
 )
 # What begins every separator: settles most names, followed by a plain word, at once.
-_GOES_ON = re.compile(r"[ \t]*(?:[,、·・/;&]|(?i:and|or|и|или)[ \t]|및)|와|과|이나|나|랑|하고")
+_GOES_ON = re.compile(
+    r"[ \t]*(?:[,、·・/;&]|(?i:and|or|и|или|as well as|along with|а также|наряду с)[ \t]|및)"
+    r"|와|과|이나|나|랑|하고"
+)
 _ARTICLE = re.compile(r"(?i:the)[ \t]+")
 # A name no entity knows, as a list item: up to three capitalised words.
 _NAME = re.compile(
@@ -107,6 +115,7 @@ def _run(
     listed = list(starts[start])
     kinds = {first.label}
     position = first.end
+    closed = False
     while True:
         separator = _SEPARATOR.match(text, position)
         if separator is None or not (
@@ -114,8 +123,14 @@ def _run(
             or separator.group("mark")
             or separator.group("closing")
             or separator.group("korean")
+            or separator.group("also")
         ):
             break
+        # After "and" or "or" the list is over, unless it goes on with "as well as",
+        # "along with" or "а также" ("India and Israel, along with Russia and ...").
+        if closed and not separator.group("also"):
+            break
+        closed = bool(separator.group("closing"))
         after = separator.end()
         if after not in starts and (article := _ARTICLE.match(text, after)):
             after = article.end()
@@ -132,8 +147,6 @@ def _run(
             items.append(name.group())
             kinds.add("\x00" + fold_alias(name.group()))
             position = name.end()
-        if separator.group("closing"):
-            break
     if len(items) < MIN_ITEMS or len(kinds) < MIN_ITEMS:
         return None
     return Enumeration(tuple(items), tuple(listed))
