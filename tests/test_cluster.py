@@ -173,12 +173,14 @@ class Workers:
 
     def log_of(self, name: str) -> str:
         for log in self.logs:
-            log.flush()
+            if not log.closed:
+                log.flush()
         return (self.folder / f"{name}.log").read_text(encoding="utf-8")
 
     def log_text(self) -> str:
         for log in self.logs:
-            log.flush()
+            if not log.closed:
+                log.flush()
         return "".join(path.read_text(encoding="utf-8") for path in self.folder.glob("w*.log"))
 
     def stop(self) -> None:
@@ -416,3 +418,49 @@ def test_a_bad_redis_url_is_named_with_its_key_and_the_fix(
     assert result.code == 2
     assert "cluster.redis" in result.err and said in result.err
     assert "redis://HOST:6379/0" in result.err
+
+
+def test_the_daemon_outlives_redis_being_down_and_collects_once_it_is_back(
+    tmp_path: Path,
+) -> None:
+    server = RedisServer(tmp_path / "redis")  # not started yet
+    wires = Wires(hosts=1, feeds=2, page_delay=0.0)
+    wires.add(2)
+    env = new_mark()
+    config = cluster_config(
+        tmp_path, server, [{**source, "interval": 1} for source in wires.sources()]
+    )
+    workers = Workers(config, tmp_path, env)
+    daemon_log = (tmp_path / "daemon.log").open("w", encoding="utf-8")
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+        stdout=daemon_log, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        env={**os.environ, **env},
+    )  # fmt: skip
+    try:
+        workers.start(1)
+        deadline = time.monotonic() + 30
+        while "did not answer" not in (tmp_path / "daemon.log").read_text(encoding="utf-8"):
+            assert time.monotonic() < deadline, "the daemon never said Redis is down"
+            assert daemon.poll() is None, "the daemon died while Redis was down"
+            time.sleep(0.2)
+        down = json.loads(run_cli("--config", str(config), "status", "--format", "json").out)
+        assert down["cluster"]["reachable"] is False
+        server.start()
+        found = wait_for_urls(tmp_path, wires.urls(), timeout=60)
+        assert sorted(found) == sorted(wires.urls())
+        assert daemon.poll() is None
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            code = daemon.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            kill_group(daemon)  # type: ignore[arg-type]
+            code = -9
+        workers.stop()
+        server.stop()
+        wires.close()
+        daemon_log.close()
+    assert code == 0
+    assert "Traceback" not in (tmp_path / "daemon.log").read_text(encoding="utf-8")
+    assert "Traceback" not in workers.log_text()

@@ -94,15 +94,32 @@ class RobotsMiddleware(RobotsTxtMiddleware):
         """
         netloc = urlparse_cached(request).netloc
         if self._shared is not None and netloc not in self._parsers:
-            self._parsers[netloc] = Deferred()
-            shared = await self._read_shared(netloc)
-            if shared is not None:
-                await super()._parse_robots(shared, netloc, request)
-            else:
-                del self._parsers[netloc]  # fetched below, as on one machine
+            await self._shared_parser(request, netloc)
         parser = await super().robot_parser(request)
         stored = self._parsers.get(netloc, parser)
         return parser if isinstance(stored, Deferred) else stored
+
+    async def _shared_parser(self, request: Request, netloc: str) -> None:
+        """Make the site's parser from the robots.txt in Redis, else from the site itself.
+
+        Requests to the site that arrive meanwhile wait on the same Deferred as on one
+        machine, and each of them gets the parser that is made.
+        """
+        waiting: Deferred[RobotParser | None] = Deferred()
+        self._parsers[netloc] = waiting
+        shared = await self._read_shared(netloc)
+        if shared is not None:
+            try:
+                await super()._parse_robots(shared, netloc, request)  # fires *waiting*
+                return
+            except Exception as error:  # a parser that fails on it: ask the site instead
+                logger.warning("the shared robots.txt of %s is unusable: %s", netloc, error)
+                self._parsers[netloc] = waiting
+        del self._parsers[netloc]
+        parser = await super().robot_parser(request)  # fetched as on one machine
+        if not waiting.called:
+            stored = self._parsers.get(netloc, parser)
+            waiting.callback(None if isinstance(stored, Deferred) else stored)
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         await super()._parse_robots(response, netloc, request)

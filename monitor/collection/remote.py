@@ -184,8 +184,8 @@ class ClusterRun:
 
     def stop(self) -> None:
         """End the run in Redis: the jobs no worker took are dropped, the rest abandoned."""
-        if self._closed:
-            return
+        if self._closed or not self.entries:
+            return  # closed already, or nothing ever reached Redis
         try:
             self.queue.close_run(self.run_id, list(self.entries.values()))
             self._closed = True
