@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
+POLL_INTERVAL = 0.02  # seconds between the server thread's looks for a stop request
+
 
 @dataclass
 class Reply:
@@ -221,8 +223,10 @@ class Newswire:
             return [hit for hit in self.hits if hit.path.split("?", 1)[0] == path]
 
     def start(self) -> Newswire:
+        # serve_forever looks for a shutdown request once per poll interval: socketserver's
+        # default of 0.5 s made every stop() wait about that long, in each test that serves.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="newswire", daemon=True
+            target=self._server.serve_forever, args=(POLL_INTERVAL,), name="newswire", daemon=True
         )
         self._thread.start()
         return self
