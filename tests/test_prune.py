@@ -8,6 +8,7 @@ marked story at other outlets, and each with its fetched page and grouping bands
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import threading
 import zlib
@@ -47,10 +48,12 @@ def age(number: int) -> timedelta:
     return timedelta(days=730 if number % 2 == 0 or kind(number).startswith("copy") else 15)
 
 
-@pytest.fixture
-def year(tmp_path: Path) -> Path:
-    write_config(tmp_path, [{"name": "wire", "url": "http://127.0.0.1:9/feed.xml"}])
-    Archive.open(tmp_path / "archive.db").close()
+@pytest.fixture(scope="module")
+def built_year(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The year's archive, made once per module (about 7 s); tests prune copies of it."""
+    folder = tmp_path_factory.mktemp("year")
+    write_config(folder, [{"name": "wire", "url": "http://127.0.0.1:9/feed.xml"}])
+    Archive.open(folder / "archive.db").close()
     rows, pages, bands, seen, flags, marks = [], [], [], [], [], []
     for number in range(1, ARTICLES + 1):
         what = kind(number)
@@ -67,7 +70,7 @@ def year(tmp_path: Path) -> Path:
             flags.append((number, "russia-dprk", 9.0, 4.0, "rule", when))
         if what == "marked":
             marks.append((number, "relevant", "keep", "test", when))
-    with closing(sqlite3.connect(tmp_path / "archive.db")) as db, db:
+    with closing(sqlite3.connect(folder / "archive.db")) as db, db:
         db.execute("INSERT INTO sources (name, kind, url) VALUES ('wire', 'feed', 'x')")
         db.executemany(
             "INSERT INTO articles (id, key, url, guid, source, title, body, published, "
@@ -88,6 +91,14 @@ def year(tmp_path: Path) -> Path:
             "VALUES (?, ?, ?, ?, ?)",
             marks,
         )
+    return folder
+
+
+@pytest.fixture
+def year(built_year: Path, tmp_path: Path) -> Path:
+    """A copy of the year's archive and its config, for a test that prunes it."""
+    for path in built_year.iterdir():
+        shutil.copy2(path, tmp_path / path.name)
     return tmp_path
 
 
