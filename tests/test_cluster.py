@@ -27,7 +27,7 @@ from typing import IO, Any
 import pytest
 import yaml
 
-from monitor.archive import RunStatus
+from monitor.archive import RunStatus, SourceStatus
 from monitor.collection.cycle import run_cycle
 from monitor.config import load
 from monitor.newswire import Newswire, Reply
@@ -464,3 +464,46 @@ def test_the_daemon_outlives_redis_being_down_and_collects_once_it_is_back(
     assert code == 0
     assert "Traceback" not in (tmp_path / "daemon.log").read_text(encoding="utf-8")
     assert "Traceback" not in workers.log_text()
+
+
+def test_check_names_the_cluster_without_its_password(tmp_path: Path) -> None:
+    config = write_config(tmp_path, [{"name": "one", "url": "http://127.0.0.1:9/rss.xml"}])
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["cluster"] = {"redis": "redis://:s3cret@10.0.0.5:6379/0", "batch": 5}
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    text = run_cli("--config", str(config), "check")
+    assert text.code == 0, text.err
+    assert "cluster  redis://***@10.0.0.5:6379/0" in text.out and "5 sources a job" in text.out
+    shown = json.loads(run_cli("--config", str(config), "check", "--format", "json").out)
+    assert shown["cluster"] == {
+        "redis": "redis://***@10.0.0.5:6379/0", "batch": 5, "visibility_timeout": 60.0,
+    }  # fmt: skip
+    assert "s3cret" not in text.out + json.dumps(shown)
+
+
+def test_a_worker_whose_config_lacks_a_source_fails_that_job_saying_so(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    wires = Wires(hosts=1, feeds=2, page_delay=0.0)
+    wires.add(1)
+    daemon_config = cluster_config(tmp_path, redis_server, wires.sources(), batch=1)
+    worker_folder = tmp_path / "worker"
+    worker_folder.mkdir()
+    worker_config = cluster_config(worker_folder, redis_server, wires.sources()[:1], batch=1)
+    workers = Workers(worker_config, tmp_path, new_mark())
+    try:
+        workers.start(1)
+        result = run_cycle(load(daemon_config), timeout=60)
+    finally:
+        workers.stop()
+        wires.close()
+    # As a source that fails inside a crawl: that source's error, not a failed run.
+    assert result.status == RunStatus.OK
+    outcomes = {outcome.source: outcome for outcome in result.outcomes}
+    assert outcomes["host0-feed0"].status == SourceStatus.OK
+    failed = outcomes["host0-feed1"]
+    assert failed.status == SourceStatus.FAILED and failed.error_class == "worker"
+    assert failed.error is not None
+    assert "source 'host0-feed1' is not in" in failed.error
+    assert "give every worker the daemon's config" in failed.error
+    assert archived(tmp_path) == [wires.wires[0].url("/0/0.html")]  # the other job ran

@@ -102,7 +102,7 @@ def run_cycle(
         if config.cluster is not None:  # the cluster's workers crawl; this process writes
             from monitor.collection.remote import ClusterRun
 
-            children = [ClusterRun(config, sources, run_id, archive, handler)]
+            children = [ClusterRun(config, sources, run_id, archive, handler, clock=clock)]
         else:
             children = [
                 CrawlChild(config, group, run_id, handler, log_level, log_stream)

@@ -19,18 +19,21 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from redis.exceptions import RedisError
 
 from monitor import events
-from monitor.archive import Archive, RunStatus
+from monitor.archive import Archive, RunStatus, SourceStatus
 from monitor.cluster import wire
 from monitor.cluster.queue import Queue
 from monitor.collection.children import EventHandler
 from monitor.config import Config, Source
 from monitor.errors import CrawlError, DiskFull
+from monitor.timeutil import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +80,10 @@ class ClusterRun:
         archive: Archive,
         on_event: EventHandler | None,
         queue: Queue | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         assert config.cluster is not None
+        self.clock = clock
         self.config = config
         self.sources = sources
         self.run_id = run_id
@@ -87,6 +92,7 @@ class ClusterRun:
         self.queue = queue or Queue(config.cluster)
         self.finished: list[events.Finished] = []
         self.entries: dict[str, str] = {}  # job ID -> its entry in the jobs stream
+        self.job_sources: dict[str, list[str]] = {}
         self.ended: dict[str, tuple[RunStatus, int | None, str | None]] = {}
         self.progress = Progress()
         self.stalled: str | None = None  # why the results cannot be read now
@@ -105,6 +111,7 @@ class ClusterRun:
                     snapshot=snapshot_of(self.archive, group),
                 )
                 self.entries[job.id] = self.queue.enqueue(job.to_json())
+                self.job_sources[job.id] = job.sources
         except (RedisError, OSError) as error:
             raise CrawlError(str(self.queue.unreachable(error))) from None
 
@@ -164,16 +171,28 @@ class ClusterRun:
             raise wire.BadMessage(f"job {job} ended with no known status") from None
         code = args.get("exit_code")
         error = args.get("error")
-        self.ended[job] = (
-            status,
-            code if isinstance(code, int) else None,
-            error if isinstance(error, str) else None,
-        )
+        said = error if isinstance(error, str) else "the job failed on its worker"
+        if status == RunStatus.FAILED:
+            # As a source that fails inside a crawl: its own error, not the whole run's.
+            self._fail_unread(job, said[:2000])
+            status = RunStatus.OK
+        self.ended[job] = (status, code if isinstance(code, int) else None, said)
         report = args.get("finished")
         if isinstance(report, dict):
             event = events.read(json.dumps({"event": "finished", **report}))
             if isinstance(event, events.Finished):
                 self.finished.append(event)
+
+    def _fail_unread(self, job: str, error: str) -> None:
+        """Record *error* for each source of *job* that its crawl never settled."""
+        unread = {
+            outcome.source
+            for outcome in self.archive.outcomes(self.run_id)
+            if outcome.status == SourceStatus.RUNNING
+        }
+        for source in self.job_sources.get(job, []):
+            if source in unread:
+                self.archive.record_source_error(self.run_id, source, "worker", error, self.clock())
 
     def _relay(self, args: dict[str, object]) -> None:
         event = events.read(json.dumps(args))

@@ -11,6 +11,7 @@ from monitor.archive import RunStatus
 from monitor.collection.cycle import run_cycle, select_sources
 from monitor.commands.options import crawl_lock, format_option, state_of, stop_on_sigterm
 from monitor.config import find_path
+from monitor.config.values import without_credentials
 from monitor.errors import CrawlError, NoSourceRead
 from monitor.logs import configure as configure_logs
 from monitor.progress import CrawlProgress
@@ -45,6 +46,11 @@ def check(ctx: click.Context, output_format: str) -> None:
         }
         for name, topic in config.topics.items()
     }
+    cluster = config.cluster and {
+        "redis": without_credentials(config.cluster.redis),
+        "batch": config.cluster.batch,
+        "visibility_timeout": config.cluster.visibility_timeout,
+    }
     if output_format == "json":
         print_json(
             {
@@ -54,6 +60,7 @@ def check(ctx: click.Context, output_format: str) -> None:
                 "sources": len(config.sources),
                 "kinds": kinds,
                 "topics": topics,
+                **({"cluster": cluster} if cluster else {}),
             }
         )
         return
@@ -75,6 +82,11 @@ def check(ctx: click.Context, output_format: str) -> None:
         )
     if not config.topics:
         out.print("  topics   none (nothing will be flagged; see the README to add one)")
+    if cluster:
+        out.print(
+            f"  cluster  {cluster['redis']}: crawled by 'wirewatch worker' processes, "
+            f"{cluster['batch']} sources a job"
+        )
 
 
 @click.command()
