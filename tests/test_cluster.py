@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+import redis
 import yaml
 
 from monitor.archive import RunStatus, SourceStatus
@@ -507,3 +508,10 @@ def test_a_worker_whose_config_lacks_a_source_fails_that_job_saying_so(
     assert "source 'host0-feed1' is not in" in failed.error
     assert "give every worker the daemon's config" in failed.error
     assert archived(tmp_path) == [wires.wires[0].url("/0/0.html")]  # the other job ran
+    # The run's results are gone from Redis, its jobs acknowledged and dropped.
+    client = redis.Redis.from_url(redis_server.url)
+    try:
+        assert client.keys("wirewatch:results:*") == []
+        assert client.xlen("wirewatch:jobs") == 0
+    finally:
+        client.close()

@@ -120,6 +120,11 @@ class Queue:
         found = self.client.xread({self._results(run_id): after}, count=500, block=block_ms)
         return [(entry, fields.get("r", "")) for _, entries in found for entry, fields in entries]
 
+    def applied(self, run_id: int, entry: str) -> None:
+        """Drop a run's results up to *entry*, which the archive now holds: a run's stream
+        stays as small as what the daemon has not read yet (pages make results big)."""
+        self.client.xtrim(self._results(run_id), minid=entry, approximate=False)
+
     def close_run(self, run_id: int, entries: list[str]) -> None:
         """Mark a run ended and drop its jobs that no worker has taken yet."""
         self.client.set(self._closed(run_id), 1, ex=RESULTS_KEPT)

@@ -139,6 +139,9 @@ class ClusterRun:
             self._apply(text)
             if self._disk_full:
                 return
+        if found:
+            with contextlib.suppress(RedisError, OSError):  # else dropped with the run
+                self.queue.applied(self.run_id, self._after)
 
     def _apply(self, text: str) -> None:
         try:
