@@ -355,6 +355,8 @@ def test_status_shows_each_worker_and_says_when_redis_is_down(
     finally:
         workers.stop()
         wires.close()
+    # SIGTERM is how a worker ends: it stops cleanly and exits 0 (README, Exit status).
+    assert workers.processes["w0"].returncode == 0, workers.log_text()
 
 
 def test_a_crawl_waits_out_a_redis_restart_and_loses_nothing(

@@ -325,14 +325,14 @@ def exit_status_table() -> dict[int, str]:
 
 def test_the_exit_status_table_lists_every_status_and_what_sigterm_gives_each_command() -> None:
     """Issue 13: the table said SIGTERM gives 130, where `run` (and `serve`) exit 0 on it;
-    tests/test_daemon.py, tests/test_serve.py and tests/test_crawl.py hold the commands to
-    what the table says."""
+    tests/test_daemon.py, tests/test_serve.py, tests/test_crawl.py and tests/test_cluster.py hold
+    the commands to what the table says."""
     table = exit_status_table()
     assert sorted(table) == sorted(int(status) for status in ExitStatus)
-    assert "`run` and `serve` also exit 0 when SIGTERM" in table[ExitStatus.SUCCESS]
+    assert "`run`, `serve` and `worker` also exit 0 when SIGTERM" in table[ExitStatus.SUCCESS]
     interrupted = table[ExitStatus.INTERRUPTED]
     assert "`crawl` or `demo` stopped by Ctrl-C or SIGTERM" in interrupted
-    assert "but `run` and `serve`" in interrupted
+    assert "but `run`, `serve` and `worker`" in interrupted
 
 
 def test_each_picture_in_the_readme_is_one_the_screenshot_script_makes() -> None:
