@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitor.collection.triggers import SteadyIntervalTrigger, adaptive_interval
+from monitor.collection.triggers import SteadyIntervalTrigger, adaptive_interval, trigger_for
+from monitor.config import load
 from monitor.cron import cron_problem
 from monitor.newswire import Hit, Newswire, Reply
 from monitor.procmark import marked, new_mark
@@ -128,25 +129,56 @@ def flagged_titles(folder: Path) -> set[str]:
     return {title for (title,) in rows}
 
 
+def polls_within(trigger: object, seconds: float) -> int:
+    """Count a trigger's fire times in its first *seconds*, under a frozen clock.
+
+    The clock is passed in, never waited for: each fire time is asked for at the moment of
+    the one before, as the scheduler asks once that one has run.
+    """
+    now = datetime.now(UTC)
+    first = trigger.get_next_fire_time(None, now)  # type: ignore[attr-defined]
+    fire, count = first, 0
+    while fire is not None and fire < first + timedelta(seconds=seconds):
+        count += 1
+        fire = trigger.get_next_fire_time(fire, fire)  # type: ignore[attr-defined]
+    return count
+
+
+def schedule_triggers(folder: Path) -> dict[str, str]:
+    return dict(query(folder, "SELECT source, trigger FROM schedule"))
+
+
 def test_each_source_runs_on_its_interval_and_a_new_story_is_flagged_promptly(
     tmp_path: Path, newswire: Newswire, daemons
 ) -> None:
     fast, _slow = LiveFeed(newswire, "/fast.xml"), LiveFeed(newswire, "/slow.xml")
-    write_config(
+    config = write_config(
         tmp_path,
         [{"name": "fast", "url": newswire.url("/fast.xml"), "interval": "2s"},
          {"name": "slow", "url": newswire.url("/slow.xml"), "interval": "6s"}],
     )  # fmt: skip
+    # The trigger the daemon gives each source, under a frozen clock: in 12 s the 2 s source
+    # is polled six times and the 6 s source twice (this test slept 12 s to count them).
+    triggers = {
+        source.name: trigger_for(source, source.interval) for source in load(config).sources
+    }
+    assert {name: polls_within(trigger, 12) for name, trigger in triggers.items()} == {
+        "fast": 6,
+        "slow": 2,
+    }
     daemon = daemons(tmp_path)
     wait_for(lambda: newswire.requests_for("/slow.xml") >= 1, 30, "the first crawl")
-    time.sleep(12)  # long enough to tell a 2 s schedule from a 6 s one
-    fast_polls = newswire.requests_for("/fast.xml")
-    slow_polls = newswire.requests_for("/slow.xml")
-    assert fast_polls >= 3 and slow_polls <= 4 and fast_polls > slow_polls, (fast_polls, slow_polls)
+    # The daemon scheduled each source on its own interval, with that trigger.
+    wait_for(lambda: schedule_triggers(tmp_path) == {"fast": "every 2s", "slow": "every 6s"},
+             10, "the schedule of both sources")  # fmt: skip
+    polled_before = newswire.requests_for("/fast.xml")
     added = time.monotonic()
     fast.add("Putin and Kim Jong Un sign a new agreement in Pyongyang")
     wait_for(lambda: flagged_titles(tmp_path), 2 + 10, "the new story to be flagged")
     assert time.monotonic() - added <= 2 + 10
+    # Only a later poll of the fast feed, on its own schedule, could find the new story.
+    assert newswire.requests_for("/fast.xml") > polled_before
+    assert newswire.requests_for("/slow.xml") <= newswire.requests_for("/fast.xml")
     assert daemon.process.poll() is None, daemon.output()
 
 
