@@ -17,8 +17,16 @@ from .serving import OS_USER, Served
 DEMO_STORIES = 14
 
 
+@pytest.fixture(scope="module")
+def served(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory):
+    """One server for the tests that only read, on a copy of the demo's archive."""
+    with Served(copy_demo(demo_folder, tmp_path_factory.mktemp("serve"))) as server:
+        yield server
+
+
 @pytest.fixture
-def served(demo_folder: Path, tmp_path: Path):
+def desk(demo_folder: Path, tmp_path: Path):
+    """A server of its own, on its own copy of the archive, for a test that marks or stops."""
     with Served(copy_demo(demo_folder, tmp_path)) as server:
         yield server
 
@@ -101,35 +109,35 @@ def test_the_canned_queries_run(served) -> None:
     assert health["harbour-wire"]["articles"] > 0
 
 
-def test_triage_from_the_browser_writes_a_mark_to_the_archive(served) -> None:
-    story = rows(served, "/archive/unreviewed.json")[0]
-    status, _, headers = served.post(
+def test_triage_from_the_browser_writes_a_mark_to_the_archive(desk) -> None:
+    story = rows(desk, "/archive/unreviewed.json")[0]
+    status, _, headers = desk.post(
         "/archive/mark_story",
         {"article_id": story["id"], "label": "follow-up", "note": "ask the Seoul desk"},
     )
     assert status == 302 and headers["location"].endswith("/archive/unreviewed")
-    assert marks(served.folder) == [(story["id"], "follow-up", "ask the Seoul desk", OS_USER)]
-    assert story["id"] not in {row["id"] for row in rows(served, "/archive/unreviewed.json")}
-    (follow_up,) = rows(served, "/archive/follow_ups.json")
+    assert marks(desk.folder) == [(story["id"], "follow-up", "ask the Seoul desk", OS_USER)]
+    assert story["id"] not in {row["id"] for row in rows(desk, "/archive/unreviewed.json")}
+    (follow_up,) = rows(desk, "/archive/follow_ups.json")
     assert follow_up["id"] == story["id"]
 
 
-def test_a_bad_mark_from_the_browser_is_refused_and_nothing_is_written(served) -> None:
+def test_a_bad_mark_from_the_browser_is_refused_and_nothing_is_written(desk) -> None:
     for form in ({"article_id": 9999, "label": "relevant", "note": ""},
                  {"article_id": 1, "label": "maybe", "note": ""}):  # fmt: skip
-        status, _, headers = served.post("/archive/mark_story", form)
+        status, _, headers = desk.post("/archive/mark_story", form)
         assert status == 302 and headers["location"].endswith("/archive/mark_story")
-    assert marks(served.folder) == []
+    assert marks(desk.folder) == []
 
 
-def test_the_view_is_live_a_mark_from_the_cli_shows_at_once(served) -> None:
-    story = rows(served, "/archive/flagged_stories.json")[0]
+def test_the_view_is_live_a_mark_from_the_cli_shows_at_once(desk) -> None:
+    story = rows(desk, "/archive/flagged_stories.json")[0]
     result = run_cli(
         "--config", "wirewatch-demo/config.yaml", "mark", str(story["id"]), "relevant",
-        cwd=served.folder,
+        cwd=desk.folder,
     )  # fmt: skip
     assert result.code == 0, result.err
-    again = rows(served, "/archive/flagged_stories.json", label="relevant")
+    again = rows(desk, "/archive/flagged_stories.json", label="relevant")
     assert [row["id"] for row in again] == [story["id"]]
 
 
@@ -142,9 +150,9 @@ def test_the_atom_feed_of_flagged_stories_is_served_at_a_stable_url(served) -> N
     assert len({entry.id for entry in feed.entries}) == DEMO_STORIES
 
 
-def test_serve_stops_cleanly_on_sigterm(served) -> None:
-    assert served.get("/")[0] == 200
-    assert served.stop() == 0
+def test_serve_stops_cleanly_on_sigterm(desk) -> None:
+    assert desk.get("/")[0] == 200
+    assert desk.stop() == 0
 
 
 def test_serving_beyond_loopback_needs_a_password(demo_folder: Path) -> None:
