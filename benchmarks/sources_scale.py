@@ -120,16 +120,14 @@ def feed_body(host: str, number: int, version: int, since: datetime) -> bytes:
     ).encode()
 
 
-def serve(
-    sources: int,
-    hosts: int,
-    changing: float,
-    cycle: Any,
-    counters: Any,
-    urls: Any,
-    stop: Any,
-) -> None:
-    """Run HOSTS newswires until *stop* is set; send their base URLs through *urls*."""
+def build_wires(
+    sources: int, hosts: int, changing: float, cycle: Any, counters: Any
+) -> list[Newswire]:
+    """Start HOSTS newswires serving SOURCES feeds, robots.txt and story pages.
+
+    *cycle* (a shared int) says which version of each feed to serve; *counters* (a shared
+    array) counts the answers, in the order of COUNTERS.
+    """
     versions = Versions(sources, changing)
     started = datetime.now(UTC)
     wires = [Newswire(host=address(index)).start() for index in range(hosts)]
@@ -165,6 +163,20 @@ def serve(
     for wire in wires:
         wire.route("/robots.txt", robots)
         wire.route_prefix("/a/", article)
+    return wires
+
+
+def serve(
+    sources: int,
+    hosts: int,
+    changing: float,
+    cycle: Any,
+    counters: Any,
+    urls: Any,
+    stop: Any,
+) -> None:
+    """Run HOSTS newswires until *stop* is set; send their base URLs through *urls*."""
+    wires = build_wires(sources, hosts, changing, cycle, counters)
     urls.send([wire.base_url for wire in wires])
     while not stop.wait(5):
         for wire in wires:
