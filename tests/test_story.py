@@ -10,6 +10,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import lxml.html
@@ -233,11 +234,22 @@ def test_highlighting_builds_markup_from_escaped_pieces(text, spans, expected) -
 # Triage from the story page (issue 13 item 2) -----------------------------------------------
 
 
-@pytest.fixture
-def desk(demo_folder: Path, tmp_path: Path) -> Iterator[Served]:
-    """A server of its own, on its own copy of the archive, for a test that marks."""
-    with Served(copy_demo(demo_folder, tmp_path)) as server:
+@pytest.fixture(scope="module")
+def marking_server(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One server for the tests that mark, on a copy of the archive of its own."""
+    with Served(copy_demo(demo_folder, tmp_path_factory.mktemp("story-desk"))) as server:
         yield server
+
+
+@pytest.fixture
+def desk(marking_server: Served) -> Served:
+    """The marking server as a fresh copy would be: no mark in the archive (the demo makes
+    none, and marks are only written to their own table), no cookie in its browser."""
+    with closing(sqlite3.connect(marking_server.folder / "wirewatch-demo" / "demo.db",
+                                 timeout=30)) as db, db:  # fmt: skip
+        db.execute("DELETE FROM marks")
+    marking_server.cookies.clear()
+    return marking_server
 
 
 def marks(folder: Path) -> list[tuple]:
