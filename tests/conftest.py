@@ -37,16 +37,23 @@ def newswire() -> Iterator[Newswire]:
 
 
 @pytest.fixture(scope="session")
-def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder where ``wirewatch demo`` has run once with the repository's config.yaml.
-
-    Read it only; a test that writes (marks, alerts) works on ``copy_demo`` of it.
-    """
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result]:
+    """A folder where ``wirewatch demo`` has run once with the repository's config.yaml, and
+    what that run printed: the one demo of a test process (about 5 s of crawling)."""
     folder = tmp_path_factory.mktemp("demo-archive")
     shutil.copy(REPO / "config.yaml", folder / "config.yaml")
     result = run_cli("demo", cwd=folder)
     assert result.code == 0, result.err
-    return folder
+    return folder, result
+
+
+@pytest.fixture(scope="session")
+def demo_folder(demo_run: tuple[Path, Result]) -> Path:
+    """The folder of ``demo_run``, with its config.yaml and demo archive.
+
+    Read it only; a test that writes (marks, alerts) works on ``copy_demo`` of it.
+    """
+    return demo_run[0]
 
 
 def copy_demo(demo_folder: Path, destination: Path) -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -17,18 +16,20 @@ from monitor.demo.stories import load_stories
 from monitor.matcher.aliases import parse_alias
 from monitor.matcher.normalize import fold_alias
 
-from .conftest import REPO, Result, run_cli
+from .conftest import REPO, Result, copy_demo, run_cli
 
 # One worker runs this module, so its module fixture is built once (pytest-xdist).
 pytestmark = pytest.mark.xdist_group("review")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result]:
-    """Run ``wirewatch demo`` once in a fresh folder holding the repository's config.yaml."""
-    folder = tmp_path_factory.mktemp("demo")
-    shutil.copy(REPO / "config.yaml", folder / "config.yaml")
-    return folder, run_cli("demo", cwd=folder)
+def demo(
+    demo_run: tuple[Path, Result], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, Result]:
+    """What ``wirewatch demo`` printed, run once with the repository's config.yaml, and a
+    copy of the archive it made (an export here writes beside it)."""
+    folder, result = demo_run
+    return copy_demo(folder, tmp_path_factory.mktemp("demo")), result
 
 
 def review(demo: tuple[Path, Result], *args: str) -> Result:

@@ -18,7 +18,7 @@ import pytest
 from monitor.archive import Archive
 from monitor.archive.readout import first_flagged, flagged_copies, story_copies
 
-from .conftest import copy_demo, run_cli
+from .conftest import Result, copy_demo, run_cli
 from .serving import Served
 from .test_review_at_scale import plans_of, scans_of_articles
 from .test_roles import START, add_story, write_config
@@ -147,11 +147,8 @@ def test_the_demo_archive_has_a_story_carried_by_three_roles_at_different_times(
     assert "kr-media +30 min; independent +2 h; never: ru-state" in " ".join(shown.out.split())
 
 
-def test_the_demo_prints_a_readout_and_the_timeline(tmp_path: Path) -> None:
-    from .conftest import REPO
-
-    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text("utf-8"), "utf-8")
-    result = run_cli("demo", cwd=tmp_path)
+def test_the_demo_prints_a_readout_and_the_timeline(demo_run: tuple[Path, Result]) -> None:
+    _, result = demo_run  # wirewatch demo, run once with the repository's config.yaml
     assert result.code == 0, result.err
     out = " ".join(result.out.split())
     assert "reached the most roles: Putin lands in Pyongyang on first visit in 24 years" in out
