@@ -46,10 +46,11 @@ PYTEST_WORKERS ?= auto
 # and where PYTHONDONTWRITEBYTECODE is set (CI sandboxes) each would compile every module
 # again, about 0.2 s of CPU a process.
 # The tests marked alone then run with nothing beside them: the hostile servers time a 3 s
-# source timeout, which a second worker's load made fire before a size cap, and the SIGKILL
-# and reader tests keep both cores busy (beside them, a daemon test's timed rounds once came
-# short).
-# The rest of the reliability suite (clocks, a full disk) times nothing and runs in parallel.
+# source timeout, which a second worker's load made fire before a size cap, and the reader
+# test keeps both cores busy (with it and the SIGKILL test beside them, a daemon test's timed
+# rounds once came short). The rest of the reliability suite runs in parallel: the clocks
+# and full-disk tests time nothing, and the SIGKILL test, which waits more than it computes
+# (about 0.4 of a core), only gains kills inside a crawl from a slower machine.
 test: lint wheelhouse  ## lint, type-check, then run the tests
 	$(BIN)/python -m compileall -q monitor crawler
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not alone"

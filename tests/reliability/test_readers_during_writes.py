@@ -28,8 +28,8 @@ from tests.serving import Served
 
 from .processes import kill_marked, new_mark
 
-# alone: crawls with readers in a loop keep both cores busy; beside them, a daemon test's
-# timed rounds once came short (make test runs these after the others).
+# alone: crawls with readers in a loop keep both cores busy; beside them and the SIGKILL
+# test, a daemon test's timed rounds once came short (make test runs this after the others).
 pytestmark = pytest.mark.alone
 
 CRAWLS = 4

@@ -29,10 +29,6 @@ from tests.conftest import article_page, rss, write_config
 
 from .processes import kill_groups, kill_marked, marked, new_mark
 
-# alone: twenty crawls killed and one finished keep both cores busy; beside them, a daemon
-# test's timed rounds once came short (make test runs these after the others).
-pytestmark = pytest.mark.alone
-
 ARTICLES = 300
 FEEDS = 3
 KILLS = 20
