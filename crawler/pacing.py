@@ -2,11 +2,15 @@
 
 Scrapy paces each host in a download slot that lives inside one process, so two workers
 crawling one site would each keep its delay and together hit it twice as often. On a cluster
-worker (``python -m crawler --job -``) each request instead asks Redis for its host's turn,
-just before it is downloaded: one atomic script, run on Redis's own clock so the workers'
-clocks do not matter, grants it when the host's delay since the last granted request has
-passed and fewer than its concurrency are in flight, and otherwise says how long to wait.
-The local slots stop pacing (crawler.runner), so a granted request leaves at once.
+worker (``python -m crawler --job -``) each request instead asks Redis for its host's turn
+in the HTTP download handler itself, the last step before its connection is used: one
+atomic script, run on Redis's own clock so the workers' clocks do not matter, grants it
+when the host's delay since the last granted request has passed and fewer than its
+concurrency are in flight, and otherwise says how long to wait. The local slots stop pacing
+(crawler.runner). Asked any earlier (a downloader middleware was tried), a request granted
+its turn could wait in a busy process's queues and reach the site just before the next
+worker's: with four workers on two loaded cores the shortest gap fell to a tenth of the
+delay (benchmarks/cluster.py).
 
 A robots.txt ``Crawl-delay`` read by any worker is kept in Redis too, and lengthens the
 host's delay for all of them. A lease ends when its response or error comes back, or
@@ -22,9 +26,10 @@ import time
 import uuid
 from typing import Any
 
-from scrapy import Request, Spider, signals
+from scrapy import Request, signals
+from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.robotstxt import RobotParser
 from scrapy.utils.httpobj import urlparse_cached
@@ -56,40 +61,32 @@ class SharedSlotsUnavailable(IgnoreRequest):
     """A request that could not get its host's turn because Redis did not answer in time."""
 
 
-class SharedSlotsMiddleware:
-    """Waits for the host's turn in Redis before each download (the module says how)."""
+class Pacer:
+    """Asks Redis for each host's turn (the module says how); one per crawl process."""
 
-    def __init__(self, crawler: Crawler, client: Any, prefix: str) -> None:
-        self.crawler = crawler
-        self.client = client
-        self.prefix = prefix
+    def __init__(self, crawler: Crawler) -> None:
+        import redis.asyncio  # only a cluster worker's crawl needs it
+
         settings = crawler.settings
+        self.client: Any = redis.asyncio.Redis.from_url(
+            settings["WIREWATCH_SHARED_REDIS"], socket_timeout=10, socket_connect_timeout=5
+        )
+        self.prefix = settings.get("WIREWATCH_SHARED_PREFIX")
         self.slots: dict[str, dict[str, float]] = settings.getdict("WIREWATCH_SHARED_SLOTS")
         self.default: dict[str, float] = settings.getdict("WIREWATCH_SHARED_DEFAULT")
         self.timeout = settings.getfloat("DOWNLOAD_TIMEOUT", 30.0)
-        self.acquire = client.register_script(ACQUIRE)
+        self.acquire = self.client.register_script(ACQUIRE)
         self.agent = str(settings.get("USER_AGENT") or "")
         self.crawl_delays: dict[str, int] = {}  # host -> ms, from the robots.txt read here
         self._tasks: set[asyncio.Task[None]] = set()
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> SharedSlotsMiddleware:
-        url = crawler.settings.get("WIREWATCH_SHARED_REDIS")
-        if not url:
-            raise NotConfigured
-        import redis.asyncio  # only a cluster worker's crawl needs it
-
-        client = redis.asyncio.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
-        middleware = cls(crawler, client, crawler.settings.get("WIREWATCH_SHARED_PREFIX"))
-        crawler.signals.connect(middleware.robots_parsed, signal=signals.robots_parsed)
-        return middleware
+        crawler.signals.connect(self.robots_parsed, signal=signals.robots_parsed)
 
     def keys(self, host: str) -> list[str]:
         base = f"{self.prefix}:host:{host}"
         return [f"{base}:next", f"{base}:leases", f"{base}:crawl-delay"]
 
-    async def process_request(self, request: Request, spider: Spider | None = None) -> None:
-        # *spider* only mirrors Scrapy's signature; Scrapy passes none to an optional one.
+    async def turn(self, request: Request) -> tuple[str, str]:
+        """Wait for the host's turn; return the lease to give back with :meth:`done`."""
         host = urlparse_cached(request).hostname or ""
         slot = self.slots.get(host, self.default)
         timeout = float(request.meta.get("download_timeout", self.timeout))
@@ -114,25 +111,11 @@ class SharedSlotsMiddleware:
                 await asyncio.sleep(1.0)
                 continue
             if wait_ms == 0:
-                request.meta["wirewatch_lease"] = (host, token)
-                return
+                return host, token
             await asyncio.sleep(FULL_POLL if wait_ms < 0 else wait_ms / 1000)
 
-    async def process_response(
-        self, request: Request, response: Response, spider: Spider | None = None
-    ) -> Response:
-        await self._release(request)
-        return response
-
-    async def process_exception(
-        self, request: Request, exception: Exception, spider: Spider | None = None
-    ) -> None:
-        await self._release(request)
-
-    async def _release(self, request: Request) -> None:
-        lease = request.meta.pop("wirewatch_lease", None)
-        if lease is None:
-            return
+    async def done(self, lease: tuple[str, str]) -> None:
+        """End a lease: one more request may be in flight to its host."""
         host, token = lease
         try:
             await self.client.zrem(self.keys(host)[1], token)
@@ -155,3 +138,18 @@ class SharedSlotsMiddleware:
             await self.client.set(self.keys(host)[2], milliseconds, ex=24 * 3600)
         except Exception as error:
             logger.warning("could not share %s's Crawl-delay in Redis: %s", host, error)
+
+
+class PacedDownloadHandler(HTTP11DownloadHandler):
+    """Scrapy's HTTP handler, each download waiting for its host's turn in Redis first."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.pacer = Pacer(crawler)
+
+    async def download_request(self, request: Request) -> Response:
+        lease = await self.pacer.turn(request)
+        try:
+            return await super().download_request(request)
+        finally:
+            await self.pacer.done(lease)

@@ -24,6 +24,7 @@ class SharedPoliteness:
 # Concurrency of a download slot in this process when the shared slots pace the hosts: high
 # enough that no request, once given its turn by Redis, waits here as well.
 UNPACED = 64
+PACED_HANDLER = "crawler.pacing.PacedDownloadHandler"
 
 
 def build_settings(
@@ -32,8 +33,9 @@ def build_settings(
     """Return Scrapy settings: crawler.settings, then the plan's politeness per host.
 
     With *shared*, each host's delay and concurrency hold across every worker's crawl
-    (crawler.middlewares.shared), and this process's own slots stop pacing: a request that
-    Redis gave its turn must leave at once, or two workers' requests could bunch up.
+    (crawler.pacing, whose HTTP handler waits for each host's turn), and this process's own
+    slots stop pacing: a request that Redis gave its turn must leave at once, or two
+    workers' requests could bunch up.
     """
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
@@ -63,6 +65,9 @@ def build_settings(
             {"concurrency": crawl.per_host_concurrency, "delay": crawl.delay},
             priority="cmdline",
         )
+        handlers = dict(settings.getdict("DOWNLOAD_HANDLERS"))
+        handlers.update(http=PACED_HANDLER, https=PACED_HANDLER)
+        settings.set("DOWNLOAD_HANDLERS", handlers, priority="cmdline")
         settings.set("DOWNLOAD_DELAY", 0, priority="cmdline")
         settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", UNPACED, priority="cmdline")
         slots = {host: {"concurrency": UNPACED, "delay": 0} for host in slots}

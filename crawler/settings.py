@@ -49,8 +49,6 @@ DOWNLOADER_MIDDLEWARES = {
     # robots.txt within the source's timeout, and no fetching when it is unreachable.
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.robots.RobotsMiddleware": 100,
-    # Last before the download, on cluster workers only: each host's turn, shared in Redis.
-    "crawler.middlewares.shared.SharedSlotsMiddleware": 950,
 }
 EXTENSIONS = {
     "crawler.extensions.crawldelay.CrawlDelay": 500,

@@ -119,7 +119,7 @@ def cluster_config(
     path = write_config(
         folder,
         sources,
-        crawl={"delay": 0, "timeout": 5, "cycle_timeout": 60, "per_host_concurrency": 4},
+        crawl={"delay": 0, "timeout": 5, "cycle_timeout": 120, "per_host_concurrency": 4},
     )
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["cluster"] = {"redis": server.url, "batch": 2, "visibility_timeout": 2, **settings}

@@ -15,7 +15,7 @@ reach the one process that writes the archive. A stream with a consumer group gi
 - ``<prefix>:workers``, a hash of each worker's last heartbeat, for ``wirewatch status``.
 
 Streams live as long as Redis keeps them: with its append-only file on (``appendonly yes``),
-a restarted Redis still has the queue. The politeness keys are crawler.middlewares.shared's.
+a restarted Redis still has the queue. The politeness keys are crawler.pacing's.
 """
 
 from __future__ import annotations
