@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import ahocorasick
 
 from monitor.matcher.aliases import Alias, parse_alias, right_edge
+from monitor.matcher.asides import asides
 from monitor.matcher.document import Document, Field
 from monitor.matcher.hits import Hit
 from monitor.matcher.normalize import is_word_char
@@ -26,6 +27,7 @@ from monitor.matcher.rules import (
     alternatives,
     evaluate,
     labels,
+    paired,
     parse_rule,
     requirements,
     sides,
@@ -109,6 +111,10 @@ class _Compiled:
     # Entity -> the first of the entities a rule offers in its place (russia OR kursk): one
     # side of what the topic is about, when the best sentence counts the sides it holds.
     side: Mapping[str, str]
+    # The entities the subject: rules pair (russia, dprk; not others after WITHOUT), and the
+    # entities of enumerations: that are none of them: third parties (others).
+    paired: frozenset[str] = frozenset()
+    third: frozenset[str] = frozenset()
 
     @property
     def described(self) -> str:
@@ -224,23 +230,37 @@ class Matcher:
             for label, found in kept.items():
                 item = not label.quoted and label.name in topic.listed
                 (listed if item else others).extend(found)
-            lists = enumerations(document, listed, others) if len(listed) > 1 else []
+            lists = enumerations(document, listed, others, topic.third) if len(listed) > 1 else []
+            lists += asides(document, listed, topic.third)
         apart = frozenset(hit for listing in lists for hit in listing.hits)
-        verdict = _Verdict.of(topic, kept, apart)
+        third = _third_party(topic, kept, apart, document)
+        verdict = _Verdict.of(topic, kept, apart, third=third)
         notes: list[str] = []
         # A note only where the mechanism changed the outcome: judged again without it.
-        if apart and verdict.outcome != _Verdict.of(topic, kept, frozenset()).outcome:
+        if apart and verdict.outcome != _Verdict.of(topic, kept, frozenset(), third=third).outcome:
             notes.extend(dict.fromkeys(listing.note() for listing in lists))
-        if unsure and verdict.outcome != _Verdict.of(topic, hits, apart).outcome:
+        if unsure and verdict.outcome != _Verdict.of(topic, hits, apart, third=third).outcome:
             for entity, context in topic.context.items():
                 lost = [hit for hit in unsure if hit.label == entity]
                 if lost:
                     notes.append(context_note(document, lost, context))
         if verdict.passing and verdict.outcome != _Verdict.of(topic, kept, apart, False).outcome:
             notes.extend(
-                passing_note(name, witness, topic.subject_sentences)
+                passing_note(name, witness, topic.subject_sentences, third)
                 for name, witness in verdict.passing
             )
+        # Two mechanisms may each be enough (a stop on a journey under a headline about
+        # Vietnam): then none changed the outcome alone, and the notes of those that were
+        # at work say why together.
+        if not notes and (apart or unsure):
+            bare = _Verdict.of(topic, hits, frozenset(), False)
+            if verdict.outcome != bare.outcome:
+                notes.extend(dict.fromkeys(listing.note() for listing in lists))
+                notes.extend(
+                    context_note(document, lost, context)
+                    for entity, context in topic.context.items()
+                    if (lost := [hit for hit in unsure if hit.label == entity])
+                )
         ordered = verdict.evidence
         snippet, field_name, start = (
             _best_sentence(ordered, document, topic) if ordered else ("", "", 0)
@@ -284,6 +304,7 @@ class _Verdict:
         hits: Mapping[Label, list[Hit]],
         apart: frozenset[Hit],
         subject: bool = True,
+        third: tuple[str, ...] = (),
     ) -> _Verdict:
         fired = [
             (name, text, witness)
@@ -302,7 +323,7 @@ class _Verdict:
                     (
                         side
                         for side in sides(trees[name], hits, apart) or [witness]
-                        if in_passing(side, topic.subject_sentences)
+                        if in_passing(side, topic.subject_sentences, top=not third)
                     ),
                     None,
                 )
@@ -346,11 +367,17 @@ def _compile(name: str, topic: Topic) -> _Compiled:
     weights = {"title": scoring.title, "lead": scoring.lead, "body": scoring.body}
     context = {entity: tuple(names) for entity, names in topic.context.items()}
     subject = topic.subject
+    named = frozenset(subject.rules if subject else ())
+    pairs = frozenset().union(*(paired(tree) for rule, _, tree in rules if rule in named))
+    pairs -= set(scoring.entities)
+    # Third parties: what a list of states names that no rule pairs (others).
+    third = frozenset(topic.enumerations) - frozenset().union(
+        *(paired(tree) for _, _, tree in rules)
+    )
     return _Compiled(
         name, rules, ways, exclude, topic.threshold, weights, dict(scoring.entities),
-        frozenset(topic.enumerations), context,
-        frozenset(subject.rules if subject else ()), subject.sentences if subject else 2,
-        _sides(rules, set(scoring.entities)),
+        frozenset(topic.enumerations), context, named, subject.sentences if subject else 2,
+        _sides(rules, set(scoring.entities)), pairs, third,
     )  # fmt: skip
 
 
@@ -371,6 +398,26 @@ def _sides(rules: tuple[tuple[str, str, Node], ...], boosts: set[str]) -> dict[s
                 first, second = sorted((root(names[0]), root(other)))
                 parent[second] = first
     return {name: root(name) for name in parent}
+
+
+def _third_party(
+    topic: _Compiled, hits: Mapping[Label, list[Hit]], apart: frozenset[Hit], document: Document
+) -> tuple[str, ...]:
+    """Return the third parties a headline names (Vietnam, Xi) when it does not name every
+    side that the subject: rules pair, or () when it names none or names them all."""
+    if not topic.third or not topic.subject:
+        return ()
+    title = [hit for found in hits.values() for hit in found if hit.field == "title"]
+    title = [hit for hit in title if hit not in apart]
+    names = [hit for hit in title if hit.label in topic.third]
+    if not names:
+        return ()
+    every = {topic.side.get(name, name) for name in topic.paired}
+    named = {topic.side.get(hit.label, hit.label) for hit in title if hit.label in topic.paired}
+    if named >= every:
+        return ()
+    text = document.title.text
+    return tuple(dict.fromkeys(text[hit.start : hit.end] for hit in sorted(names, key=_order)))
 
 
 def _key(topic: str, label: Label) -> str:

@@ -163,6 +163,22 @@ def _alternative(node: Node) -> set[str]:
     return set()
 
 
+def paired(node: Node) -> set[str]:
+    """Return the entities a rule pairs: its entities but those after WITHOUT or under NOT
+    (``(russia WITHOUT/2 others) NEAR/sentence dprk`` pairs russia and dprk)."""
+    if isinstance(node, Label):
+        return set() if node.quoted else {node.name}
+    if isinstance(node, Not):
+        return set()
+    if isinstance(node, Scope | AtLeast):
+        return paired(node.item)
+    if isinstance(node, Without):
+        return paired(node.left)
+    if isinstance(node, Near):
+        return paired(node.left) | paired(node.right)
+    return set().union(*(paired(item) for item in node.items))
+
+
 def requirements(node: Node) -> list[frozenset[Label]]:
     """Return the ways *node* can be true, each the set of labels that must all be found.
 

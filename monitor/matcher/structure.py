@@ -28,7 +28,7 @@ aside.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from monitor.matcher.document import Document
@@ -61,22 +61,30 @@ _NAME = re.compile(
 
 @dataclass(frozen=True)
 class Enumeration:
-    """A list of names in one field, as the article writes them, and the hits among them."""
+    """A list of names in one field, as the article writes them, and the hits among them;
+    or names that asides.py sets aside the same way (ranked, compared, a journey's stop)."""
 
     items: tuple[str, ...]
     hits: tuple[Hit, ...]
+    # enumeration, or a kind of asides.py: ranking, comparison, journey
+    kind: str = "enumeration"
 
     def note(self) -> str:
         """Return the line an explanation shows for it."""
-        return "enumeration ignored: " + ", ".join(self.items)
+        return f"{self.kind} ignored: " + ", ".join(self.items)
 
 
 def enumerations(
-    document: Document, hits: Collection[Hit], others: Iterable[Hit]
+    document: Document,
+    hits: Collection[Hit],
+    others: Iterable[Hit],
+    several: Collection[str] = (),
 ) -> list[Enumeration]:
     """Return the enumerations that the *hits* (of a topic's ``enumerations:``) stand in.
 
     *others* are the topic's other hits: a name that one of them covers is no list item.
+    The names of an entity in *several* (third parties: Iran, Myanmar) are each an item of
+    their own, where those of another entity (Putin, Lavrov) count as one.
     """
     texts = {field.name: field.text for field in document.fields}
     # Most names are followed by a plain word, and begin no list: settled by two characters.
@@ -94,7 +102,9 @@ def enumerations(
     for hit in sorted(openers, key=lambda hit: (hit.field != "title", hit.start)):
         if (hit.field, hit.start) in used:
             continue
-        listed = _run(texts[hit.field], by_field[hit.field], taken.get(hit.field, []), hit.start)
+        listed = _run(
+            texts[hit.field], by_field[hit.field], taken.get(hit.field, []), hit.start, several
+        )
         if listed is not None:
             used.update((hit.field, one.start) for one in listed.hits)
             found.append(listed)
@@ -107,13 +117,17 @@ def _may_go_on(text: str, end: int) -> bool:
 
 
 def _run(
-    text: str, starts: Mapping[int, list[Hit]], taken: list[tuple[int, int]], start: int
+    text: str,
+    starts: Mapping[int, list[Hit]],
+    taken: list[tuple[int, int]],
+    start: int,
+    several: Collection[str] = (),
 ) -> Enumeration | None:
     """Return the enumeration that begins with the hit at *start*, if it begins one."""
     first = max(starts[start], key=lambda hit: hit.end)
     items = [text[first.start : first.end]]
     listed = list(starts[start])
-    kinds = {first.label}
+    kinds = {_kind(first, text, several)}
     position = first.end
     closed = False
     while True:
@@ -137,7 +151,7 @@ def _run(
         if after in starts:
             following = max(starts[after], key=lambda hit: hit.end)
             listed.extend(starts[after])
-            kinds.add(following.label)
+            kinds.add(_kind(following, text, several))
             items.append(text[following.start : following.end])
             position = following.end
         else:
@@ -150,6 +164,13 @@ def _run(
     if len(items) < MIN_ITEMS or len(kinds) < MIN_ITEMS:
         return None
     return Enumeration(tuple(items), tuple(listed))
+
+
+def _kind(hit: Hit, text: str, several: Collection[str]) -> str:
+    """Return what makes *hit* a different item: its entity, or its name in *several*."""
+    if hit.label in several:
+        return "\x00" + fold_alias(text[hit.start : hit.end])
+    return hit.label
 
 
 def without_context(
@@ -186,19 +207,30 @@ def _unit(hit: Hit) -> int:
     return _TOP if hit.field == "title" else hit.paragraph
 
 
-def in_passing(witness: Collection[Hit], sentences: int) -> bool:
+def in_passing(witness: Collection[Hit], sentences: int, top: bool = True) -> bool:
     """Return True when a rule's *witness* stands in fewer than *sentences* sentences, and
-    none of them in the headline or the lead."""
+    (when *top*) none of them in the headline or the lead.
+
+    Under a headline about a third party (*top* False) the lead is no proof of the subject:
+    it says what the third party did, and the pair must hold in *sentences* sentences.
+    """
     units = {(hit.field, hit.paragraph, hit.sentence) for hit in witness}
-    if any(_unit(hit) == _TOP for hit in witness):
+    if top and any(_unit(hit) == _TOP for hit in witness):
         return False
     return len(units) < sentences
 
 
-def passing_note(rule: str, witness: Collection[Hit], sentences: int) -> str:
+def passing_note(
+    rule: str, witness: Collection[Hit], sentences: int, third: Sequence[str] = ()
+) -> str:
     """Return the line an explanation shows for a rule set aside as a passing clause."""
     count = len({(hit.field, hit.paragraph, hit.sentence) for hit in witness})
     found = "1 sentence" if count == 1 else f"{count} sentences"
+    if third and any(_unit(hit) == _TOP for hit in witness):
+        return (
+            f"{rule} set aside: only in passing ({found} under a headline about a third "
+            f"party, {', '.join(third)}; there the subject must hold in {sentences} sentences)"
+        )
     return (
         f"{rule} set aside: only in passing ({found} below the lead; the subject of a story "
         f"is in its headline, its lead or {sentences} sentences)"
