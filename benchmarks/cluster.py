@@ -427,6 +427,10 @@ def main() -> None:
         parser.error(f"--workers: {args.workers!r} is not a list of numbers such as 1,2,4")
     if not counts or min(counts) < 1:
         parser.error("--workers: give one or more worker counts of at least 1, such as 1,2,4")
+    if not 1 <= args.batch <= 1000:
+        parser.error(f"--batch: {args.batch} is outside cluster.batch's range, 1 to 1000")
+    if args.sources < 1 or not 1 <= args.hosts <= args.sources:
+        parser.error("--sources and --hosts: give at least one source, and 1 to SOURCES hosts")
     if shutil.which("redis-server") is None:
         raise SystemExit(INSTALL)
 
