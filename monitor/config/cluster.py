@@ -40,7 +40,7 @@ class ClusterSettings(Model):
         "redis://10.0.0.5:6379/0; a password in it is never shown in status or logs.",
     )
     batch: int = Field(
-        20,
+        100,
         ge=1,
         le=1000,
         description="How many due sources one crawl job carries; a worker crawls a job in one "
