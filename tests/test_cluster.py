@@ -280,6 +280,7 @@ def test_three_workers_archive_every_story_once_through_ten_random_sigkills(
     assert flagged == 6 * len(range(0, 24, 3))  # every third story is about the pair
 
 
+@pytest.mark.alone  # it times arrivals: a second test's load beside it would delay some
 def test_two_workers_on_one_host_keep_its_delay_between_requests(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
