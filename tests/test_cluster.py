@@ -211,6 +211,27 @@ def crawling_worker(workers: Workers) -> str | None:
     return None
 
 
+def start_daemon(config: Path, log: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """Start ``wirewatch run`` in its own session, logging to *log*."""
+    with log.open("w", encoding="utf-8") as out:  # the child keeps its own copy
+        return subprocess.Popen(
+            [sys.executable, "-m", "monitor", "--config", str(config), "run"],
+            stdout=out, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            env={**os.environ, **env},
+        )  # fmt: skip
+
+
+def stop_daemon(daemon: subprocess.Popen[str]) -> int:
+    """SIGTERM the daemon as an operator would; return its exit status (-9: it had to be
+    killed)."""
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        return daemon.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        kill_group(daemon)
+        return -9
+
+
 def test_three_workers_archive_every_story_once_through_ten_random_sigkills(
     tmp_path: Path, redis_server: RedisServer
 ) -> None:
@@ -221,12 +242,7 @@ def test_three_workers_archive_every_story_once_through_ten_random_sigkills(
         tmp_path, redis_server, [{**source, "interval": 1} for source in wires.sources()]
     )
     workers = Workers(config, tmp_path, env)
-    daemon_log = (tmp_path / "daemon.log").open("w", encoding="utf-8")
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
-        stdout=daemon_log, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        env={**os.environ, **env},
-    )  # fmt: skip
+    daemon = start_daemon(config, tmp_path / "daemon.log", env)
     kills: list[str] = []
     try:
         wires.add(4)
@@ -261,15 +277,9 @@ def test_three_workers_archive_every_story_once_through_ten_random_sigkills(
         logs = workers.log_text()
         assert "taken over" in logs, f"seed {SEED}: no job went to another worker"
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        try:
-            code = daemon.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            kill_group(daemon)  # type: ignore[arg-type]
-            code = -9
+        code = stop_daemon(daemon)
         workers.stop()
         wires.close()
-        daemon_log.close()
         for pid in marked(env):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -435,12 +445,7 @@ def test_the_daemon_outlives_redis_being_down_and_collects_once_it_is_back(
         tmp_path, server, [{**source, "interval": 1} for source in wires.sources()]
     )
     workers = Workers(config, tmp_path, env)
-    daemon_log = (tmp_path / "daemon.log").open("w", encoding="utf-8")
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "run"],
-        stdout=daemon_log, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        env={**os.environ, **env},
-    )  # fmt: skip
+    daemon = start_daemon(config, tmp_path / "daemon.log", env)
     try:
         workers.start(1)
         deadline = time.monotonic() + 30
@@ -455,16 +460,10 @@ def test_the_daemon_outlives_redis_being_down_and_collects_once_it_is_back(
         assert sorted(found) == sorted(wires.urls())
         assert daemon.poll() is None
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        try:
-            code = daemon.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            kill_group(daemon)  # type: ignore[arg-type]
-            code = -9
+        code = stop_daemon(daemon)
         workers.stop()
         server.stop()
         wires.close()
-        daemon_log.close()
     assert code == 0
     assert "Traceback" not in (tmp_path / "daemon.log").read_text(encoding="utf-8")
     assert "Traceback" not in workers.log_text()
