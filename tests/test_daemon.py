@@ -182,6 +182,9 @@ def test_each_source_runs_on_its_interval_and_a_new_story_is_flagged_promptly(
     assert daemon.process.poll() is None, daemon.output()
 
 
+# Alone: its rounds are timed against real intervals, and in 817921c's clean-clone run it
+# found 7 of 12 sources in one round with the SIGKILL and reader tests beside it.
+@pytest.mark.alone
 def test_sources_due_within_their_jitter_are_crawled_in_one_run(
     tmp_path: Path, newswire: Newswire, daemons
 ) -> None:
