@@ -3,7 +3,8 @@
 Redis is Debian's ``redis-server`` (installed by tests.debian when missing), started on a
 free loopback port in a folder of the test's, with its append-only file on so that a
 restart keeps the queue, as the README tells users to run it. Workers are real
-``wirewatch worker`` processes, each in its own session so a test can SIGKILL one outright.
+``wirewatch worker`` processes (tests/test_cluster.py starts them), each in its own session so a
+test can SIGKILL one outright.
 """
 
 from __future__ import annotations
@@ -13,10 +14,8 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import IO
 
 from tests.debian import installed
 
@@ -87,15 +86,6 @@ class RedisServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def start_worker(config: Path, name: str, log: IO[str], *extra: str) -> subprocess.Popen[str]:
-    """Start ``wirewatch worker`` in its own session, logging to *log*."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "monitor", "--config", str(config), "worker", "--name", name,
-         *extra],
-        stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )  # fmt: skip
 
 
 def kill_group(process: subprocess.Popen[str], signum: int = signal.SIGKILL) -> None:

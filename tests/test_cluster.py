@@ -416,7 +416,7 @@ def test_a_worker_without_cluster_in_its_config_says_what_to_add(tmp_path: Path)
 @pytest.mark.parametrize(
     ("url", "said"),
     [
-        ("http://10.0.0.5:6379/0", "is not a Redis URL"),
+        ("http://127.0.0.1:6379/0", "is not a Redis URL"),
         ("redis:///0", "names no host"),
         ("file:///etc/passwd", "is not a Redis URL"),
     ],
@@ -472,14 +472,14 @@ def test_the_daemon_outlives_redis_being_down_and_collects_once_it_is_back(
 def test_check_names_the_cluster_without_its_password(tmp_path: Path) -> None:
     config = write_config(tmp_path, [{"name": "one", "url": "http://127.0.0.1:9/rss.xml"}])
     data = yaml.safe_load(config.read_text(encoding="utf-8"))
-    data["cluster"] = {"redis": "redis://:s3cret@10.0.0.5:6379/0", "batch": 5}
+    data["cluster"] = {"redis": "redis://:s3cret@127.0.0.1:6379/0", "batch": 5}
     config.write_text(yaml.safe_dump(data), encoding="utf-8")
     text = run_cli("--config", str(config), "check")
     assert text.code == 0, text.err
-    assert "cluster  redis://***@10.0.0.5:6379/0" in text.out and "5 sources a job" in text.out
+    assert "cluster  redis://***@127.0.0.1:6379/0" in text.out and "5 sources a job" in text.out
     shown = json.loads(run_cli("--config", str(config), "check", "--format", "json").out)
     assert shown["cluster"] == {
-        "redis": "redis://***@10.0.0.5:6379/0", "batch": 5, "visibility_timeout": 60.0,
+        "redis": "redis://***@127.0.0.1:6379/0", "batch": 5, "visibility_timeout": 60.0,
     }  # fmt: skip
     assert "s3cret" not in text.out + json.dumps(shown)
 

@@ -54,7 +54,8 @@ class JobChild(CrawlChild):
         super().__init__(config, sources, job.run_id, self.relay, "WARNING", None)
 
     def command(self) -> list[str]:
-        return [*super().command()[:3], "--job", "-", *super().command()[5:]]
+        """The crawl child's command, reading a job (``--job -``) instead of a plan."""
+        return [("--job" if word == "--plan" else word) for word in super().command()]
 
     def payload(self) -> str:
         assert self.config.cluster is not None
