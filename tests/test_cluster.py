@@ -492,11 +492,19 @@ def test_a_worker_whose_config_lacks_a_source_fails_that_job_saying_so(
     daemon_config = cluster_config(tmp_path, redis_server, wires.sources(), batch=1)
     worker_folder = tmp_path / "worker"
     worker_folder.mkdir()
-    worker_config = cluster_config(worker_folder, redis_server, wires.sources()[:1], batch=1)
+    # A long visibility timeout: the worker beats every 2 s, and must still say at once that
+    # its jobs are done.
+    worker_config = cluster_config(
+        worker_folder, redis_server, wires.sources()[:1], batch=1, visibility_timeout=60
+    )
     workers = Workers(worker_config, tmp_path, new_mark())
     try:
         workers.start(1)
         result = run_cycle(load(daemon_config), timeout=60)
+        shown = run_cli("--config", str(daemon_config), "status", "--format", "json")
+        (worker,) = json.loads(shown.out)["cluster"]["workers"]
+        assert worker["jobs"] == 2 and worker["crawling"] == [], worker
+        assert worker["failures"] == 1 and "host0-feed1" in worker["last_error"]
     finally:
         workers.stop()
         wires.close()

@@ -165,15 +165,19 @@ class Worker:
         self.stopping.set()
 
     def _step(self) -> None:
+        before = set(self.running)
+        self._reap()
         now = time.monotonic()
-        if now - self._last_beat >= self.beat_every:
+        # A job that started or ended is told at once: status must not show a finished
+        # crawl as running for another beat.
+        if now - self._last_beat >= self.beat_every or set(self.running) != before:
             self._beat()
             self._last_beat = now
-        self._reap()
         if len(self.running) < self.processes:
             taken = self.queue.take(self.name, block_ms=200 if self.running else 1000)
             if taken is not None:
                 self._start(taken)
+                self._last_beat = 0.0  # beat with the new job on the next step
         else:
             self.stopping.wait(0.2)
 
