@@ -23,6 +23,11 @@ MIN_CHARS = 60
 MIN_CONFIDENCE = 0.6
 
 
+def preload() -> None:
+    """Load the model now (crawler.forkserver), so that each fork finds it loaded."""
+    _identifier()
+
+
 @cache
 def _identifier() -> Any:
     """Return py3langid's identifier, loaded once per crawl process.

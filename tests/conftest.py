@@ -22,6 +22,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from monitor.collection import forks
 from monitor.newswire import Newswire
 
 REPO = Path(__file__).resolve().parent.parent
@@ -172,8 +173,13 @@ def _run_in_process(
             for stream in (sys.stdout, sys.stderr):
                 with contextlib.suppress(ValueError):  # a command may have closed it
                     stream.flush()
-        return Result(code, out.getvalue().decode("utf-8", "replace"),
-                      err.getvalue().decode("utf-8", "replace"))  # fmt: skip
+        result = Result(code, out.getvalue().decode("utf-8", "replace"),
+                        err.getvalue().decode("utf-8", "replace"))  # fmt: skip
+    # The crawl fork server of this process's own environment is kept for the next command,
+    # as a daemon keeps it for its next cycle; one started for an environment the command
+    # was given (a mark, a cache folder) ends as it would when that command's process exits.
+    forks.close_all(keep=os.environ)
+    return result
 
 
 def _on_alarm(signum: int, frame: object) -> None:

@@ -13,7 +13,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -22,6 +21,7 @@ from typing import IO, Any, Protocol
 
 from monitor import events
 from monitor.archive import RunStatus
+from monitor.collection import forks
 from monitor.config import Config, Source
 from monitor.errors import CrawlError, DiskFull
 
@@ -124,16 +124,15 @@ class CrawlChild:
         self.log_stream = log_stream
         self.fatal: list[str] = []
         self.finished: list[events.Finished] = []  # its report as it ends: memory, CPU
-        self.process: subprocess.Popen[str] | None = None
+        self.process: forks.Process | None = None
         self._log = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 - see close()
         self._reader: threading.Thread | None = None
 
-    def command(self) -> list[str]:
-        """Return the child's command line."""
-        return [
-            sys.executable, "-m", "crawler", "--plan", "-", "--run-id", str(self.run_id),
-            "--log-level", self.log_level,
-        ]  # fmt: skip
+    module = "crawler"  # what the child runs, as ``python -m MODULE ARGUMENTS``
+
+    def arguments(self) -> list[str]:
+        """Return the child's arguments."""
+        return ["--plan", "-", "--run-id", str(self.run_id), "--log-level", self.log_level]
 
     def payload(self) -> str:
         """Return what the child reads on stdin: only its part of the config (its sources,
@@ -141,18 +140,10 @@ class CrawlChild:
         return self.config.plan(self.sources).to_json()
 
     def start(self) -> None:
-        command = self.command()
         payload = self.payload()
+        log = self.log_stream if self.log_stream is not None else self._log
         try:
-            self.process = subprocess.Popen(
-                command,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=self.log_stream if self.log_stream is not None else self._log,
-                text=True,
-                encoding="utf-8",
-                start_new_session=True,
-            )
+            self.process = forks.start(self.module, self.arguments(), log)
         except OSError as error:
             raise CrawlError(f"cannot start the crawl process: {error}") from None
         self._reader = threading.Thread(
@@ -192,6 +183,7 @@ class CrawlChild:
         """Return ``(status, exit code, error)`` of a child that has exited."""
         assert self.process is not None
         code = self.process.returncode
+        assert code is not None, "the child has not exited"
         if code == 0:
             return RunStatus.OK, 0, None
         if code < 0 and not self.fatal:
@@ -223,7 +215,7 @@ class CrawlChild:
 
 
 def _read_events(
-    child: subprocess.Popen[str],
+    child: forks.Process,
     on_event: EventHandler | None,
     fatal: list[str],
     finished: list[events.Finished],
@@ -244,7 +236,9 @@ def _read_events(
                 logger.exception("progress display failed")
 
 
-def stop_process_group(child: subprocess.Popen[Any], grace: float = STOP_GRACE) -> None:
+def stop_process_group(
+    child: subprocess.Popen[Any] | forks.Forked, grace: float = STOP_GRACE
+) -> None:
     """Stop a child started with ``start_new_session``: SIGTERM its group, then SIGKILL."""
     if child.poll() is not None:
         return

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -56,9 +55,10 @@ class RecheckChild(CrawlChild):
         super().__init__(config, sources, 0, None, log_level, log_stream)
         self.targets = targets
 
-    def command(self) -> list[str]:
-        return [sys.executable, "-m", "crawler.recheck", "--plan", "-",
-                "--log-level", self.log_level]  # fmt: skip
+    module = "crawler.recheck"
+
+    def arguments(self) -> list[str]:
+        return ["--plan", "-", "--log-level", self.log_level]
 
     def payload(self) -> str:
         plan = json.loads(self.config.plan(self.sources).to_json())

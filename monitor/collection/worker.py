@@ -53,9 +53,9 @@ class JobChild(CrawlChild):
         self.lost: str | None = None  # a result that could not be sent: the job is not done
         super().__init__(config, sources, job.run_id, self.relay, "WARNING", None)
 
-    def command(self) -> list[str]:
-        """The crawl child's command, reading a job (``--job -``) instead of a plan."""
-        return [("--job" if word == "--plan" else word) for word in super().command()]
+    def arguments(self) -> list[str]:
+        """The crawl child's arguments, reading a job (``--job -``) instead of a plan."""
+        return [("--job" if word == "--plan" else word) for word in super().arguments()]
 
     def payload(self) -> str:
         assert self.config.cluster is not None
