@@ -7,7 +7,8 @@ scripts and a comment thread around the story) per item. The script measures, in
 - bare fetch: a minimal Scrapy spider that downloads every article page and does nothing
   with it, with the same concurrency: the baseline, and its CPU per page;
 - wirewatch: one `crawl` of every feed, end to end (fetch, feedparser, trafilatura, match,
-  SQLite with FTS), with one crawl process per core;
+  SQLite with FTS), with one crawl process per core (forks of a fork server that this
+  crawl starts: its start is counted);
 - re-poll: a second crawl of REPOLL small feeds that all answer 304 Not Modified;
 
 and prints a table. No network beyond 127.0.0.x.
@@ -33,6 +34,7 @@ from pathlib import Path
 
 import yaml
 
+from monitor.collection import forks
 from monitor.collection.cycle import AFTER_CRAWL, Aftermath, Step, run_cycle
 from monitor.config import load
 from monitor.demo.stories import load_stories
@@ -236,6 +238,9 @@ def main() -> None:
             spent: dict[str, float] = {}
             result = run_cycle(config, steps=timed_steps(spent))
             parent_cpu = time.process_time() - parent_before
+            # The crawl children are forks of a fork server, whose CPU (its imports, and
+            # its children's, which it reaps) is this process's to count once it is reaped.
+            forks.close_all()
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
@@ -255,6 +260,7 @@ def main() -> None:
             second = run_cycle(repoll_config)
             repoll_seconds = time.monotonic() - started
             not_modified = sum(outcome.status == "not_modified" for outcome in second.outcomes)
+            forks.close_all()  # reaped, so that its children's peak is counted
             peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     finally:
         stop.set()

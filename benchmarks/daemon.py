@@ -2,9 +2,10 @@
 
 A local newswire serves FEEDS feeds that gain a story every time they are read, so every
 cycle has new articles to fetch, match and archive. `wirewatch run` polls them every
-second. Every STEP completed crawl runs, the table prints the daemon's resident memory
-(VmRSS) and how many crawl processes are alive; after the last cycle the daemon gets
-SIGTERM, and the crawl processes left behind (orphans) are counted.
+second. Every STEP completed crawl runs, the table prints the resident memory (VmRSS) of
+the daemon and of its fork server (crawler.forkserver, which the crawl children are forks
+of), and how many crawl processes are alive; after the last cycle the daemon gets SIGTERM,
+and every process of the run left behind (server or orphan) is counted.
 
     .venv/bin/python benchmarks/daemon.py [--cycles 1000] [--step 100] [--feeds 4]
 """
@@ -42,9 +43,23 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def crawl_processes(mark: dict[str, str]) -> int:
-    """Count live crawl processes started by this run's daemon (they inherit its mark)."""
-    return len(marked(mark, command=b"crawler"))
+def parent_of(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def fork_servers(mark: dict[str, str], daemon: int) -> list[int]:
+    """Return the daemon's fork servers: its own children that run the crawler."""
+    return [pid for pid in marked(mark, command=b"crawler") if parent_of(pid) == daemon]
+
+
+def crawl_processes(mark: dict[str, str], daemon: int) -> int:
+    """Count live crawl processes started by this run's daemon (they inherit its mark),
+    its fork server left out."""
+    servers = fork_servers(mark, daemon)
+    return len([pid for pid in marked(mark, command=b"crawler") if pid not in servers])
 
 
 def runs_done(archive: Path) -> int:
@@ -98,15 +113,17 @@ def main() -> None:
                                   env={**os.environ, **mark},
                                   stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
         started = time.monotonic()
-        print(f"{'cycles':>8}{'minutes':>10}{'daemon RSS (MiB)':>19}{'crawl processes':>17}")
+        print(f"{'cycles':>8}{'minutes':>10}{'daemon RSS (MiB)':>19}"
+              f"{'fork server RSS':>17}{'crawl processes':>17}")  # fmt: skip
         next_report = args.step
         try:
             while next_report <= args.cycles:
                 done = runs_done(folder / "archive.db")
                 if done >= next_report:
+                    server = sum(rss_kib(pid) for pid in fork_servers(mark, daemon.pid))
                     print(f"{done:>8}{(time.monotonic() - started) / 60:>10.1f}"
-                          f"{rss_kib(daemon.pid) / 1024:>19.1f}{crawl_processes(mark):>17}",
-                          flush=True)  # fmt: skip
+                          f"{rss_kib(daemon.pid) / 1024:>19.1f}{server / 1024:>17.1f}"
+                          f"{crawl_processes(mark, daemon.pid):>17}", flush=True)  # fmt: skip
                     next_report += args.step
                 time.sleep(0.5)
         finally:
@@ -116,7 +133,7 @@ def main() -> None:
         with sqlite3.connect(folder / "archive.db") as db:
             (articles,) = db.execute("SELECT count(*) FROM articles").fetchone()
             (integrity,) = db.execute("PRAGMA integrity_check").fetchone()
-    print(f"\ndaemon exit status {code}; crawl processes left after it: {crawl_processes(mark)}")
+    print(f"\ndaemon exit status {code}; crawl processes left after it: {len(marked(mark))}")
     print(f"articles archived: {articles}; integrity_check: {integrity}")
 
 
