@@ -28,6 +28,8 @@ from monitor.newswire import Newswire
 REPO = Path(__file__).resolve().parent.parent
 CORPORA = REPO.parent / "shared" / "corpora"
 CLI_TIMEOUT = 120  # seconds; a crawl of the local newswire takes a few
+# What run_cli changes in a command's environment unless the test gives more.
+DEFAULT_ENV: dict[str, str | None] = {"WIREWATCH_CONFIG": None, "COLUMNS": "200"}
 
 
 @pytest.fixture
@@ -92,8 +94,7 @@ def run_cli(
     called off the main thread (a command in this process owns sys.stdout and the working
     folder while it runs, so only one can run at a time).
     """
-    environment: dict[str, str | None] = {"WIREWATCH_CONFIG": None, "COLUMNS": "200"}
-    environment.update(env or {})
+    environment = {**DEFAULT_ENV, **(env or {})}
     if process or "TZ" in environment or threading.current_thread() is not threading.main_thread():
         return _run_process(args, cwd, environment, timeout, stdin)
     return _run_in_process(args, cwd, environment, timeout, stdin)
@@ -175,10 +176,11 @@ def _run_in_process(
                     stream.flush()
         result = Result(code, out.getvalue().decode("utf-8", "replace"),
                         err.getvalue().decode("utf-8", "replace"))  # fmt: skip
-    # The crawl fork server of this process's own environment is kept for the next command,
-    # as a daemon keeps it for its next cycle; one started for an environment the command
-    # was given (a mark, a cache folder) ends as it would when that command's process exits.
-    forks.close_all(keep=os.environ)
+    # The crawl fork server of the usual environment of a command is kept for the next
+    # command, as a daemon keeps it for its next cycle; one started for an environment a
+    # test gave (a mark, a cache folder) ends as it would when that command's process exits.
+    usual = {**os.environ, **DEFAULT_ENV}
+    forks.close_all(keep={key: value for key, value in usual.items() if value is not None})
     return result
 
 

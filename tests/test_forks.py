@@ -9,7 +9,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,11 @@ import pytest
 
 from monitor import events
 from monitor.collection import forks
+from monitor.newswire import Newswire
 from monitor.procmark import marked, new_mark
+
+from .conftest import run_cli, write_config
+from .test_daemon import Daemon, LiveFeed, query, wait_for
 
 BAD_PLAN = "this is not a crawl plan"
 
@@ -34,15 +37,11 @@ def start_waiting(log) -> forks.Process:
 
 
 def parent_of(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
+    """Return the parent of *pid*, or 0 once it has gone."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return 0
 
 
 def test_crawl_children_fork_from_one_server_each_leading_its_own_session(log) -> None:
@@ -80,7 +79,7 @@ def test_a_child_whose_server_is_killed_ends_as_killed_and_the_next_gets_a_new_s
     server = child.server.process.pid
     os.kill(server, signal.SIGKILL)
     assert child.wait(timeout=30) == -signal.SIGKILL  # its run is interrupted, not failed
-    wait_until(lambda: not Path(f"/proc/{child.pid}").exists()
+    wait_for(lambda: not Path(f"/proc/{child.pid}").exists()
                or "Z" in Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1][:3],
                10, "the orphaned child to be killed")  # fmt: skip
     following = start_waiting(log)
@@ -117,7 +116,7 @@ def test_the_server_and_its_children_end_when_their_parent_is_killed(tmp_path: P
         assert set(marked(mark)) >= {parent.pid, server, child}
         parent.kill()
         parent.wait(timeout=10)
-        wait_until(lambda: not marked(mark), 20, "the server and the child to end")
+        wait_for(lambda: not marked(mark), 20, "the server and the child to end")
     finally:
         for pid in marked(mark):
             os.killpg(os.getpgid(pid), signal.SIGKILL)
@@ -142,3 +141,46 @@ def test_where_no_server_starts_children_start_as_new_processes_saying_why_once(
     assert "fork server did not start" in warnings[0]
     assert "No module named crawler.no_such_server" in warnings[0]
     assert "start as new processes" in warnings[0]
+
+
+def test_a_daemon_forks_every_cycles_crawl_from_the_one_server_it_started(
+    tmp_path: Path, newswire: Newswire
+) -> None:
+    feed = LiveFeed(newswire, "/feed.xml")
+    feed.add("Lavrov lands in Pyongyang for talks")
+    write_config(tmp_path, [{"name": "wire", "url": newswire.url("/feed.xml"), "interval": "1s"}])
+    daemon = Daemon(tmp_path)
+    try:
+        wait_for(lambda: query(tmp_path, "SELECT 1 FROM articles"), 60, "the first story")
+
+        def servers() -> list[int]:
+            return [pid for pid in daemon.crawl_processes()
+                    if parent_of(pid) == daemon.process.pid]  # fmt: skip
+
+        (server,) = servers()
+        feed.add("Shoigu meets Kim Jong Un in Pyongyang", slow=3)  # its crawl lives a while
+        wait_for(lambda: any(parent_of(pid) == server for pid in daemon.crawl_processes()), 30,
+                 "a crawl child forked from the server")  # fmt: skip
+        wait_for(lambda: len(query(tmp_path, "SELECT 1 FROM articles")) == 2, 60,
+                 "the second story")  # fmt: skip
+        assert servers() == [server]
+        assert len(query(tmp_path, "SELECT 1 FROM runs WHERE status = 'ok'")) >= 2
+        daemon.signal(signal.SIGTERM)
+        assert daemon.wait(timeout=30) == 0, daemon.output()
+        assert daemon.crawl_processes() == []  # the server ended with the daemon
+    finally:
+        daemon.close()
+
+
+def test_crawls_run_in_the_test_process_share_one_server(
+    tmp_path: Path, newswire: Newswire
+) -> None:
+    feed = LiveFeed(newswire, "/feed.xml")
+    feed.add("Lavrov lands in Pyongyang for talks")
+    write_config(tmp_path, [{"name": "wire", "url": newswire.url("/feed.xml")}])
+    servers = []
+    for _ in range(2):
+        assert run_cli("crawl", cwd=tmp_path).code == 0
+        servers.append({server.process.pid for server in forks._servers.values()
+                        if server.process is not None})  # fmt: skip
+    assert len(servers[0]) == 1 and servers[0] == servers[1]
