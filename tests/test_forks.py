@@ -163,8 +163,9 @@ def test_a_daemon_forks_every_cycles_crawl_from_the_one_server_it_started(
                  "a crawl child forked from the server")  # fmt: skip
         wait_for(lambda: len(query(tmp_path, "SELECT 1 FROM articles")) == 2, 60,
                  "the second story")  # fmt: skip
+        wait_for(lambda: len(query(tmp_path, "SELECT 1 FROM runs WHERE status = 'ok'")) >= 2,
+                 30, "the second run to be recorded")  # fmt: skip
         assert servers() == [server]
-        assert len(query(tmp_path, "SELECT 1 FROM runs WHERE status = 'ok'")) >= 2
         daemon.signal(signal.SIGTERM)
         assert daemon.wait(timeout=30) == 0, daemon.output()
         assert daemon.crawl_processes() == []  # the server ended with the daemon

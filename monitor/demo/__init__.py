@@ -167,7 +167,8 @@ def _print_changes(rechecked: RecheckResult) -> None:
         f"Two flagged stories changed on their sites; re-checking all {rechecked.checked} "
         f"flagged stories found {found} change{'s' if found != 1 else ''}:"
     )
-    print_changes(rechecked.changes)
+    # By source, then story: the re-check child reads the pages in whatever order they answer.
+    print_changes(sorted(rechecked.changes, key=lambda row: (row.source, row.story)))
 
 
 def _print_score(stories: list[Any], flagged_urls: set[str]) -> None:
