@@ -9,8 +9,8 @@ the same arguments, stdin, stdout and stderr, in a session of its own.
 Its parent (monitor.collection.forks) holds the other end of the socket FD, a Unix socket
 of packets. Each request is a JSON object ``{"id", "module", "argv", "cwd"}`` sent with three
 file descriptors, the child's stdin, stdout and stderr; the answer is ``{"id", "pid"}`` once
-the child leads its own session (or ``{"id", "error"}``), and ``{"exit": pid, "code",
-"cpu"}`` when it ends. The server never installs the Twisted reactor and runs no thread, so
+the child leads its own session (or ``{"id", "error"}``), and ``{"exit": pid, "code"}``
+when it ends. The server never installs the Twisted reactor and runs no thread, so
 every fork starts as clean as a new process; the generator of ``random`` is seeded anew in
 each child. When the socket closes (the parent exited or was killed), the server exits at
 once: its children are re-parented, and each stops by itself (crawler.orphan).
@@ -68,9 +68,8 @@ def serve(control: socket.socket) -> None:
             if fd in children:
                 pid = children.pop(fd)
                 os.close(fd)
-                _, status, usage = os.wait4(pid, 0)
-                _send(control, {"exit": pid, "code": os.waitstatus_to_exitcode(status),
-                                "cpu": round(usage.ru_utime + usage.ru_stime, 3)})  # fmt: skip
+                _, status = os.waitpid(pid, 0)
+                _send(control, {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
                 continue
             try:
                 data, fds, _, _ = socket.recv_fds(control, MESSAGE_BYTES, 3)

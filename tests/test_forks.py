@@ -64,7 +64,6 @@ def test_crawl_children_fork_from_one_server_each_leading_its_own_session(log) -
             assert child.wait(timeout=30) == 1
             assert any(isinstance(event, events.Fatal) and "crawl plan" in event.error
                        for event in said)  # fmt: skip
-            assert child.cpu is not None and child.cpu >= 0
     finally:
         for child in (first, second):
             if child.poll() is None:

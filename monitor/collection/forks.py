@@ -50,7 +50,6 @@ class Forked:
         self.stdin: IO[str] | None = stdin
         self.stdout: IO[str] | None = stdout
         self.returncode: int | None = None
-        self.cpu: float | None = None  # CPU seconds it used, once it has ended
 
     def poll(self) -> int | None:
         return self.returncode
@@ -189,7 +188,6 @@ class ForkServer:
 
     def _settle(self, child: Forked, message: dict[str, Any]) -> None:
         child.returncode = int(message["code"])
-        child.cpu = float(message["cpu"])
         del self.children[child.pid]
 
     def _lost(self) -> None:
