@@ -255,6 +255,12 @@ def before(now: datetime, days: range, per_day: int) -> list[datetime]:
     ]
 
 
+def within_one_day(now: datetime) -> datetime:
+    """Move *now* to between 00:01 and 23:00 of its UTC date, keeping the date."""
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return min(max(now, midnight + timedelta(minutes=1)), midnight + timedelta(hours=23))
+
+
 def kcna_feed(now: datetime) -> str:
     """Six unrelated flagged stories, dated within the last minute."""
     items = []
@@ -275,9 +281,10 @@ def test_crawls_of_the_local_newswire_alert_a_silent_role_and_a_spike_once(
     tmp_path: Path, newswire: Newswire
 ) -> None:
     pytest.importorskip("apprise", reason="alerts need the optional apprise extra")
-    # The six new stories are dated within 25 seconds of now, so they fall on today's UTC
-    # date unless the test starts in the first 25 seconds of a day.
-    now = utcnow()
+    # The six new stories are dated up to 25 seconds before the first crawl, the third crawl
+    # runs 20 minutes after it, and `status` reads the real clock: all must fall on one UTC
+    # date, so near midnight the crawls are dated earlier (or later) in the day.
+    now = within_one_day(utcnow())
     with Archive.open(tmp_path / "archive.db") as archive:
         for when in before(now, range(4, 40), 2):  # tass, twice a day, quiet for four days
             add_story(archive, f"t{when:%m%d%H%M}", [("tass", 0)], when)
