@@ -20,7 +20,7 @@ from scrapy.crawler import CrawlerProcess
 from crawler.__main__ import limit_memory, peak_rss_mb
 from crawler.context import CrawlContext
 from crawler.orphan import stop_when_orphaned
-from crawler.runner import build_settings
+from crawler.runner import build_settings, run
 from crawler.spiders.recheck import RecheckSpider
 from monitor import events
 from monitor.archive import Archive
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         settings.set("ITEM_PIPELINES", {}, priority="cmdline")
         process = CrawlerProcess(settings)
         process.crawl(RecheckSpider, context=context, sources=plan.sources, targets=targets)
-        process.start()
+        run(process)
     except DiskFull as error:
         events.emit(sys.stdout, events.Fatal(str(error)))
         return DiskFull.CHILD_STATUS

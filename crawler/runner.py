@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import signal
 from dataclasses import dataclass
+from types import FrameType
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
+from scrapy.utils.ossignal import install_shutdown_handlers
 
 from crawler.context import CrawlContext
 from crawler.spiders.sources import SourcesSpider
@@ -20,6 +26,11 @@ class SharedPoliteness:
     redis: str
     prefix: str
 
+
+logger = logging.getLogger(__name__)
+
+# Seconds a stopping crawl gives the downloads it has in flight before it leaves them.
+ABANDON_AFTER = 1.0
 
 # Concurrency of a download slot in this process when the shared slots pace the hosts: high
 # enough that no request, once given its turn by Redis, waits here as well.
@@ -85,4 +96,39 @@ def crawl(
     settings = build_settings(context.plan, log_level, shared)
     process = CrawlerProcess(settings)
     process.crawl(SourcesSpider, context=context, sources=context.plan.sources)
-    process.start()
+    run(process)
+
+
+def run(process: CrawlerProcess) -> None:
+    """Run the process's crawls until they end, or until SIGTERM or SIGINT stops them.
+
+    Scrapy's own stop waits for every download in flight, up to the download timeout, so a
+    crawl held by a slow host outlived its parent's grace period and ended by SIGKILL. Here
+    the first signal stops new requests and lets the work in hand finish; what is still
+    downloading after ABANDON_AFTER seconds is left for the next crawl, as SIGKILL would
+    leave it (each article is written in one transaction, and a feed's validators are kept
+    only after its complete read). A second signal stops the crawl at once.
+    """
+    from twisted.internet import reactor as installed  # the reactor Scrapy installed
+
+    reactor = cast(Any, installed)
+
+    def stop_now() -> None:
+        with contextlib.suppress(RuntimeError):  # the reactor has stopped already
+            reactor.stop()
+
+    def stop(signum: int) -> None:
+        logger.info(
+            "%s: stopping; downloads still running in %gs are left for the next crawl",
+            signal.Signals(signum).name,
+            ABANDON_AFTER,
+        )
+        reactor.callLater(ABANDON_AFTER, stop_now)
+        process.stop()
+
+    def first_signal(signum: int, _frame: FrameType | None) -> None:
+        install_shutdown_handlers(lambda *_: reactor.callFromThread(stop_now))
+        reactor.callFromThread(stop, signum)
+
+    install_shutdown_handlers(first_signal)
+    process.start(install_signal_handlers=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.collection.children import stop_process_group
 from monitor.collection.cycle import AFTER_CRAWL, Aftermath, run_cycle
 from monitor.collection.result import CycleResult
 from monitor.config import load
@@ -369,11 +371,35 @@ def test_a_hung_crawl_is_killed_at_the_hard_timeout(tmp_path: Path, newswire: Ne
     hang = next(source for source in report["sources"] if source["source"] == "hang")
     assert hang["status"] == "interrupted"
     assert "killed after the 3s cycle_timeout" in result.err
+    # Its child left the hung download and stopped on SIGTERM: SIGKILL was never needed.
+    assert "did not stop within" not in result.err
     assert marked(mark) == [], "a crawl child outlived its timeout"
     (status,) = query(
         tmp_path / "config.yaml", "SELECT status FROM runs WHERE id = ?", report["run_id"]
     )
     assert status == ("timeout",)
+
+
+def test_a_child_that_ignores_sigterm_is_killed_and_the_log_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stubborn = subprocess.Popen(
+        [sys.executable, "-c", "import signal, sys, time\n"
+         "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint(flush=True)\ntime.sleep(60)"],
+        stdout=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert stubborn.stdout is not None and stubborn.stdout.readline() == b"\n"
+        with caplog.at_level(logging.WARNING, logger="monitor.collection.children"):
+            stop_process_group(stubborn, grace=0.5)
+        assert stubborn.returncode == -signal.SIGKILL
+        assert f"crawl process {stubborn.pid} did not stop within 0.5s of SIGTERM" in caplog.text
+    finally:
+        if stubborn.poll() is None:
+            stubborn.kill()
+        stubborn.wait(timeout=10)
+        assert stubborn.stdout is not None
+        stubborn.stdout.close()
 
 
 def test_robots_txt_is_obeyed_for_article_pages(tmp_path: Path, newswire: Newswire) -> None:

@@ -239,7 +239,11 @@ def _read_events(
 def stop_process_group(
     child: subprocess.Popen[Any] | forks.Forked, grace: float = STOP_GRACE
 ) -> None:
-    """Stop a child started with ``start_new_session``: SIGTERM its group, then SIGKILL."""
+    """Stop a child started with ``start_new_session``: SIGTERM its group, then SIGKILL.
+
+    A crawl child leaves its hung downloads a second after SIGTERM (crawler.runner.run), so
+    one that needs SIGKILL is stuck in its own work: the log says so.
+    """
     if child.poll() is not None:
         return
     _signal_group(child.pid, signal.SIGTERM)
@@ -248,6 +252,9 @@ def stop_process_group(
         return
     except subprocess.TimeoutExpired:
         pass
+    logger.warning(
+        "crawl process %s did not stop within %gs of SIGTERM; killing it", child.pid, grace
+    )
     _signal_group(child.pid, signal.SIGKILL)
     child.wait(timeout=grace)
 
