@@ -200,9 +200,10 @@ def test_sources_due_within_their_jitter_are_crawled_in_one_run(
     )  # fmt: skip
     daemon = daemons(tmp_path)
     finished = "SELECT sources FROM runs WHERE status != 'running' ORDER BY id"
-    wait_for(lambda: len(query(tmp_path, finished)) >= 3, 60, "two rounds after the first")
+    # The first round's times come from APScheduler's own trigger, the next from ours.
+    wait_for(lambda: len(query(tmp_path, finished)) >= 2, 45, "a round after the first")
     rounds = [sorted(json.loads(sources)) for (sources,) in query(tmp_path, finished)]
-    assert rounds[:3] == [sorted(names)] * 3, rounds
+    assert rounds[:2] == [sorted(names)] * 2, rounds
     assert daemon.process.poll() is None, daemon.output()
 
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
-from w3lib.html import remove_tags
+from w3lib.html import remove_tags, remove_tags_with_content
 
 import crawler.parsing.dates  # noqa: F401 - registers the date handlers with feedparser
 from crawler.parsing.encoding import to_utf8_xml, unpack
@@ -28,6 +28,7 @@ _ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF|channel)[\s>]")
 _CHAR_REF = re.compile(rb"&#([xX][0-9a-fA-F]+|[0-9]+);")
 _REPLACEMENT = b"&#xFFFD;"
+_WITH_CONTENT = ("script", "style", "applet")  # elements whose text is no text to read
 
 
 @reports_problems
@@ -56,7 +57,15 @@ def parse_feed(
     # The media type is fixed: the document is UTF-8 and says so, and feedparser would
     # otherwise read text/xml without a charset as US-ASCII.
     headers = {"content-location": url, "content-type": "application/xml"}
-    parsed: Any = feedparser.parse(io.BytesIO(document), response_headers=headers)
+    # No HTML sanitising nor link resolving inside the entries' markup: _text strips all of
+    # it, scripts and styles with their content, and the markup is never kept. Sanitising
+    # took half of feedparser's time on the corpus's real feeds.
+    parsed: Any = feedparser.parse(
+        io.BytesIO(document),
+        response_headers=headers,
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
     entries = [entry for entry in (_entry(raw) for raw in parsed.entries) if entry is not None]
     problem = _describe(parsed.get("bozo_exception")) if parsed.get("bozo") else None
     if skipped := len(parsed.entries) - len(entries):
@@ -130,5 +139,10 @@ def _utc(parsed_time: Any) -> datetime | None:
 
 
 def _text(markup: str) -> str:
-    """Return the plain text of a feed's HTML snippet, with its spacing collapsed."""
-    return " ".join(html.unescape(remove_tags(markup)).split())
+    """Return the plain text of a feed's HTML snippet, with its spacing collapsed.
+
+    Scripts, styles and applets go with their content, as feedparser's sanitiser took them.
+    """
+    if "<" in markup:
+        markup = remove_tags(remove_tags_with_content(markup, _WITH_CONTENT))
+    return " ".join(html.unescape(markup).split())
