@@ -37,6 +37,20 @@ def test_rss_entries_keep_title_link_guid_summary_and_utc_time() -> None:
     assert entry.published_raw == "Sat, 12 Jul 2025 10:30:00 +0900"
 
 
+def test_scripts_and_styles_in_an_entry_leave_no_text_and_its_markup_none() -> None:
+    description = (
+        "&lt;style&gt;p { color: red }&lt;/style&gt;&lt;p&gt;Talks in "
+        "&lt;a href='/wonsan'&gt;Wonsan&lt;/a&gt;&lt;script&gt;steal(document.cookie)"
+        "&lt;/script&gt; &lt;applet code='x'&gt;applet text&lt;/applet&gt;ended.&lt;/p&gt;"
+    )
+    body = rss([{"title": "Talks &lt;i&gt;end&lt;/i&gt;", "link": "/a/1", "guid": "g1",
+                 "description": description}]).encode()  # fmt: skip
+    (entry,) = parse_feed(body, url=URL).entries
+    assert entry.summary == "Talks in Wonsan ended."
+    assert entry.title == "Talks end"
+    assert entry.link == "http://127.0.0.1/a/1"
+
+
 def test_atom_entries_are_read() -> None:
     body = b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>
     <entry><title>One</title><id>tag:x,2025:1</id><link href="/a/1"/>
