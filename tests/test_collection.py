@@ -10,6 +10,7 @@ import gzip
 import itertools
 import json
 import sqlite3
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from monitor.collection.cycle import cpu_by_stage, peak_rss_mb
+from monitor.collection.cycle import cpu_by_stage, peak_rss_mb, run_cycle
 from monitor.config import load
 from monitor.errors import ExitStatus
-from monitor.events import STAGES, Finished
+from monitor.events import STAGES, Event, Finished
 from monitor.newswire import Hit, Newswire, Reply
 
 from .conftest import article_page, rss, run_cli, write_config
@@ -556,6 +557,26 @@ def test_a_crawl_reports_its_cpu_time_by_stage(tmp_path: Path, sites) -> None:
     # to extract and to write (a feed of three items may take less than a millisecond).
     assert cpu["start-up"] > 0.1, cpu
     assert cpu["extraction"] > 0 and cpu["archive"] > 0, cpu
+
+
+def test_a_slow_event_reader_still_gets_the_childs_last_events(tmp_path: Path, sites) -> None:
+    """A crawl child's last events sit in the pipe after it exits; on a loaded machine its
+    reader thread was still behind when the run ended, so its report was lost and closing
+    the pipe under the reader raised in that thread (which this suite makes an error)."""
+    wire = sites(22)
+    story_feed(wire, count=3)
+    config = load(write_config(tmp_path, [{"name": "wire", "url": wire.url("/feed.xml")}]))
+    seen: list[str] = []
+
+    def slow(event: Event) -> None:  # a display that keeps up with nothing
+        time.sleep(0.2)
+        seen.append(type(event).__name__)
+
+    result = run_cycle(config, timeout=60, on_event=slow)
+
+    assert result.status == "ok"
+    assert result.peak_rss_mb is not None and result.cpu_seconds, result
+    assert seen == ["FeedRead", *["ArticleArchived"] * 3, "Finished"], seen
 
 
 def test_the_cpu_report_adds_up_the_children_and_ignores_what_is_not_a_number() -> None:

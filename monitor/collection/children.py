@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 # Seconds a child gets to stop after SIGTERM before its process group is killed.
 STOP_GRACE = 5.0
+# Seconds to wait, once a child has exited, for its reader thread to take the events still in
+# the pipe: its last ones (a fatal error, its report) come just before it exits.
+DRAIN_TIMEOUT = 5.0
 
 EventHandler = Callable[[events.Event], None]
 
@@ -184,6 +187,7 @@ class CrawlChild:
         assert self.process is not None
         code = self.process.returncode
         assert code is not None, "the child has not exited"
+        self._drain()
         if code == 0:
             return RunStatus.OK, 0, None
         if code < 0 and not self.fatal:
@@ -205,13 +209,22 @@ class CrawlChild:
     def close(self) -> None:
         """Stop the child if it still runs, and release its pipes, reader and log."""
         self.stop()
+        self._drain()
         if self.process is not None:
             for stream in (self.process.stdin, self.process.stdout):
                 if stream is not None and not stream.closed:
                     stream.close()
-        if self._reader is not None:
-            self._reader.join(timeout=5)
         self._log.close()
+
+    def _drain(self) -> None:
+        """Wait for the reader to reach the end of the exited child's events.
+
+        Without it, a busy machine could find the child gone before its reader had read its
+        last events: its fatal error and its report would be missed, and closing the pipe
+        under the reader raised in its thread.
+        """
+        if self._reader is not None:
+            self._reader.join(timeout=DRAIN_TIMEOUT)
 
 
 def _read_events(
@@ -221,19 +234,36 @@ def _read_events(
     finished: list[events.Finished],
 ) -> None:
     assert child.stdout is not None
-    for line in child.stdout:
-        event = events.read(line)
-        if event is None:
-            continue
-        if isinstance(event, events.Fatal):
-            fatal.append(event.error)
-        if isinstance(event, events.Finished):
-            finished.append(event)
-        if on_event is not None:
-            try:
-                on_event(event)
-            except Exception:  # a display problem must not break the crawl
-                logger.exception("progress display failed")
+    while True:
+        try:
+            line = child.stdout.readline()
+        except (ValueError, OSError):
+            # Closed under the reader: close() gave up waiting for the end of a pipe that
+            # some process other than the exited child still held open.
+            return
+        if not line:
+            return
+        _take(line, on_event, fatal, finished)
+
+
+def _take(
+    line: str,
+    on_event: EventHandler | None,
+    fatal: list[str],
+    finished: list[events.Finished],
+) -> None:
+    event = events.read(line)
+    if event is None:
+        return
+    if isinstance(event, events.Fatal):
+        fatal.append(event.error)
+    if isinstance(event, events.Finished):
+        finished.append(event)
+    if on_event is not None:
+        try:
+            on_event(event)
+        except Exception:  # a display problem must not break the crawl
+            logger.exception("progress display failed")
 
 
 def stop_process_group(
