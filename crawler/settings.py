@@ -16,6 +16,8 @@ COOKIES_ENABLED = False  # feeds and articles need no session, and cookies cost 
 TELNETCONSOLE_ENABLED = False  # a crawl child must not open a port
 REMOTE_CONTROL_ENABLED = False  # nor Scrapy 2.19's code-running HTTP server, on by default
 CONCURRENT_REQUESTS = 64  # many hosts at once; each host is limited by its download slot
+# Holds each slot's concurrency under the asyncio reactor, which Scrapy 2.19's does not.
+DOWNLOADER = "crawler.downloader.SlotHoldingDownloader"
 CONCURRENT_ITEMS = 1  # the default starts ~100 tasks per response and is slower here
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024  # no feed or article is bigger; the default is 1 GiB
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024

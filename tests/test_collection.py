@@ -267,6 +267,31 @@ def test_robots_txt_disallow_and_crawl_delay_are_obeyed(tmp_path: Path, sites) -
     assert len(times) == 3 and min(gaps) >= 0.8, gaps
 
 
+def test_a_hosts_concurrency_holds_with_no_delay(tmp_path: Path, sites) -> None:
+    """per_host_concurrency is the most requests in flight to one host, delay or not.
+
+    Under the asyncio reactor Scrapy 2.19 handed out a host's whole queue at once when its
+    delay was 0 (14 pages in flight for a limit of 2); crawler.downloader holds the limit.
+    """
+    wire = sites(23)
+    pages, slow = 12, 0.3
+    items = []
+    for number in range(pages):
+        path = f"/slow/{number}.html"
+        items.append({"title": f"Story {number}", "link": wire.url(path), "guid": f"s{number}",
+                      "pubDate": ago(hours=1)})  # fmt: skip
+        wire.route(path, Reply.html(article_page(f"Story {number}", STORY), delay=slow))
+    wire.route("/feed.xml", Reply.xml(rss(items)))
+    write_config(tmp_path, [{"name": "wire", "url": wire.url("/feed.xml")}],
+                 crawl={"delay": 0, "per_host_concurrency": 3})  # fmt: skip
+    assert crawl(tmp_path)["new"] == pages
+    arrivals = sorted(hit.at for hit in wire.hits if hit.path.startswith("/slow/"))
+    # A page is in flight from its arrival until the server answers, *slow* seconds on.
+    in_flight = [sum(1 for other in arrivals if start <= other < start + slow)
+                 for start in arrivals]  # fmt: skip
+    assert max(in_flight) == 3, in_flight
+
+
 def test_server_hints_set_the_next_poll(tmp_path: Path, sites) -> None:
     wire = sites(8)
     story_feed(wire, **{"Cache-Control": "public, max-age=7200"})
