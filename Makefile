@@ -38,9 +38,11 @@ wheelhouse: $(WHEELS)
 demo: venv  ## crawl the bundled offline newswire and show what is flagged
 	$(BIN)/wirewatch demo
 
-# The tests run in one worker process per core (pytest-xdist); PYTEST_WORKERS=0 runs them
-# in this process, e.g. to use a debugger.
-PYTEST_WORKERS ?= auto
+# The tests run in pytest-xdist workers, one more than the cores: about a third of the
+# parallel pass is spent waiting (daemons' intervals, servers' delays, processes starting),
+# and on 2 cores a third worker cut it from 250-265 s to 202-227 s for the same CPU time
+# (benchmarks/README.md). PYTEST_WORKERS=0 runs them in this process, e.g. for a debugger.
+PYTEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)) + 1)')
 
 # Compiled first: hundreds of tests start wirewatch and its crawl children as new processes,
 # and where PYTHONDONTWRITEBYTECODE is set (CI sandboxes) each would compile every module

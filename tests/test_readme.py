@@ -14,6 +14,7 @@ import shlex
 import shutil
 import sqlite3
 import struct
+import subprocess
 import sys
 from pathlib import Path
 
@@ -201,10 +202,15 @@ def test_the_make_commands_come_first_and_exist() -> None:
 
 def test_the_workers_variable_the_readme_names_sets_the_test_workers() -> None:
     assert "make test PYTEST_WORKERS=0" in README
-    makefile = (REPO / "Makefile").read_text(encoding="utf-8")
-    assert re.search(r"^PYTEST_WORKERS \?= auto$", makefile, re.MULTILINE)
-    recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
-    assert "pytest -n $(PYTEST_WORKERS)" in recipe
+    assert "one more than the machine has cores" in README
+
+    def workers(*variables: str) -> list[str]:
+        shown = subprocess.run(["make", "-n", "test", *variables], cwd=REPO, timeout=60,
+                               capture_output=True, text=True, check=True)  # fmt: skip
+        return re.findall(r"pytest -n (\S+) -m", shown.stdout)
+
+    assert workers() == [str(len(os.sched_getaffinity(0)) + 1)]
+    assert workers("PYTEST_WORKERS=0") == ["0"]
 
 
 def test_the_stages_of_the_crawl_report_are_the_ones_the_readme_names() -> None:
