@@ -38,7 +38,7 @@ def test_a_backup_taken_during_a_crawl_holds_all_it_had_and_passes_its_checks(
         path = f"/news/{number}.html"
         # Slow pages, so that the crawl is still writing when the backup is taken.
         body = f"Report number {number} of the series. {STORY}"  # each its own text
-        newswire.route(path, Reply.html(article_page(f"Story {number}", body), delay=0.05))
+        newswire.route(path, Reply.html(article_page(f"Story {number}", body), delay=0.02))
         items.append({"title": f"Story {number}", "link": newswire.url(path), "guid": f"g{number}"})
     newswire.route("/feed.xml", Reply.xml(rss(items)))
     write_config(tmp_path, [{"name": "wire", "url": newswire.url("/feed.xml")}],

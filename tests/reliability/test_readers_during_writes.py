@@ -90,7 +90,9 @@ def test_flagged_search_and_serve_never_report_a_locked_database_during_crawls(
 ) -> None:
     sources = [{"name": f"wire-{feed}", "url": growing.wire.url(f"/feed/{feed}.xml")}
                for feed in range(FEEDS)]  # fmt: skip
-    write_config(tmp_path, sources)
+    # Eight pages in flight, as a busy wire service might allow: the crawls write as fast as
+    # they can, which is what the readers must get past.
+    write_config(tmp_path, sources, crawl={"per_host_concurrency": 8})
     growing.grow()
     assert (
         run_cli("crawl", cwd=tmp_path, process=True).code == 0
