@@ -41,6 +41,7 @@ from monitor.demo.stories import load_stories
 from monitor.newswire import Hit, Newswire, Reply
 
 HOSTS = 20
+REPO = Path(__file__).resolve().parent.parent
 # Article text is drawn from the demo's stories (real sentences, so the extractor sees what
 # it sees on news sites); the negative stories only, so that flags come from RELATIONS alone.
 _STORIES = [story for story in load_stories()[1] if not story.about]
@@ -134,6 +135,9 @@ BARE_SPIDER = textwrap.dedent(
         "LOG_LEVEL": "ERROR", "ROBOTSTXT_OBEY": False, "COOKIES_ENABLED": False,
         "CONCURRENT_REQUESTS": 64, "CONCURRENT_REQUESTS_PER_DOMAIN": 8, "DOWNLOAD_DELAY": 0,
         "TELNETCONSOLE_ENABLED": False, "CONCURRENT_ITEMS": 1,
+        # wirewatch's downloader, which holds the 8 a host under the asyncio reactor where
+        # Scrapy's own hands out a host's whole queue at once: the same concurrency.
+        "DOWNLOADER": "crawler.downloader.SlotHoldingDownloader",
     })
     process.crawl(Bare)
     process.start()
@@ -151,7 +155,9 @@ def bare_fetch(urls: list[str], folder: Path) -> tuple[float, float]:
     for index, half in enumerate(halves):
         listing = folder / f"urls-{index}.txt"
         listing.write_text("\n".join(half))
-        processes.append(subprocess.Popen([sys.executable, "-c", BARE_SPIDER, str(listing)]))
+        processes.append(
+            subprocess.Popen([sys.executable, "-c", BARE_SPIDER, str(listing)], cwd=REPO)
+        )
     for process in processes:
         process.wait(timeout=3600)
     seconds = time.monotonic() - started
