@@ -187,7 +187,7 @@ class CrawlChild:
         assert self.process is not None
         code = self.process.returncode
         assert code is not None, "the child has not exited"
-        self._drain()
+        self.reader_done(DRAIN_TIMEOUT)
         if code == 0:
             return RunStatus.OK, 0, None
         if code < 0 and not self.fatal:
@@ -209,22 +209,24 @@ class CrawlChild:
     def close(self) -> None:
         """Stop the child if it still runs, and release its pipes, reader and log."""
         self.stop()
-        self._drain()
+        self.reader_done(DRAIN_TIMEOUT)
         if self.process is not None:
             for stream in (self.process.stdin, self.process.stdout):
                 if stream is not None and not stream.closed:
                     stream.close()
         self._log.close()
 
-    def _drain(self) -> None:
-        """Wait for the reader to reach the end of the exited child's events.
+    def reader_done(self, timeout: float) -> bool:
+        """Wait up to *timeout* seconds for every event the child wrote to be passed on.
 
-        Without it, a busy machine could find the child gone before its reader had read its
-        last events: its fatal error and its report would be missed, and closing the pipe
-        under the reader raised in its thread.
+        A child's last events (its fatal error, its report) come just before it exits; on a
+        busy machine its reader may not have read them when the child is found gone, and
+        closing the pipe under the reader raised in its thread.
         """
         if self._reader is not None:
-            self._reader.join(timeout=DRAIN_TIMEOUT)
+            self._reader.join(timeout)
+            return not self._reader.is_alive()
+        return True
 
 
 def _read_events(

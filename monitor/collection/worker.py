@@ -93,13 +93,6 @@ class JobChild(CrawlChild):
                     return
                 time.sleep(1.0)
 
-    def reader_done(self, timeout: float) -> bool:
-        """Wait for every event the child wrote to be passed on."""
-        if self._reader is not None:
-            self._reader.join(timeout)
-            return not self._reader.is_alive()
-        return True
-
 
 @dataclass
 class Running:

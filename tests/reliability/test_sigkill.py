@@ -2,10 +2,11 @@
 
 A local newswire serves 300 articles in three feeds. Each attempt starts ``wirewatch
 crawl`` and, at a random moment, SIGKILLs one of: the crawl child's process group (the
-parent lives on and records the run; the fork server that forked the child is spared), the parent's process group (the child is orphaned
-and must stop by itself), or both. A last crawl then runs to the end. The archive must
-hold each article once with its full text, pass SQLite's and FTS5's integrity checks, and
-tell the truth about its runs: a killed run is interrupted, never successful.
+parent lives on and records the run; the fork server that forked the child is spared),
+the parent's process group (the child is orphaned and must stop by itself), or both. A
+last crawl then runs to the end. The archive must hold each article once with its full
+text, pass SQLite's and FTS5's integrity checks, and tell the truth about its runs: a killed
+run is interrupted, never successful.
 """
 
 from __future__ import annotations
